@@ -1,0 +1,210 @@
+"""The evidence a scan gathers, as immutable records that checks read.
+
+Gatherers in ``crawler/`` produce these records; checks in ``checks/`` judge
+them and never fetch anything themselves (Lighthouse's artifacts, in Python).
+
+Evidence kinds (the names a check lists in ``requires``):
+
+``pages``
+    every crawled page (:class:`Page`), with its references to links and
+    resources (:class:`Ref`) and the facts parsed from its HTML once
+    (:class:`PageFacts`).
+``links``
+    the verification result of every distinct link or resource target
+    (:class:`LinkResult`), one per URL however many pages carry it.
+``probe``
+    the answer to a URL that cannot exist on the shop, which shows what its
+    not-found page looks like (:class:`Page`, or absent when it failed).
+``tls``
+    TLS facts per host (:class:`TlsFacts`).
+``rendered``
+    pages rendered in the browser at a phone viewport (:class:`RenderedPage`).
+``lighthouse``
+    Lighthouse results for sampled pages (:class:`LighthouseResult`).
+
+HTML bodies are kept zlib-compressed so a 2,000-page shop stays small in
+memory; :attr:`Page.html` decompresses on demand.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+LinkOutcome = Literal["ok", "broken", "unverifiable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One redirect answer: the URL asked and the status it gave."""
+
+    url: str
+    status: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """One place a page points at a link or resource."""
+
+    url: str  # absolute, without fragment
+    tag: str  # a, img, script, link, iframe, source, form, video, audio, embed
+    attr: str  # href, src, srcset, action, poster
+    text: str = ""  # anchor text or alt, trimmed
+    rel: str = ""  # the link's rel attribute (stylesheet, icon, canonical, …)
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """Facts parsed from a page's HTML once, shared by every check."""
+
+    title: str | None
+    meta_description: str | None
+    viewport: str | None  # content of <meta name=viewport>, None when absent
+    lang: str | None
+    h1: tuple[str, ...]
+    text: str  # visible text, scripts and styles removed, whitespace folded
+    og_type: str | None = None
+    og_image: str | None = None
+    json_ld_types: tuple[str, ...] = ()
+    hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
+    canonical: str | None = None
+    meta_charset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched page: what was asked, what came back, and what it links to."""
+
+    url: str  # the URL as requested
+    final_url: str  # after redirects
+    status: int | None  # None when no HTTP answer came
+    depth: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    redirects: tuple[Hop, ...] = ()
+    elapsed_ms: float = 0.0
+    content_type: str = ""
+    charset: str | None = None
+    error: str | None = None  # transport error, or why the body was not parsed
+    truncated: bool = False  # the body hit the byte limit
+    body_z: bytes = b""  # zlib-compressed decoded HTML (UTF-8)
+    facts: PageFacts | None = None
+    refs: tuple[Ref, ...] = ()
+
+    @property
+    def html(self) -> str:
+        """The decoded HTML, or an empty string for non-HTML answers."""
+        return zlib.decompress(self.body_z).decode("utf-8") if self.body_z else ""
+
+    @property
+    def is_html(self) -> bool:
+        return self.facts is not None
+
+    @staticmethod
+    def compress(html: str) -> bytes:
+        return zlib.compress(html.encode("utf-8", "surrogatepass"), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """Where a link target was seen: the page and the element."""
+
+    page: str
+    tag: str
+    attr: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    """The verdict on one distinct link or resource target."""
+
+    url: str
+    outcome: LinkOutcome
+    status: int | None = None
+    error: str | None = None  # transport error (timeout, DNS, TLS, connect)
+    reason: str | None = None  # why unverifiable
+    redirects: tuple[Hop, ...] = ()
+    final_url: str | None = None
+    content_type: str = ""
+    method: str = "GET"
+    internal: bool = False
+    seen: tuple[Sighting, ...] = ()  # the first few places it was seen
+    count: int = 0  # how many (page, element) places carry it
+    sniffed_image: bool | None = None  # body starts like an image (GET only)
+
+    @property
+    def redirect_loop(self) -> bool:
+        return self.error == "redirect loop"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFacts:
+    """What a host's TLS handshake showed."""
+
+    host: str
+    port: int
+    valid: bool
+    error: str | None = None  # plain-words reason when not valid
+    error_kind: str | None = None  # expired, not-yet-valid, hostname, self-signed, untrusted, incomplete-chain, handshake
+    issuer: str | None = None
+    subject: str | None = None
+    sans: tuple[str, ...] = ()
+    not_before: str | None = None  # ISO-8601
+    not_after: str | None = None  # ISO-8601
+    days_left: float | None = None
+    lifetime_days: float | None = None
+    protocol: str | None = None
+    chain_length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page rendered in the browser at a phone viewport."""
+
+    url: str
+    viewport_width: int
+    scroll_width: int
+    client_width: int
+    overflowing: tuple[Mapping[str, Any], ...] = ()  # elements sticking out, with selector and right edge
+    screenshot: str | None = None  # path of the PNG
+    links: tuple[str, ...] = ()
+    share_targets: tuple[Mapping[str, str], ...] = ()  # {"selector", "url"} captured on click
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LighthouseResult:
+    """Lighthouse category scores (0-100) for one page, median of the runs."""
+
+    url: str
+    scores: Mapping[str, float] = field(default_factory=dict)
+    spread: Mapping[str, float] = field(default_factory=dict)
+    runs: int = 0
+    failing_audits: tuple[Mapping[str, Any], ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteEvidence:
+    """Everything gathered about one shop; the single input of every check.
+
+    ``missing`` maps an evidence kind that was not gathered to the reason,
+    so a check that needs it is reported ``skipped`` with that reason.
+    """
+
+    site: str
+    home: str
+    pages: tuple[Page, ...] = ()
+    links: Mapping[str, LinkResult] = field(default_factory=dict)
+    probe: Page | None = None
+    tls: tuple[TlsFacts, ...] = ()
+    rendered: tuple[RenderedPage, ...] = ()
+    lighthouse: tuple[LighthouseResult, ...] = ()
+    missing: Mapping[str, str] = field(default_factory=dict)
+
+    def html_pages(self) -> list[Page]:
+        """Pages that answered with HTML that was parsed."""
+        return [p for p in self.pages if p.facts is not None]

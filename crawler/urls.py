@@ -1,0 +1,122 @@
+"""URL normalisation and crawl scope.
+
+Normalisation is url-normalize's (RFC 3986: case, default ports, dot
+segments, percent-encoding), memoised because the same navigation and footer
+hrefs recur on every page. Fragments are dropped: ``/p#reviews`` and ``/p``
+are one target. Query order is kept, since shops route on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from url_normalize import url_normalize
+
+WEB_SCHEMES = ("http", "https")
+
+
+class BadURLError(ValueError):
+    """A URL the user gave that cannot be scanned."""
+
+
+@lru_cache(maxsize=65536)
+def normalize(url: str) -> str:
+    """The canonical form of an absolute http(s) URL, without fragment."""
+    normal = url_normalize(url.strip()) or url
+    parts = urlsplit(normal)
+    if parts.fragment:
+        normal = urlunsplit(parts._replace(fragment=""))
+    return normal
+
+
+@lru_cache(maxsize=65536)
+def resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base`` and normalised; None if not http(s)."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    try:
+        absolute = urljoin(base, href)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme not in WEB_SCHEMES or not parts.hostname:
+        return None
+    try:
+        return normalize(absolute)
+    except (ValueError, UnicodeError):
+        return None
+
+
+def parse_start_url(raw: str) -> str:
+    """A user's start URL, checked and normalised; raises BadURLError."""
+    text = raw.strip()
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise BadURLError(f"not a valid URL: {raw!r} ({exc})") from None
+    if parts.scheme not in WEB_SCHEMES:
+        raise BadURLError(f"not an http(s) URL: {raw!r}")
+    if not parts.hostname or " " in parts.netloc:
+        raise BadURLError(f"URL has no host: {raw!r}")
+    del port
+    return normalize(text)
+
+
+def host_key(url: str) -> str:
+    """``host:port`` of a URL, with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which URLs belong to the shop: its hosts, minus excluded patterns.
+
+    ``hosts`` are host names (``www.`` variants of each are included);
+    ``include``/``exclude`` are regular expressions searched in the URL.
+    """
+
+    hosts: frozenset[str]
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    _include_re: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _exclude_re: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_include_re", tuple(re.compile(p) for p in self.include))
+        object.__setattr__(self, "_exclude_re", tuple(re.compile(p) for p in self.exclude))
+
+    @classmethod
+    def for_start_urls(
+        cls, urls: list[str], include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+    ) -> Scope:
+        hosts: set[str] = set()
+        for url in urls:
+            host = (urlsplit(url).hostname or "").lower()
+            bare = host.removeprefix("www.")
+            hosts.update({bare, "www." + bare} if "." in bare else {host})
+        return cls(frozenset(hosts), include, exclude)
+
+    def is_internal(self, url: str) -> bool:
+        return (urlsplit(url).hostname or "").lower() in self.hosts
+
+    def allows(self, url: str) -> bool:
+        """Whether ``url`` is a page of the shop that the crawl may visit."""
+        if not self.is_internal(url):
+            return False
+        if self._include_re and not any(p.search(url) for p in self._include_re):
+            return False
+        return not any(p.search(url) for p in self._exclude_re)
