@@ -17,6 +17,9 @@ Evidence kinds (the names a check lists in ``requires``):
     not-found page looks like (:class:`Page`, or absent when it failed).
 ``tls``
     TLS facts per host (:class:`TlsFacts`).
+``plain_http``
+    the shop's home asked over http://, after redirects (:class:`Page`, or
+    absent when nothing answered on the plain-HTTP port).
 ``rendered``
     pages rendered in the browser at a phone viewport (:class:`RenderedPage`).
 ``lighthouse``
@@ -148,7 +151,9 @@ class TlsFacts:
     port: int
     valid: bool
     error: str | None = None  # plain-words reason when not valid
-    error_kind: str | None = None  # expired, not-yet-valid, hostname, self-signed, untrusted, incomplete-chain, handshake
+    error_kind: str | None = (
+        None  # expired, not-yet-valid, hostname, self-signed, untrusted, incomplete-chain, handshake
+    )
     issuer: str | None = None
     subject: str | None = None
     sans: tuple[str, ...] = ()
@@ -204,6 +209,7 @@ class SiteEvidence:
     rendered: tuple[RenderedPage, ...] = ()
     lighthouse: tuple[LighthouseResult, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
+    plain_http: Page | None = None  # the shop's home asked over http://, after redirects
 
     def html_pages(self) -> list[Page]:
         """Pages that answered with HTML that was parsed."""

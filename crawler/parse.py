@@ -39,7 +39,15 @@ REF_SOURCES: tuple[tuple[str, str], ...] = (
     ("embed[src]", "src"),
 )
 # <link rel=…> values whose href is a resource the page loads or names as a page.
-LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "manifest", "preload", "canonical"}
+LINK_RELS = {
+    "stylesheet",
+    "icon",
+    "shortcut",
+    "apple-touch-icon",
+    "manifest",
+    "preload",
+    "canonical",
+}
 INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
 MAX_TEXT = 200_000
 MAX_REF_TEXT = 120

@@ -76,6 +76,20 @@ def host_key(url: str) -> str:
     return f"{parts.hostname}:{port}"
 
 
+@lru_cache(maxsize=65536)
+def site_key(url: str) -> str:
+    """The host a URL belongs to for scope: the host name, plus the port when it
+    is not 80 or 443 (so http:// and https:// of one shop are one site, while
+    two servers on one machine are two)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return host
+    return f"{host}:{port}" if port not in (None, 80, 443) else host
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -85,7 +99,7 @@ def origin(url: str) -> str:
 class Scope:
     """Which URLs belong to the shop: its hosts, minus excluded patterns.
 
-    ``hosts`` are host names (``www.`` variants of each are included);
+    ``hosts`` are :func:`site_key` values (``www.`` variants of each are included);
     ``include``/``exclude`` are regular expressions searched in the URL.
     """
 
@@ -105,13 +119,13 @@ class Scope:
     ) -> Scope:
         hosts: set[str] = set()
         for url in urls:
-            host = (urlsplit(url).hostname or "").lower()
-            bare = host.removeprefix("www.")
-            hosts.update({bare, "www." + bare} if "." in bare else {host})
+            key = site_key(url)
+            bare = key.removeprefix("www.")
+            hosts.update({bare, "www." + bare} if "." in bare.split(":")[0] else {key})
         return cls(frozenset(hosts), include, exclude)
 
     def is_internal(self, url: str) -> bool:
-        return (urlsplit(url).hostname or "").lower() in self.hosts
+        return site_key(url) in self.hosts
 
     def allows(self, url: str) -> bool:
         """Whether ``url`` is a page of the shop that the crawl may visit."""

@@ -1,0 +1,98 @@
+"""Images: pictures that do not load, and product pages without one (``images.broken``).
+
+Finds an image (``img src``/``srcset``, ``picture source``, ``video poster``)
+that answers 4xx/5xx or fails to load (``error``), one that loads but is not
+an image, such as an HTML error page served at an image URL (``error``), and
+a product page (``og:type`` product or schema.org ``Product``) with no image
+at all (``warning``). One finding per image URL, however many pages show it.
+
+Limits: images added by JavaScript or CSS backgrounds are not seen without
+rendering; an image that loads but shows the wrong picture is not detected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checks.base import Check, Finding, Options
+from crawler.evidence import LinkResult, Page, SiteEvidence
+
+IMAGE_TAGS = frozenset({"img", "source", "video"})
+NOT_IMAGE_TYPES = ("text/html", "application/json", "text/plain", "application/xhtml+xml")
+
+
+def _is_image_target(result: LinkResult) -> bool:
+    return any(s.tag in IMAGE_TAGS for s in result.seen)
+
+
+def _not_an_image(result: LinkResult) -> str | None:
+    ctype = result.content_type.split(";")[0].strip().lower()
+    if ctype.startswith(NOT_IMAGE_TYPES):
+        return f"served as {ctype}"
+    if result.sniffed_image is False and not ctype.startswith("image/"):
+        return "the bytes are not an image"
+    return None
+
+
+def find_broken_images(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    for result in evidence.links.values():
+        if not _is_image_target(result):
+            continue
+        if result.outcome == "broken":
+            why = f"HTTP {result.status}" if result.status is not None else result.error
+            yield _image_finding(result, evidence, f"Image does not load ({why}): {result.url}")
+        elif result.outcome == "ok" and (reason := _not_an_image(result)) is not None:
+            yield _image_finding(result, evidence, f"Image URL is not an image ({reason}): {result.url}")
+    for page in evidence.html_pages():
+        if _is_product_page(page) and not _has_image(page):
+            yield Finding(
+                check="images.broken",
+                severity="warning",
+                page=page.final_url,
+                target=None,
+                message="Product page has no product image",
+                evidence={"title": page.facts.title if page.facts else None},
+            )
+
+
+def _image_finding(result: LinkResult, evidence: SiteEvidence, message: str) -> Finding:
+    return Finding(
+        check="images.broken",
+        severity="error",
+        page=result.seen[0].page if result.seen else evidence.home,
+        target=result.url,
+        message=message,
+        evidence={
+            "status": result.status,
+            "error": result.error,
+            "content_type": result.content_type,
+            "pages": [s.page for s in result.seen],
+            "count": result.count,
+            "alt": result.seen[0].text if result.seen else None,
+        },
+    )
+
+
+def _is_product_page(page: Page) -> bool:
+    facts = page.facts
+    if facts is None or page.status != 200:
+        return False
+    return (facts.og_type or "").lower() == "product" or "Product" in facts.json_ld_types
+
+
+def _has_image(page: Page) -> bool:
+    if page.facts is not None and page.facts.og_image:
+        return True
+    return any(ref.tag in IMAGE_TAGS for ref in page.refs)
+
+
+CHECKS = [
+    Check(
+        id="images.broken",
+        title="Broken images and product pages without a photo",
+        requires=("pages", "links"),
+        run=find_broken_images,
+        severities="error for an image that fails or is not an image; warning for a product page without one",
+        family_doc=__doc__ or "",
+    )
+]

@@ -1,0 +1,241 @@
+"""Links: dead, disguised and long-winded links (``links.*``).
+
+``links.broken``
+    A link or resource (a, script, stylesheet, iframe, form action, anything
+    but images, which ``images.broken`` judges) that answered 4xx/5xx, or
+    failed DNS, TLS or connect, or timed out. One finding per target, however
+    many pages carry it (``evidence.count``, ``evidence.pages``).
+    Severity: ``error`` for the shop's own links and for any script,
+    stylesheet, iframe or form; ``warning`` for a link to another site's page
+    and for a timeout (the server may only have been slow).
+    Limits: targets behind bot walls or rate limits are not judged (see the
+    report's ``unverifiable``); social sites are judged by the social checks.
+
+``links.soft-404``
+    A page of the shop that answers 200 but is a not-found page: its title
+    or main heading is a not-found message (English, Chinese, Japanese,
+    German), or it carries the same title as the shop's own not-found page
+    (seen by probing a URL that cannot exist). Also a link whose target is
+    redirected to the home page instead of the page it names (a removed
+    product). And the shop itself answering 200 for a URL that cannot exist.
+    Severity: ``warning``. Only whole-title/heading matches count, so a blog
+    post quoting "Page not found" in a longer heading does not fire.
+
+``links.redirect``
+    A redirect loop or a chain that never ends (``error``), or a chain longer
+    than ``max_hops`` (default 3) hops (``warning``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from checks.base import Check, Finding, Options, Severity
+from crawler.evidence import LinkResult, Page, SiteEvidence
+
+IMAGE_TAGS = frozenset({"img", "source", "video"})
+RESOURCE_TAGS = frozenset({"script", "link", "iframe", "form", "embed", "audio"})
+LOOP_ERRORS = frozenset({"redirect loop", "too many redirects"})
+NOT_FOUND_PHRASES = re.compile(
+    r"^(?:(?:error\s*)?404(?:\s*error)?\s*[-:–|!]?\s*)?"
+    r"(?:(?:the\s+)?(?:page|product|file)\s+(?:was\s+|is\s+)?not\s+found"
+    r"|not\s+found|page\s+(?:does\s+not|doesn'?t)\s+exist|(?:oops!?\s*)?(?:this|that)\s+page\s+"
+    r"(?:does\s+not|doesn'?t|can'?t|cannot)\s+(?:exist|be\s+found)"
+    r"|找不到(?:頁面|页面|網頁|网页|該頁面|该页面|此頁面|此页面|商品)|(?:頁面|页面|網頁|网页)(?:不存在|未找到|找不到)"
+    r"|ページが見つかりません(?:でした)?|お探しのページは見つかりませんでした"
+    r"|seite\s+nicht\s+gefunden|404)[.!。！]?$",
+    re.IGNORECASE,
+)
+TITLE_SEPARATORS = re.compile(r"\s+[|–—\-:·»]\s+|\s*[|｜–—]\s*")
+LANGUAGE_ROOT = re.compile(r"^/(?:[a-z]{2}(?:[-_][a-z]{2,4})?/?)?$", re.IGNORECASE)
+
+
+def _pages_evidence(result: LinkResult) -> dict[str, object]:
+    return {
+        "pages": [s.page for s in result.seen],
+        "count": result.count,
+        "element": f"{result.seen[0].tag}[{result.seen[0].attr}]" if result.seen else None,
+        "text": result.seen[0].text if result.seen else None,
+    }
+
+
+def _first_page(result: LinkResult, evidence: SiteEvidence) -> str:
+    return result.seen[0].page if result.seen else evidence.home
+
+
+# -- links.broken ------------------------------------------------------------
+
+
+def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    ignore = [re.compile(p) for p in options.get("ignore", [])]
+    for result in evidence.links.values():
+        if result.outcome != "broken" or result.error in LOOP_ERRORS:
+            continue
+        tags = {s.tag for s in result.seen}
+        if tags and tags <= IMAGE_TAGS:
+            continue
+        if any(p.search(result.url) for p in ignore) or (tags == {"form"} and result.status == 405):
+            continue  # a form endpoint that only takes POST exists
+        yield Finding(
+            check="links.broken",
+            severity=_broken_severity(result, tags),
+            page=_first_page(result, evidence),
+            target=result.url,
+            message=_broken_message(result),
+            evidence={"status": result.status, "error": result.error, **_pages_evidence(result)},
+        )
+
+
+def _broken_severity(result: LinkResult, tags: set[str]) -> Severity:
+    if result.error is not None and "timed out" in result.error:
+        return "warning"
+    if result.internal or tags & RESOURCE_TAGS:
+        return "error"
+    return "warning"
+
+
+def _broken_message(result: LinkResult) -> str:
+    where = f"on {result.count} pages" if result.count > 1 else "on this page"
+    why = f"answers HTTP {result.status}" if result.status is not None else (result.error or "fails")
+    return f"Broken link {where}: {result.url} {why}"
+
+
+# -- links.soft-404 ----------------------------------------------------------
+
+
+def is_not_found_heading(text: str | None) -> bool:
+    """Whether a title or heading is, as a whole, a not-found message."""
+    if not text:
+        return False
+    parts = [p.strip() for p in TITLE_SEPARATORS.split(text.strip()) if p.strip()]
+    return any(NOT_FOUND_PHRASES.match(p) for p in parts) or bool(NOT_FOUND_PHRASES.match(text.strip()))
+
+
+def _not_found_title(evidence: SiteEvidence) -> str | None:
+    """The shop's not-found page title, when it tells pages apart."""
+    probe = evidence.probe
+    if probe is None or probe.facts is None or not probe.facts.title:
+        return None
+    home = next((p for p in evidence.pages if p.facts is not None), None)
+    if home is not None and home.facts is not None and home.facts.title == probe.facts.title:
+        return None
+    return probe.facts.title
+
+
+def find_soft_404s(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    yield from _probe_answers_200(evidence)
+    not_found_title = _not_found_title(evidence)
+    for page in evidence.html_pages():
+        if page.status != 200 or page.facts is None:
+            continue
+        headings = (page.facts.title, *page.facts.h1)
+        if any(is_not_found_heading(h) for h in headings) or (
+            not_found_title is not None and page.facts.title == not_found_title
+        ):
+            yield _soft_404_page(page, evidence)
+    for result in evidence.links.values():
+        if result.internal and _redirected_home(result, evidence):
+            yield Finding(
+                check="links.soft-404",
+                severity="warning",
+                page=_first_page(result, evidence),
+                target=result.url,
+                message=f"Link to {result.url} is redirected to the home page instead of the page it names",
+                evidence={"final_url": result.final_url, "hops": len(result.redirects), **_pages_evidence(result)},
+            )
+
+
+def _probe_answers_200(evidence: SiteEvidence) -> Iterator[Finding]:
+    probe = evidence.probe
+    if probe is not None and probe.status == 200 and not probe.redirects:
+        yield Finding(
+            check="links.soft-404",
+            severity="warning",
+            page=evidence.home,
+            target=probe.url,
+            message="The shop answers 200 OK for pages that do not exist (soft 404)",
+            evidence={"title": probe.facts.title if probe.facts else None},
+        )
+
+
+def _soft_404_page(page: Page, evidence: SiteEvidence) -> Finding:
+    result = evidence.links.get(page.url)
+    extra = _pages_evidence(result) if result is not None else {}
+    title = page.facts.title if page.facts else None
+    return Finding(
+        check="links.soft-404",
+        severity="warning",
+        page=result.seen[0].page if result is not None and result.seen else page.final_url,
+        target=page.final_url,
+        message=f"{page.final_url} answers 200 OK but is a not-found page",
+        evidence={"title": title, "status": page.status, **extra},
+    )
+
+
+def _redirected_home(result: LinkResult, evidence: SiteEvidence) -> bool:
+    if not result.redirects or result.outcome != "ok" or result.final_url is None:
+        return False
+    final = urlsplit(result.final_url)
+    asked = urlsplit(result.url)
+    home = urlsplit(evidence.home)
+    lands_home = final.path in ("", "/") or final.path.rstrip("/") == home.path.rstrip("/")
+    lands_home = lands_home or bool(LANGUAGE_ROOT.match(final.path))
+    return lands_home and not final.query and not LANGUAGE_ROOT.match(asked.path)
+
+
+# -- links.redirect ----------------------------------------------------------
+
+
+def find_redirect_problems(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    max_hops = int(options.get("max_hops", 3))
+    for result in evidence.links.values():
+        if result.error in LOOP_ERRORS:
+            yield _redirect_finding(result, evidence, "error", f"{result.error.capitalize()}: {result.url}")
+        elif len(result.redirects) > max_hops:
+            message = f"{result.url} takes {len(result.redirects)} redirects to reach {result.final_url}"
+            yield _redirect_finding(result, evidence, "warning", message)
+
+
+def _redirect_finding(result: LinkResult, evidence: SiteEvidence, severity: Severity, message: str) -> Finding:
+    chain = [f"{hop.status} {hop.url}" for hop in result.redirects][:12]
+    return Finding(
+        check="links.redirect",
+        severity=severity,
+        page=_first_page(result, evidence),
+        target=result.url,
+        message=message,
+        evidence={"chain": chain, "hops": len(result.redirects), **_pages_evidence(result)},
+    )
+
+
+_DOC = __doc__ or ""
+CHECKS = [
+    Check(
+        id="links.broken",
+        title="Broken links and resources",
+        requires=("links",),
+        run=find_broken_links,
+        severities="error for own links and resources; warning for other sites' pages and timeouts",
+        defaults={"ignore": []},
+        family_doc=_DOC,
+    ),
+    Check(
+        id="links.soft-404",
+        title="Pages that say not found, and links redirected home",
+        requires=("pages", "links"),
+        run=find_soft_404s,
+        severities="warning",
+        family_doc=_DOC,
+    ),
+    Check(
+        id="links.redirect",
+        title="Redirect loops and long chains",
+        requires=("links",),
+        run=find_redirect_problems,
+        severities="error for loops and endless chains; warning for chains over max_hops",
+        defaults={"max_hops": 3},
+        family_doc=_DOC,
+    ),
+]

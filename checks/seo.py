@@ -1,0 +1,67 @@
+"""Search basics: titles and descriptions (``seo.basics``).
+
+Per page that answered 200 with HTML: a missing or empty ``<title>``
+(``warning``), a missing or empty meta description (``info``). Across the
+shop: the same title on several different pages (``warning``, one finding
+per shared title, listing the pages). Pages that redirect, error pages and
+the not-found probe are not judged.
+
+Limits: a title that exists but says nothing useful ("Home", "Untitled") is
+not judged; pages marked ``noindex`` are judged like any other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from checks.base import Check, Finding, Options
+from crawler.evidence import Page, SiteEvidence
+
+MAX_LISTED_PAGES = 10
+
+
+def _judged_pages(evidence: SiteEvidence) -> list[Page]:
+    seen: set[str] = set()
+    pages = []
+    for page in evidence.html_pages():
+        if page.status == 200 and page.final_url not in seen:
+            seen.add(page.final_url)
+            pages.append(page)
+    return pages
+
+
+def find_seo_basics(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    pages = _judged_pages(evidence)
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for page in pages:
+        assert page.facts is not None
+        title = (page.facts.title or "").strip()
+        if not title:
+            yield Finding("seo.basics", "warning", page.final_url, None, "Page has no title")
+        else:
+            by_title[title].append(page.final_url)
+        if not (page.facts.meta_description or "").strip():
+            yield Finding("seo.basics", "info", page.final_url, None, "Page has no meta description")
+    for title, urls in by_title.items():
+        if len(urls) > 1:
+            yield Finding(
+                "seo.basics",
+                "warning",
+                urls[0],
+                None,
+                f"{len(urls)} pages share the title {title!r}",
+                {"title": title, "pages": urls[:MAX_LISTED_PAGES], "count": len(urls)},
+            )
+
+
+CHECKS = [
+    Check(
+        id="seo.basics",
+        title="Missing or duplicate titles, missing descriptions",
+        requires=("pages",),
+        run=find_seo_basics,
+        severities="warning for a missing or shared title; info for a missing description",
+        family_doc=__doc__ or "",
+    )
+]

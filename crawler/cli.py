@@ -1,0 +1,169 @@
+"""The ``shophealth`` command.
+
+Exit codes: 0 scanned (findings or not), 1 a shop could not be scanned at
+all, 2 bad input (URL, sites file, options). Errors are one line on stderr,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from checks.registry import RegistryError, load_registry
+from crawler import __version__
+from crawler.config import DEFAULT_USER_AGENT, ConfigError, ScanConfig, SiteConfig, load_sites_file
+from crawler.gather import ProgressCallback
+from crawler.scan import Run, scan
+from crawler.urls import BadURLError, parse_start_url
+from reports.report import build_report, write_json
+from reports.renderers.terminal import render_summary
+
+app = typer.Typer(
+    help="Health crawler for retail web shops: broken links, server errors, TLS, mobile and more.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+checks_app = typer.Typer(help="The checks shophealth runs.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def base_config(**options: Any) -> ScanConfig:
+    config = ScanConfig(user_agent=DEFAULT_USER_AGENT.format(version=__version__))
+    return config.replace(**{k: v for k, v in options.items() if v is not None})
+
+
+@app.command("scan")
+def scan_command(
+    urls: Annotated[list[str] | None, typer.Argument(help="Shop URLs to scan.")] = None,
+    sites: Annotated[Path | None, typer.Option(help="YAML file listing shops and their options.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Pages to crawl per shop.")] = None,
+    max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the start page.")] = None,
+    budget: Annotated[float | None, typer.Option(min=1, help="Wall-clock seconds per shop.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Crawl shops, check them and report what is wrong."""
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise fail(f"CA bundle not found: {ca_bundle}")
+    config = base_config(
+        max_pages=max_pages,
+        max_depth=max_depth,
+        budget_s=budget,
+        concurrency=concurrency,
+        exclude=tuple(exclude) if exclude else None,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+    )
+    targets = _sites(urls or [], sites, config)
+    run = _run_scan(targets, quiet)
+    report = build_report(run)
+    if json_path is not None:
+        write_json(report, json_path)
+    if not quiet:
+        render_summary(report, out)
+        if json_path is not None:
+            out.print(f"Report written to {escape(str(json_path))}")
+    unreachable = [s for s in report["sites"] if s.get("error")]
+    for site in unreachable:
+        err.print(f"[bold red]error:[/] could not scan {escape(site['site'])}: {escape(site['error'])}")
+    if unreachable:
+        raise typer.Exit(1)
+
+
+def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list[SiteConfig]:
+    if not urls and sites_file is None:
+        raise fail("give at least one shop URL or --sites FILE")
+    targets: list[SiteConfig] = []
+    try:
+        targets.extend(SiteConfig(url=parse_start_url(u), config=config) for u in urls)
+        if sites_file is not None:
+            targets.extend(load_sites_file(sites_file, config))
+    except (BadURLError, ConfigError) as exc:
+        raise fail(str(exc)) from None
+    return targets
+
+
+def _run_scan(targets: list[SiteConfig], quiet: bool) -> Run:
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    if quiet or not sys.stderr.isatty():
+        return asyncio.run(scan(targets, registry=registry, on_site=None if quiet else _plain_progress))
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+
+        def on_site(site: SiteConfig) -> ProgressCallback:
+            task = progress.add_task(f"Scanning {escape(site.url)}")
+
+            def update(pages: int, queued: int, judged: int) -> None:
+                description = f"{escape(site.url)}: {pages} pages, {judged} links judged, {queued} queued"
+                progress.update(task, description=description)
+
+            return update
+
+        return asyncio.run(scan(targets, registry=registry, on_site=on_site))
+
+
+def _plain_progress(site: SiteConfig) -> ProgressCallback:
+    """Progress for logs (no terminal): one line per 100 pages."""
+    err.print(f"Scanning {escape(site.url)} …")
+    last = [0]
+
+    def update(pages: int, queued: int, judged: int) -> None:
+        if pages >= last[0] + 100:
+            last[0] = pages
+            err.print(f"  {pages} pages, {judged} links judged, {queued} queued")
+
+    return update
+
+
+@checks_app.command("list")
+def checks_list() -> None:
+    """List every registered check with its severities."""
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    for check in sorted(registry.checks.values(), key=lambda c: c.id):
+        out.print(f"[bold]{escape(check.id)}[/]  {escape(check.title)}")
+        out.print(f"    needs: {', '.join(check.requires)}; severity: {escape(check.severities)}")
+
+
+@app.command("demo")
+def demo_command(
+    json_path: Annotated[Path, typer.Option("--json", help="Where to write the report.")] = Path(
+        "shophealth-demo-report.json"
+    ),
+) -> None:
+    """Serve the bundled demo shop on 127.0.0.1, scan it and write the report."""
+    from fixtures.demo import run_demo
+
+    report = run_demo(json_path)
+    render_summary(report, out)
+    out.print(f"Demo report written to {escape(str(json_path.resolve()))}")
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version."""
+    out.print(__version__)

@@ -1,0 +1,283 @@
+"""The HTTP layer: one pooled httpx client, politeness per host, bounded everything.
+
+Transport: httpx's API on the ``httpx-aiohttp`` transport. Measured here
+against nginx on loopback at concurrency 50, httpx's default transport does
+about 250 requests/s at 3.7 ms CPU each, the aiohttp transport about 2,300 at
+0.4 ms; the crawler is CPU-bound on 2 cores, so the transport decides the scan
+speed.
+
+Every request is bounded: connect and read timeouts, a total time limit per
+request (a server that trickles bytes cannot stall the scan), a byte cap per
+body, at most ``max_redirects`` hops with loop detection. Redirects are followed
+here, not by the client, so the chain is recorded hop by hop.
+
+Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
+flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
+interval between request starts, and 429/503 ``Retry-After`` honoured (capped
+at ``max_retry_after``) for ``retries`` more attempts, after which the answer
+stands and the caller treats the target as unverifiable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from crawler.config import ScanConfig
+from crawler.evidence import Hop
+from crawler.urls import host_key, normalize
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+RETRY_CODES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    final_url: str
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    hops: tuple[Hop, ...] = ()
+    body: bytes = b""
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    retries_exhausted: bool = False  # still 429/503 after every retry
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass
+class HostPolicy:
+    """How hard one host may be asked: concurrency, spacing and back-off."""
+
+    limit: asyncio.Semaphore
+    min_interval: float = 0.0
+    not_before: float = 0.0
+    last_start: float = 0.0
+
+    async def wait_turn(self) -> None:
+        now = time.monotonic()
+        start = max(self.not_before, self.last_start + self.min_interval, now)
+        self.last_start = start
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def back_off(self, seconds: float) -> None:
+        self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+
+def retry_after_seconds(value: str | None, default: float) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """A transport error in words a shop owner can act on."""
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        return f"timed out after {timeout:g} s"
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause.reason or cause}"
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed: host not found"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "not an http(s) URL"
+    message = str(exc) or type(exc).__name__
+    if "Name or service not known" in message or "nodename nor servname" in message:
+        return "DNS lookup failed: host not found"
+    return f"{type(exc).__name__}: {message}"[:200]
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 8:
+        chain.append(current)
+        os_error = getattr(current, "os_error", None)
+        if isinstance(os_error, BaseException):
+            chain.append(os_error)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+class Fetcher:
+    """Fetches URLs politely with one pooled client per trust mode."""
+
+    def __init__(
+        self,
+        config: ScanConfig,
+        trust: ssl.SSLContext,
+        is_internal: Callable[[str], bool],
+    ) -> None:
+        self.config = config
+        self.is_internal = is_internal
+        self.insecure_hosts: set[str] = set()
+        self.requests = 0
+        self._trust = trust
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._global = asyncio.Semaphore(config.concurrency)
+        self._hosts: dict[str, HostPolicy] = {}
+
+    def _client(self, verify: bool) -> httpx.AsyncClient:
+        client = self._clients.get(verify)
+        if client is None:
+            limits = httpx.Limits(max_connections=self.config.concurrency * 2)
+            transport = AiohttpTransport(verify=self._trust if verify else False, limits=limits)
+            client = httpx.AsyncClient(
+                transport=transport,
+                timeout=httpx.Timeout(
+                    self.config.request_timeout,
+                    connect=self.config.connect_timeout,
+                    read=self.config.read_timeout,
+                ),
+                headers={"user-agent": self.config.user_agent, "accept-encoding": "gzip, deflate"},
+                follow_redirects=False,
+            )
+            self._clients[verify] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def host_policy(self, url: str) -> HostPolicy:
+        key = host_key(url)
+        policy = self._hosts.get(key)
+        if policy is None:
+            per_host = self.config.per_host if self.is_internal(url) else self.config.per_external_host
+            policy = HostPolicy(asyncio.Semaphore(max(1, per_host)))
+            self._hosts[key] = policy
+        return policy
+
+    async def fetch(self, url: str, method: str = "GET", max_bytes: int | None = None) -> FetchResult:
+        """Fetch ``url``, following redirects; never raises for network trouble."""
+        started = time.perf_counter()
+        limit = self.config.max_bytes if max_bytes is None else max_bytes
+        hops: list[Hop] = []
+        seen = {url}
+        current = url
+        while True:
+            result = await self._attempts(current, method, limit)
+            location = result.headers.get("location")
+            if result.status not in REDIRECT_CODES or not location:
+                return _finish(result, url, hops, started)
+            target = _redirect_target(current, location)
+            hops.append(Hop(current, result.status, target or location))
+            if target is None:
+                return _finish(result, url, hops, started, error="redirect to an invalid URL")
+            if target in seen:
+                return _finish(result, url, hops, started, error="redirect loop")
+            if len(hops) >= self.config.max_redirects:
+                return _finish(result, url, hops, started, error="too many redirects")
+            seen.add(target)
+            if result.status == 303:
+                method = "GET" if method != "HEAD" else "HEAD"
+            current = target
+
+    async def _attempts(self, url: str, method: str, limit: int) -> FetchResult:
+        """One URL (no redirect following), retried on 429/503 with Retry-After."""
+        policy = self.host_policy(url)
+        attempt = 0
+        while True:
+            result = await self._once(url, method, limit, policy)
+            if result.status not in RETRY_CODES:
+                return result
+            header = result.headers.get("retry-after")
+            if result.status == 503 and header is None:
+                return result
+            wait = retry_after_seconds(header, default=2.0**attempt)
+            if attempt >= self.config.retries or wait > self.config.max_retry_after:
+                return dataclasses.replace(result, retries_exhausted=True)
+            policy.back_off(wait)
+            attempt += 1
+
+    async def _once(self, url: str, method: str, limit: int, policy: HostPolicy) -> FetchResult:
+        async with policy.limit:
+            await policy.wait_turn()
+            async with self._global:
+                self.requests += 1
+                verify = host_key(url) not in self.insecure_hosts
+                try:
+                    async with asyncio.timeout(self.config.request_timeout):
+                        return await self._exchange(self._client(verify), url, method, limit)
+                except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
+                    error = describe_error(exc, self.config.request_timeout)
+                    return FetchResult(url=url, final_url=url, status=None, error=error)
+
+    @staticmethod
+    async def _exchange(client: httpx.AsyncClient, url: str, method: str, limit: int) -> FetchResult:
+        async with client.stream(method, url) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            body = bytearray()
+            truncated = False
+            if method != "HEAD" and response.status_code not in REDIRECT_CODES and limit > 0:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= limit:
+                        truncated = len(body) > limit or not response.is_stream_consumed
+                        del body[limit:]
+                        break
+            return FetchResult(
+                url=url,
+                final_url=url,
+                status=response.status_code,
+                headers=headers,
+                body=bytes(body),
+                truncated=truncated,
+            )
+
+
+def _redirect_target(current: str, location: str) -> str | None:
+    try:
+        absolute = urljoin(current, location.strip())
+        if urlsplit(absolute).scheme not in ("http", "https"):
+            return None
+        return normalize(absolute)
+    except ValueError:
+        return None
+
+
+def _finish(
+    last: FetchResult,
+    url: str,
+    hops: list[Hop],
+    started: float,
+    error: str | None = None,
+) -> FetchResult:
+    return dataclasses.replace(
+        last,
+        url=url,
+        final_url=last.url,
+        hops=tuple(hops),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+        error=error if error is not None else last.error,
+    )

@@ -1,0 +1,396 @@
+"""Crawl one shop and verify every link and resource it carries.
+
+One frontier owns every request start: a queue of page jobs (crawl, parse,
+follow) and link jobs (verify a target once), worked by ``concurrency``
+workers under the fetcher's global and per-host limits. The whole gather runs
+under the shop's wall-clock budget; when it runs out, or the page limit is
+reached, the scan ends with what it has and says why.
+
+Link verdicts have three outcomes: ``ok``, ``broken`` (4xx/5xx, DNS, TLS,
+connect failure, timeout, redirect loop) and ``unverifiable`` (bot walls, rate
+limits that never cleared, robots.txt forbids asking, budget ran out). Social
+and messaging sites block crawlers, so their links are not fetched unless
+``fetch_social`` is set; the social checks judge them by shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gzip
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from crawler.config import ScanConfig
+from crawler.evidence import LinkResult, Page, Ref, Sighting
+from crawler.fetch import Fetcher, FetchResult
+from crawler.parse import decode, parse_html
+from crawler.robots import RobotsCache
+from crawler.urls import Scope, resolve
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+PAGE_TAGS = frozenset({"a", "area", "iframe"})
+IMAGE_TAGS = frozenset({"img", "source", "video"})
+SOCIAL_HOSTS = (
+    "facebook.com", "fb.com", "fb.me", "instagram.com", "wa.me", "whatsapp.com",
+    "api.whatsapp.com", "weixin.qq.com", "wechat.com", "youtube.com", "youtu.be",
+    "xiaohongshu.com", "xhslink.com", "line.me", "lin.ee", "x.com", "twitter.com",
+    "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
+)  # fmt: skip
+MAX_SIGHTINGS = 5
+LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
+SITEMAP_MAX_BYTES = 10_000_000
+SITEMAP_MAX_URLS = 50_000
+BOT_WALL_MARKERS = (
+    "cf-browser-verification", "challenge-platform", "just a moment...", "attention required!",
+    "captcha", "access denied", "perimeterx", "px-captcha", "datadome", "incapsula",
+)  # fmt: skip
+
+
+def is_social(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in SOCIAL_HOSTS)
+
+
+def bot_wall_reason(result: FetchResult) -> str | None:
+    """Why an answer is a bot wall or a rate limit rather than a verdict, or None."""
+    headers = result.headers
+    if result.status == 999:
+        return "bot wall: HTTP 999 (LinkedIn-style refusal)"
+    if result.retries_exhausted:
+        return f"rate limited: HTTP {result.status} still refused after retries"
+    if result.status not in (403, 401, 429, 503):
+        return None
+    if "cf-mitigated" in headers:
+        return f"bot wall: {result.status} cf-mitigated"
+    server = headers.get("server", "").lower()
+    head = result.body[:4096].decode("latin-1").lower()
+    if any(marker in head for marker in BOT_WALL_MARKERS):
+        vendor = server.split("/")[0] or "server"
+        return f"bot wall: {result.status} challenge page ({vendor})"
+    if result.status == 403 and ("akamaighost" in server or "cloudflare" in server):
+        return f"bot wall: 403 from {server}"
+    return None
+
+
+@dataclass
+class TargetRecord:
+    """A link target while the crawl runs: where it was seen, and its verdict."""
+
+    url: str
+    internal: bool
+    tags: set[str] = field(default_factory=set)
+    seen: list[Sighting] = field(default_factory=list)
+    count: int = 0
+    last_page: str = ""
+    result: LinkResult | None = None
+
+    def sighted(self, page: str, ref: Ref) -> None:
+        self.tags.add(ref.tag)
+        if page == self.last_page:
+            return
+        self.last_page = page
+        self.count += 1
+        if len(self.seen) < MAX_SIGHTINGS:
+            self.seen.append(Sighting(page, ref.tag, ref.attr, ref.text))
+
+
+@dataclass
+class CrawlStats:
+    started: float = field(default_factory=time.monotonic)
+    stopped_reason: str | None = None
+    pages_limited: bool = False
+
+
+ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links judged
+
+
+class SiteCrawl:
+    """Gathers pages and link verdicts of one shop."""
+
+    def __init__(
+        self,
+        config: ScanConfig,
+        fetcher: Fetcher,
+        scope: Scope,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.fetcher = fetcher
+        self.scope = scope
+        self.robots = RobotsCache(fetcher)
+        self.progress = progress
+        self.pages: list[Page] = []
+        self.targets: dict[str, TargetRecord] = {}
+        self.stats = CrawlStats()
+        self._queue: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue()
+        self._scheduled_pages: set[str] = set()
+        self._parsed_finals: set[str] = set()
+
+    # -- the frontier ---------------------------------------------------------
+
+    async def run(self, seeds: tuple[str, ...]) -> None:
+        """Crawl from ``seeds`` until done, the page limit or the budget."""
+        for seed in seeds:
+            self._schedule_page(seed, 0)
+        workers = [asyncio.create_task(self._work()) for _ in range(max(1, self.config.concurrency))]
+        try:
+            async with asyncio.timeout(self.config.budget_s):
+                await self._seed_from_sitemaps(seeds[0])
+                await self._queue.join()
+        except TimeoutError:
+            self.stats.stopped_reason = f"time budget of {self.config.budget_s:g} s ran out"
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if self.stats.stopped_reason is None and self.stats.pages_limited:
+            self.stats.stopped_reason = f"page limit of {self.config.max_pages} reached"
+
+    async def _work(self) -> None:
+        while True:
+            kind, url, depth = await self._queue.get()
+            try:
+                if kind == "page":
+                    await self._crawl_page(url, depth)
+                else:
+                    await self._verify_link(url)
+            except Exception as exc:  # one bad page or link never ends a scan
+                self._judge(url, LinkResult(url, "unverifiable", reason=f"internal error: {exc}"))
+            finally:
+                self._queue.task_done()
+                if self.progress is not None:
+                    self.progress(len(self.pages), self._queue.qsize(), self.judged)
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for t in self.targets.values() if t.result is not None)
+
+    def _schedule_page(self, url: str, depth: int) -> bool:
+        if url in self._scheduled_pages:
+            return True
+        if len(self._scheduled_pages) >= self.config.max_pages or depth > self.config.max_depth:
+            self.stats.pages_limited = (
+                self.stats.pages_limited or len(self._scheduled_pages) >= self.config.max_pages
+            )
+            return False
+        self._scheduled_pages.add(url)
+        self._queue.put_nowait(("page", url, depth))
+        return True
+
+    def _record(self, page: str, ref: Ref, depth: int) -> None:
+        record = self.targets.get(ref.url)
+        if record is None:
+            record = TargetRecord(ref.url, self.scope.is_internal(ref.url))
+            self.targets[ref.url] = record
+            self._dispatch(record, ref, depth)
+        record.sighted(page, ref)
+
+    def _dispatch(self, record: TargetRecord, ref: Ref, depth: int) -> None:
+        wants_page = ref.tag in PAGE_TAGS and self.scope.allows(ref.url)
+        if wants_page and self._schedule_page(ref.url, depth + 1):
+            return
+        if record.internal or (self.config.verify_external and not self._skip_social(ref.url)):
+            self._queue.put_nowait(("link", ref.url, depth + 1))
+
+    def _skip_social(self, url: str) -> bool:
+        return not self.config.fetch_social and is_social(url)
+
+    # -- pages ----------------------------------------------------------------
+
+    async def _crawl_page(self, url: str, depth: int) -> None:
+        if self.config.respect_robots and not await self.robots.allows(url):
+            self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
+            return
+        result = await self.fetcher.fetch(url)
+        page = self._page_from(result, depth)
+        self.pages.append(page)
+        self._judge(url, link_result_of(result, internal=True))
+        if page.facts is None or not _is_success(result) or not self.scope.allows(page.final_url):
+            return
+        for ref in page.refs:
+            self._record(page.final_url, ref, depth)
+
+    def _page_from(self, result: FetchResult, depth: int) -> Page:
+        page = Page(
+            url=result.url,
+            final_url=result.final_url,
+            status=result.status,
+            depth=depth,
+            headers=result.headers,
+            redirects=result.hops,
+            elapsed_ms=result.elapsed_ms,
+            content_type=result.content_type,
+            error=result.error,
+            truncated=result.truncated,
+        )
+        if not _looks_like_html(result) or result.final_url in self._parsed_finals:
+            return page
+        self._parsed_finals.add(result.final_url)
+        html, encoding = decode(result.body, result.content_type or None)
+        parsed = parse_html(html, result.final_url)
+        return dataclasses.replace(
+            page,
+            charset=encoding,
+            body_z=Page.compress(html),
+            facts=parsed.facts,
+            refs=parsed.refs,
+        )
+
+    async def _seed_from_sitemaps(self, home: str) -> None:
+        await self.robots.rules_for(home)
+        sitemaps = self.robots.sitemaps(home) or [resolve(home, "/sitemap.xml") or home]
+        for sitemap in sitemaps[:5]:
+            if self.config.respect_robots and not await self.robots.allows(sitemap):
+                continue
+            for url in await self._sitemap_urls(sitemap, nested=True):
+                if self.scope.allows(url):
+                    self._schedule_page(url, 1)
+
+    async def _sitemap_urls(self, url: str, nested: bool) -> list[str]:
+        result = await self.fetcher.fetch(url, max_bytes=SITEMAP_MAX_BYTES)
+        if result.status != 200 or not result.body:
+            return []
+        body = result.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gzip.decompress(body)[:SITEMAP_MAX_BYTES]
+            except (OSError, EOFError):
+                return []
+        tree = LexborHTMLParser(body.decode("utf-8", "replace"))
+        locs = [resolve(url, n.text(strip=True)) for n in tree.css("loc")][:SITEMAP_MAX_URLS]
+        urls = [u for u in locs if u]
+        if nested and tree.css_first("sitemapindex") is not None:
+            found: list[str] = []
+            for child in urls[:20]:
+                found.extend(await self._sitemap_urls(child, nested=False))
+            return found
+        return urls
+
+    # -- links ----------------------------------------------------------------
+
+    async def _verify_link(self, url: str) -> None:
+        record = self.targets.get(url)
+        internal = record.internal if record is not None else self.scope.is_internal(url)
+        if internal and self.config.respect_robots and not await self.robots.allows(url):
+            self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
+            return
+        result = await self.fetcher.fetch(url, method="HEAD")
+        if _needs_get(result):
+            result = await self.fetcher.fetch(url, max_bytes=LINK_MAX_BYTES)
+        self._judge(url, link_result_of(result, internal, method="HEAD" if _is_success(result) else "GET"))
+
+    def _judge(self, url: str, result: LinkResult) -> None:
+        record = self.targets.get(url)
+        if record is None:
+            record = TargetRecord(url, self.scope.is_internal(url))
+            self.targets[url] = record
+        if record.result is None:
+            record.result = result
+
+    # -- results ----------------------------------------------------------------
+
+    def link_results(self) -> dict[str, LinkResult]:
+        """Every target's verdict, with where it was seen; unjudged ones are unverifiable."""
+        results: dict[str, LinkResult] = {}
+        for url, record in self.targets.items():
+            if not record.seen:
+                continue  # a seed or sitemap page nobody links to
+            verdict = record.result or LinkResult(url, "unverifiable", reason=self._unjudged_reason(record))
+            results[url] = _with_sightings(verdict, record)
+        return results
+
+    def _unjudged_reason(self, record: TargetRecord) -> str:
+        if not record.internal and is_social(record.url) and not self.config.fetch_social:
+            return "social site: not fetched (judged by shape)"
+        if not record.internal and not self.config.verify_external:
+            return "external links not verified (verify_external is off)"
+        return self.stats.stopped_reason or "not checked before the scan ended"
+
+
+def _with_sightings(result: LinkResult, record: TargetRecord) -> LinkResult:
+    return LinkResult(
+        url=result.url,
+        outcome=result.outcome,
+        status=result.status,
+        error=result.error,
+        reason=result.reason,
+        redirects=result.redirects,
+        final_url=result.final_url,
+        content_type=result.content_type,
+        method=result.method,
+        internal=record.internal,
+        seen=tuple(record.seen),
+        count=record.count,
+        sniffed_image=result.sniffed_image,
+    )
+
+
+def _is_success(result: FetchResult) -> bool:
+    return result.status is not None and result.status < 400 and result.error is None
+
+
+def _needs_get(head: FetchResult) -> bool:
+    """Many servers answer HEAD wrongly: ask again with a byte-capped GET."""
+    if head.error is not None:
+        return "timed out" not in head.error and "redirect" not in head.error
+    if head.status is not None and head.status >= 400:
+        return True
+    ctype = head.content_type.split(";")[0].strip().lower()
+    return ctype in ("", "application/octet-stream")
+
+
+def _looks_like_html(result: FetchResult) -> bool:
+    ctype = result.content_type.split(";")[0].strip().lower()
+    if ctype:
+        return ctype in HTML_TYPES
+    start = result.body[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))
+
+
+IMAGE_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"RIFF",
+    b"<svg",
+    b"<?xml",
+    b"\x00\x00\x01\x00",
+)
+
+
+def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:
+    """A fetch turned into a link verdict."""
+    wall = bot_wall_reason(result)
+    if wall is not None:
+        outcome = "unverifiable"
+    elif result.error is not None or result.status is None or result.status >= 400:
+        outcome = "broken"
+    else:
+        outcome = "ok"
+    sniffed = None
+    if method == "GET" and result.body:
+        sniffed = result.body[:16].lstrip().startswith(IMAGE_MAGIC) or (b"WEBP" in result.body[:16])
+    return LinkResult(
+        url=result.url,
+        outcome=outcome,  # type: ignore[arg-type]
+        status=result.status,
+        error=result.error,
+        reason=wall,
+        redirects=result.hops,
+        final_url=result.final_url,
+        content_type=result.content_type,
+        method=method,
+        internal=internal,
+        sniffed_image=sniffed,
+    )
+
+
+def probe_path() -> str:
+    """A path that cannot exist on any shop, to see its not-found page."""
+    return f"/shophealth-probe-{secrets.token_hex(6)}-does-not-exist"

@@ -1,0 +1,195 @@
+"""Orchestration: gather evidence for each shop, run the checks, score.
+
+Phases, in order, per shop: gather (robots.txt, sitemap, crawl, link
+verification, the not-found probe) → check → score. Shops are scanned one
+after another; within a shop all fetching is concurrent. A shop that cannot
+be reached at all becomes a :class:`SiteRun` with ``error`` set; the other
+shops are still scanned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.base import Finding
+from checks.registry import CheckOutcome, Registry, load_registry, run_checks
+from crawler import __version__
+from crawler.config import ScanConfig, SiteConfig
+from crawler.evidence import LinkResult, Page, SiteEvidence
+from crawler.fetch import Fetcher
+from crawler.gather import ProgressCallback, SiteCrawl, probe_path
+from crawler.parse import decode, parse_html
+from crawler.urls import Scope, origin
+
+
+@dataclass
+class SiteRun:
+    """One shop's result: what was gathered, judged and counted."""
+
+    site: SiteConfig
+    evidence: SiteEvidence
+    outcomes: list[CheckOutcome]
+    stats: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for outcome in self.outcomes for f in outcome.findings]
+
+    @property
+    def unverifiable(self) -> list[LinkResult]:
+        return [r for r in self.evidence.links.values() if r.outcome == "unverifiable"]
+
+
+@dataclass
+class Run:
+    id: str
+    started_at: str
+    finished_at: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    sites: list[SiteRun] = field(default_factory=list)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
+    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else the system's."""
+    from crawler.tls import trust_context
+
+    return trust_context(ca_bundle)
+
+
+async def gather_site(site: SiteConfig, progress: ProgressCallback | None = None) -> tuple[SiteEvidence, dict[str, Any]]:
+    """Everything the checks need about one shop, and the crawl's figures."""
+    config = site.config
+    started = time.monotonic()
+    scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
+    fetcher = Fetcher(config, trust_store(config.ca_bundle), scope.is_internal)
+    crawl = SiteCrawl(config, fetcher, scope, progress)
+    try:
+        await crawl.run(site.seeds)
+        probe = await _probe(fetcher, site.url)
+    finally:
+        await fetcher.aclose()
+    evidence = SiteEvidence(
+        site=site.url,
+        home=site.url,
+        pages=tuple(crawl.pages),
+        links=crawl.link_results(),
+        probe=probe,
+        missing=_missing_kinds(probe),
+    )
+    stats = {
+        "pages": len(crawl.pages),
+        "links_checked": sum(1 for r in evidence.links.values() if r.outcome != "unverifiable"),
+        "requests": fetcher.requests,
+        "duration_s": round(time.monotonic() - started, 3),
+        "complete": crawl.stats.stopped_reason is None,
+        "stopped_reason": crawl.stats.stopped_reason,
+    }
+    return evidence, stats
+
+
+def _missing_kinds(probe: Page | None) -> dict[str, str]:
+    missing = {
+        "tls": "not gathered in this scan",
+        "rendered": "browser rendering not enabled",
+        "lighthouse": "Lighthouse not enabled",
+    }
+    if probe is None:
+        missing["probe"] = "the not-found probe got no answer"
+    return missing
+
+
+async def _probe(fetcher: Fetcher, home: str) -> Page | None:
+    """What the shop answers for a URL that cannot exist."""
+    url = origin(home) + probe_path()
+    result = await fetcher.fetch(url)
+    if result.status is None:
+        return None
+    html, encoding = decode(result.body, result.content_type or None)
+    parsed = parse_html(html, result.final_url)
+    return Page(
+        url=url,
+        final_url=result.final_url,
+        status=result.status,
+        depth=0,
+        headers=result.headers,
+        redirects=result.hops,
+        content_type=result.content_type,
+        charset=encoding,
+        body_z=Page.compress(html),
+        facts=parsed.facts,
+        refs=(),
+    )
+
+
+def unreachable_reason(evidence: SiteEvidence) -> str | None:
+    """Why the shop could not be scanned at all, or None if anything answered."""
+    if any(p.status is not None for p in evidence.pages):
+        return None
+    first = evidence.pages[0] if evidence.pages else None
+    if first is None:
+        return "nothing could be fetched (robots.txt may forbid the start page)"
+    return first.error or "no answer"
+
+
+async def scan_site(
+    site: SiteConfig,
+    registry: Registry | None = None,
+    progress: ProgressCallback | None = None,
+) -> SiteRun:
+    registry = registry or load_registry()
+    evidence, stats = await gather_site(site, progress)
+    error = unreachable_reason(evidence)
+    if error is not None:
+        return SiteRun(site, evidence, [], stats, error=error)
+    checks = registry.select(disabled=_disabled(site.config))
+    outcomes = run_checks(checks, evidence, _check_options(site.config))
+    return SiteRun(site, evidence, outcomes, stats)
+
+
+def _disabled(config: ScanConfig) -> list[str]:
+    return [cid for cid, setting in config.checks.items() if _level(setting) == "off"]
+
+
+def _level(setting: Any) -> str:
+    if isinstance(setting, list) and setting:
+        return str(setting[0])
+    return str(setting)
+
+
+def _check_options(config: ScanConfig) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    for cid, setting in config.checks.items():
+        if isinstance(setting, list) and len(setting) > 1 and isinstance(setting[1], dict):
+            options[cid] = setting[1]
+    return options
+
+
+SiteCallback = Callable[[SiteConfig], ProgressCallback | None]
+
+
+async def scan(
+    sites: Sequence[SiteConfig],
+    on_site: SiteCallback | None = None,
+    registry: Registry | None = None,
+) -> Run:
+    """Scan each shop in turn; one failing shop never stops the others."""
+    registry = registry or load_registry()
+    run = Run(id=uuid.uuid4().hex[:12], started_at=now_iso())
+    run.config = sites[0].config.public() if sites else {}
+    run.config["tool_version"] = __version__
+    for site in sites:
+        progress = on_site(site) if on_site is not None else None
+        run.sites.append(await scan_site(site, registry, progress))
+    run.finished_at = now_iso()
+    return run

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Set up everything shophealth needs, idempotently, then run a task.
+#   ./dev.sh demo    scan the bundled demo shop (served on 127.0.0.1)
+#   ./dev.sh test    run the test suite
+#   ./dev.sh setup   only install
+# Installs: a virtualenv in .venv with the package and its dev extras, a
+# Chromium for Playwright and Lighthouse (Playwright's own where it can be
+# downloaded, else Debian's `chromium` package), and Lighthouse from npm
+# (pinned in package-lock.json). Each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+python_env() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    "$PYTHON" -m venv "$VENV" || { log "python3 -m venv failed: install python3-venv"; exit 1; }
+  fi
+  local stamp="$VENV/.installed" want
+  want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing shophealth and its dependencies into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q -e '.[dev]'
+    echo "$want" > "$stamp"
+  fi
+}
+
+find_browser() {
+  "$VENV/bin/python" -c 'from crawler.browser import find_browser; print(find_browser(None))' 2>/dev/null
+}
+
+browser() {
+  if find_browser >/dev/null; then return; fi
+  log "no Chromium found: trying Playwright's download"
+  if timeout 180 "$VENV/bin/python" -m playwright install chromium >/dev/null 2>&1 && find_browser >/dev/null; then
+    return
+  fi
+  log "Playwright's download failed: installing Debian's chromium"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  find_browser >/dev/null || log "warning: no Chromium; browser checks will be skipped"
+}
+
+node_tools() {
+  if ! command -v npm >/dev/null 2>&1; then
+    log "warning: npm not found; Lighthouse checks will be skipped"
+    return
+  fi
+  local stamp=node_modules/.installed want
+  want=$(cat package-lock.json | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing Lighthouse from npm"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup() {
+  python_env
+  browser
+  node_tools
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  demo) setup; shift; exec "$VENV/bin/shophealth" demo "$@" ;;
+  test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  *) echo "usage: ./dev.sh demo|test|setup" >&2; exit 2 ;;
+esac

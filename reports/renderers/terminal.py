@@ -1,0 +1,68 @@
+"""The end-of-scan summary on the terminal, from the JSON report.
+
+Per shop: pages, requests and time, findings by check and severity, and the
+worst problems with where they were seen. Everything printed comes from a
+crawled page and is escaped, so shop text cannot inject terminal markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+WORST_SHOWN = 10
+
+
+def render_summary(report: dict[str, Any], console: Console) -> None:
+    for site in report["sites"]:
+        _site_summary(site, console)
+
+
+def _site_summary(site: dict[str, Any], console: Console) -> None:
+    name = escape(site.get("name") or site["site"])
+    console.rule(f"[bold]{name}")
+    stats = site["stats"]
+    if site.get("error"):
+        console.print(f"[bold red]Could not scan {escape(site['site'])}: {escape(site['error'])}")
+        return
+    done = "complete" if stats["complete"] else f"stopped early: {escape(str(stats['stopped_reason']))}"
+    console.print(
+        f"{stats['pages']} pages, {stats['links_checked']} links checked, "
+        f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
+    )
+    if site["unverifiable"]:
+        console.print(f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)")
+    console.print(_checks_table(site))
+    worst = site["findings"][:WORST_SHOWN]
+    if worst:
+        console.print("[bold]Worst problems:")
+        for finding in worst:
+            style = SEVERITY_STYLE[finding["severity"]]
+            console.print(
+                f"  [{style}]{finding['severity']:<7}[/] {escape(finding['check']):<18} "
+                f"{escape(finding['message'])}\n           [dim]on {escape(finding['page'])}[/]"
+            )
+    scores = site.get("scores") or {}
+    if scores.get("overall") is not None:
+        console.print(f"[bold]O2O online score: {scores['overall']:.1f} / 100")
+
+
+def _checks_table(site: dict[str, Any]) -> Table:
+    counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site["findings"])
+    table = Table("check", "status", "errors", "warnings", "info", "note", box=None, pad_edge=False)
+    for check in site["checks"]:
+        cid = check["check"]
+        table.add_row(
+            escape(cid),
+            check["status"],
+            str(counts[(cid, "error")] or ""),
+            str(counts[(cid, "warning")] or ""),
+            str(counts[(cid, "info")] or ""),
+            escape(check.get("detail") or ""),
+        )
+    return table

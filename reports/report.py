@@ -1,0 +1,86 @@
+"""The JSON report (SPEC §3), built from a finished run.
+
+The report is the one stored form of a run: every renderer reads it, and the
+scores can be recomputed from its findings and check statuses alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reports.scoring import Rubric, score
+
+if TYPE_CHECKING:
+    from crawler.scan import Run, SiteRun
+
+SCHEMA = "shophealth.report/1"
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "id": run.id,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "tool_version": run.config.get("tool_version"),
+            "config": run.config,
+        },
+        "sites": [_site(site_run, rubric) for site_run in run.sites],
+    }
+
+
+def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
+    findings = sorted(
+        (f.to_dict() for f in site_run.findings),
+        key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], f["page"], f["target"] or ""),
+    )
+    checks = [outcome.to_dict() for outcome in site_run.outcomes]
+    statuses = {c["check"]: c["status"] for c in checks}
+    return {
+        "site": site_run.site.url,
+        "name": site_run.site.name,
+        "error": site_run.error,
+        "stats": site_run.stats,
+        "unverifiable": [
+            {
+                "target": r.url,
+                "reason": r.reason,
+                "pages": [s.page for s in r.seen],
+                "count": r.count,
+            }
+            for r in sorted(site_run.unverifiable, key=lambda r: r.url)
+        ],
+        "tls": [_tls(t) for t in site_run.evidence.tls],
+        "checks": checks,
+        "findings": findings,
+        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
+    }
+
+
+def _tls(facts: Any) -> dict[str, Any]:
+    return {
+        "host": f"{facts.host}:{facts.port}",
+        "valid": facts.valid,
+        "error": facts.error,
+        "error_kind": facts.error_kind,
+        "issuer": facts.issuer,
+        "subject": facts.subject,
+        "not_after": facts.not_after,
+        "days_left": None if facts.days_left is None else round(facts.days_left, 1),
+        "protocol": facts.protocol,
+    }
+
+
+def write_json(report: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def load_json(path: str | Path) -> dict[str, Any]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f"{path} is not a shophealth report ({SCHEMA})")
+    return data
