@@ -143,7 +143,11 @@ def find_soft_404s(evidence: SiteEvidence, options: Options) -> Iterator[Finding
                 page=_first_page(result, evidence),
                 target=result.url,
                 message=f"Link to {result.url} is redirected to the home page instead of the page it names",
-                evidence={"final_url": result.final_url, "hops": len(result.redirects), **_pages_evidence(result)},
+                evidence={
+                    "final_url": result.final_url,
+                    "hops": len(result.redirects),
+                    **_pages_evidence(result),
+                },
             )
 
 
@@ -198,7 +202,9 @@ def find_redirect_problems(evidence: SiteEvidence, options: Options) -> Iterator
             yield _redirect_finding(result, evidence, "warning", message)
 
 
-def _redirect_finding(result: LinkResult, evidence: SiteEvidence, severity: Severity, message: str) -> Finding:
+def _redirect_finding(
+    result: LinkResult, evidence: SiteEvidence, severity: Severity, message: str
+) -> Finding:
     chain = [f"{hop.status} {hop.url}" for hop in result.redirects][:12]
     return Finding(
         check="links.redirect",

@@ -95,8 +95,8 @@ def retry_after_seconds(value: str | None, default: float) -> float:
 
 def describe_error(exc: BaseException, timeout: float) -> str:
     """A transport error in words a shop owner can act on."""
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
-        return f"timed out after {timeout:g} s"
+    # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
+    # underlying OS or TLS error is looked for before believing "timeout".
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"TLS certificate not trusted: {cause.verify_message}"
@@ -108,6 +108,8 @@ def describe_error(exc: BaseException, timeout: float) -> str:
             return "connection refused"
         if isinstance(cause, ConnectionResetError):
             return "connection reset"
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        return f"timed out after {timeout:g} s"
     if isinstance(exc, httpx.UnsupportedProtocol):
         return "not an http(s) URL"
     message = str(exc) or type(exc).__name__

@@ -42,6 +42,7 @@ SOCIAL_HOSTS = (
     "xiaohongshu.com", "xhslink.com", "line.me", "lin.ee", "x.com", "twitter.com",
     "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
 )  # fmt: skip
+TRANSPORT_FAILURES = ("timed out", "connection refused", "DNS", "TLS", "redirect", "too many")
 MAX_SIGHTINGS = 5
 LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
 SITEMAP_MAX_BYTES = 10_000_000
@@ -204,9 +205,14 @@ class SiteCrawl:
     # -- pages ----------------------------------------------------------------
 
     async def _crawl_page(self, url: str, depth: int) -> None:
-        if self.config.respect_robots and not await self.robots.allows(url):
-            self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
-            return
+        if self.config.respect_robots:
+            rules = await self.robots.rules_for(url)
+            if not rules.allows(url):
+                reason = rules.reason or "robots.txt disallows it"
+                self._judge(url, LinkResult(url, "unverifiable", reason=reason))
+                if depth == 0:  # a start page: say why the shop was not crawled
+                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
+                return
         result = await self.fetcher.fetch(url)
         page = self._page_from(result, depth)
         self.pages.append(page)
@@ -244,7 +250,8 @@ class SiteCrawl:
 
     async def _seed_from_sitemaps(self, home: str) -> None:
         await self.robots.rules_for(home)
-        sitemaps = self.robots.sitemaps(home) or [resolve(home, "/sitemap.xml") or home]
+        listed = [resolve(home, s) for s in self.robots.sitemaps(home)]
+        sitemaps = [s for s in listed if s] or [resolve(home, "/sitemap.xml") or home]
         for sitemap in sitemaps[:5]:
             if self.config.respect_robots and not await self.robots.allows(sitemap):
                 continue
@@ -337,8 +344,8 @@ def _is_success(result: FetchResult) -> bool:
 
 def _needs_get(head: FetchResult) -> bool:
     """Many servers answer HEAD wrongly: ask again with a byte-capped GET."""
-    if head.error is not None:
-        return "timed out" not in head.error and "redirect" not in head.error
+    if head.error is not None:  # a GET cannot help where the host itself failed
+        return not head.error.startswith(TRANSPORT_FAILURES)
     if head.status is not None and head.status >= 400:
         return True
     ctype = head.content_type.split(";")[0].strip().lower()

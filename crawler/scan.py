@@ -67,7 +67,9 @@ def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
     return trust_context(ca_bundle)
 
 
-async def gather_site(site: SiteConfig, progress: ProgressCallback | None = None) -> tuple[SiteEvidence, dict[str, Any]]:
+async def gather_site(
+    site: SiteConfig, progress: ProgressCallback | None = None
+) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures."""
     config = site.config
     started = time.monotonic()
@@ -137,9 +139,7 @@ def unreachable_reason(evidence: SiteEvidence) -> str | None:
     if any(p.status is not None for p in evidence.pages):
         return None
     first = evidence.pages[0] if evidence.pages else None
-    if first is None:
-        return "nothing could be fetched (robots.txt may forbid the start page)"
-    return first.error or "no answer"
+    return (first.error if first is not None else None) or "no answer"
 
 
 async def scan_site(

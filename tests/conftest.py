@@ -1,0 +1,37 @@
+"""Shared fixtures: fixture shops served on 127.0.0.1, and a scan helper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from checks.registry import Registry, load_registry
+from crawler.config import ScanConfig, SiteConfig
+from crawler.scan import SiteRun, scan_site
+from fixtures.server import SHOPS_DIR, RunningShop, serve_shop
+
+TEST_SHOPS = SHOPS_DIR / "test_shops"
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+
+
+def fast_config(**changes: object) -> ScanConfig:
+    """Settings for tests: small timeouts so a hanging server costs seconds."""
+    base = ScanConfig(request_timeout=3, read_timeout=3, connect_timeout=2, max_retry_after=3, budget_s=60)
+    return base.replace(**changes)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_registry()
+
+
+@pytest.fixture(scope="session")
+def crawl_shop() -> Iterator[RunningShop]:
+    with serve_shop(TEST_SHOPS / "crawl") as shop:
+        yield shop
+
+
+async def scan_url(url: str, registry: Registry, **changes: object) -> SiteRun:
+    return await scan_site(SiteConfig(url=url, config=fast_config(**changes)), registry)

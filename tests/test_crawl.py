@@ -1,0 +1,179 @@
+"""The crawler end to end against fixture shops on loopback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from checks.registry import Registry
+from crawler.scan import SiteRun
+from fixtures.demo import DEMO_SHOP, SEEDED, demo_config
+from fixtures.server import RunningShop, serve_shop
+from tests.conftest import scan_url
+
+
+def findings_of(run: SiteRun, check: str) -> list[dict[str, object]]:
+    return [f.to_dict() for f in run.findings if f.check == check]
+
+
+@pytest.fixture(scope="module")
+async def crawl_run(crawl_shop: RunningShop, registry: Registry) -> SiteRun:
+    started = time.monotonic()
+    run = await scan_url(crawl_shop.url, registry, request_timeout=2, read_timeout=2, max_bytes=200_000)
+    run.stats["test_elapsed"] = time.monotonic() - started
+    return run
+
+
+async def test_footer_link_on_100_pages_is_one_finding(crawl_run: SiteRun) -> None:
+    broken = [
+        f for f in findings_of(crawl_run, "links.broken") if str(f["target"]).endswith("/missing-footer-link")
+    ]
+    assert len(broken) == 1
+    evidence = broken[0]["evidence"]
+    assert isinstance(evidence, dict)
+    assert evidence["count"] == 100
+    assert evidence["status"] == 404
+    assert len(evidence["pages"]) == 5
+
+
+async def test_hanging_link_is_a_timeout_within_the_limit(crawl_run: SiteRun) -> None:
+    hang = [f for f in findings_of(crawl_run, "links.broken") if str(f["target"]).endswith("/hang")]
+    assert len(hang) == 1
+    assert "timed out" in str(hang[0]["evidence"]["error"])  # type: ignore[index]
+    assert crawl_run.stats["test_elapsed"] < 15  # the server waits 20 s
+
+
+async def test_robots_disallowed_path_is_never_requested(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
+    assert not crawl_shop.requested("/private/secret")
+    unverifiable = {r.url: r.reason for r in crawl_run.unverifiable}
+    assert unverifiable[crawl_shop.url + "private/secret"] == "robots.txt disallows it"
+
+
+async def test_bot_wall_is_unverifiable_not_broken(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
+    walled = crawl_shop.url + "walled"
+    assert walled not in {f.target for f in crawl_run.findings}
+    reasons = {r.url: r.reason for r in crawl_run.unverifiable}
+    assert "cf-mitigated" in str(reasons[walled])
+
+
+async def test_wrong_head_answer_is_checked_again_with_get(
+    crawl_run: SiteRun, crawl_shop: RunningShop
+) -> None:
+    assert crawl_run.evidence.links[crawl_shop.url + "no-head"].outcome == "ok"
+
+
+async def test_sitemap_seeds_pages_nobody_links(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
+    crawled = {p.url for p in crawl_run.evidence.pages}
+    assert crawl_shop.url + "orphan" in crawled
+    dead = [f for f in findings_of(crawl_run, "links.broken") if str(f["target"]).endswith("/orphan-dead")]
+    assert len(dead) == 1
+
+
+async def test_charset_from_meta_is_used(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
+    page = next(p for p in crawl_run.evidence.pages if p.url == crawl_shop.url + "big5")
+    assert page.facts is not None
+    assert page.facts.title == "繁體中文商店"
+    assert page.charset in ("big5", "cp950", "big5hkscs")
+
+
+async def test_bodies_are_capped(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
+    page = next(p for p in crawl_run.evidence.pages if p.url == crawl_shop.url + "huge")
+    assert page.truncated
+    assert len(page.html) <= 200_000
+
+
+async def test_stats_count_pages_and_requests(crawl_run: SiteRun) -> None:
+    stats = crawl_run.stats
+    assert stats["pages"] >= 104
+    assert stats["requests"] >= stats["pages"]
+    assert stats["complete"] is True
+
+
+async def test_page_limit_ends_scan_with_reason(crawl_shop: RunningShop, registry: Registry) -> None:
+    run = await scan_url(crawl_shop.url, registry, max_pages=10)
+    assert run.stats["pages"] == 10
+    assert run.stats["complete"] is False
+    assert "page limit" in str(run.stats["stopped_reason"])
+
+
+async def test_budget_ends_scan_with_partial_result(crawl_shop: RunningShop, registry: Registry) -> None:
+    started = time.monotonic()
+    run = await scan_url(
+        crawl_shop.url, registry, budget_s=1.0, request_timeout=10, read_timeout=10, concurrency=2
+    )
+    assert time.monotonic() - started < 8
+    assert run.stats["complete"] is False
+    assert "budget" in str(run.stats["stopped_reason"])
+    assert run.stats["pages"] > 0
+
+
+async def test_unreachable_shop_is_an_error_not_a_crash(registry: Registry) -> None:
+    run = await scan_url("http://127.0.0.1:9/", registry)
+    assert run.error is not None
+    assert "refused" in run.error
+
+
+# -- the demo shop: every seeded problem found, clean controls silent ----------
+
+
+@pytest.fixture(scope="module")
+def demo_shop() -> object:
+    with serve_shop(DEMO_SHOP) as shop:
+        yield shop
+
+
+@pytest.fixture(scope="module")
+async def demo_run(demo_shop: RunningShop, registry: Registry) -> SiteRun:
+    from crawler.config import SiteConfig
+    from crawler.scan import scan_site
+
+    return await scan_site(SiteConfig(url=demo_shop.url, config=demo_config()), registry)
+
+
+def _where(finding: object, base: str) -> set[str]:
+    assert hasattr(finding, "page") and hasattr(finding, "target")
+    places = {finding.page, finding.target or ""}
+    return {p.replace(base.rstrip("/"), "") if p.startswith(base) else p for p in places}
+
+
+@pytest.mark.parametrize(("check", "where"), SEEDED)
+async def test_demo_seeded_problem_is_found(
+    demo_run: SiteRun, demo_shop: RunningShop, check: str, where: str
+) -> None:
+    found = [f for f in demo_run.findings if f.check == check and where in _where(f, demo_shop.url)]
+    assert found, f"{check} not reported for {where}"
+
+
+async def test_demo_clean_pages_stay_clean(demo_run: SiteRun, demo_shop: RunningShop) -> None:
+    clean = ("/products/fatal-error-tee", "/blog/why-404", "/products/enamel-pot", "/products/stock-check")
+    noisy = [f for f in demo_run.findings if _where(f, demo_shop.url) & set(clean)]
+    assert noisy == []
+
+
+async def test_demo_reports_nothing_unseeded(demo_run: SiteRun, demo_shop: RunningShop) -> None:
+    seeded = set(SEEDED)
+    unseeded = [
+        (f.check, f.page, f.target)
+        for f in demo_run.findings
+        if not any((f.check, w) in seeded for w in _where(f, demo_shop.url))
+    ]
+    assert unseeded == []
+
+
+async def test_demo_retries_after_429(demo_run: SiteRun, demo_shop: RunningShop) -> None:
+    assert demo_shop.server.hits["/products/stock-check"] >= 2
+    assert demo_run.evidence.links[demo_shop.url + "products/stock-check"].outcome == "ok"
+
+
+async def test_demo_robots_disallowed_sign_in_never_requested(
+    demo_run: SiteRun, demo_shop: RunningShop
+) -> None:
+    assert not demo_shop.requested("/account/login")
+
+
+def test_shop_folder_paths_cannot_escape(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<title>x</title>")
+    with serve_shop(tmp_path) as shop:
+        assert shop.server._resolve("/../../etc/passwd") is None
