@@ -23,8 +23,8 @@ from crawler.config import DEFAULT_USER_AGENT, ConfigError, ScanConfig, SiteConf
 from crawler.gather import ProgressCallback
 from crawler.scan import Run, scan
 from crawler.urls import BadURLError, parse_start_url
-from reports.report import build_report, write_json
 from reports.renderers.terminal import render_summary
+from reports.report import build_report, write_json
 
 app = typer.Typer(
     help="Health crawler for retail web shops: broken links, server errors, TLS, mobile and more.",

@@ -1,0 +1,122 @@
+"""The ``shophealth`` command: bad input gives one line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fixtures.server import RunningShop
+
+SHOPHEALTH = [sys.executable, "-m", "crawler"]
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([*SHOPHEALTH, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, words: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert words in lines[0]
+
+
+def test_malformed_url() -> None:
+    assert_one_line_error(run_cli("scan", "http://exa mple.com:99999/"), 2, "not a valid URL")
+
+
+def test_not_http_url() -> None:
+    assert_one_line_error(run_cli("scan", "ftp://shop.example/"), 2, "not an http(s) URL")
+
+
+def test_missing_sites_file(tmp_path: Path) -> None:
+    assert_one_line_error(
+        run_cli("scan", "--sites", str(tmp_path / "nope.yaml")), 2, "cannot read sites file"
+    )
+
+
+def test_invalid_yaml_sites_file(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text("sites: [url: : :\n")
+    assert_one_line_error(run_cli("scan", "--sites", str(sites)), 2, "not valid YAML")
+
+
+def test_unknown_key_in_sites_file_is_named(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text("sites:\n  - url: https://shop.example/\n    max_pagez: 3\n")
+    assert_one_line_error(run_cli("scan", "--sites", str(sites)), 2, "unknown option 'max_pagez'")
+
+
+def test_unreachable_shop_exits_non_zero() -> None:
+    result = run_cli("scan", "http://127.0.0.1:9/", "--quiet")
+    assert_one_line_error(result, 1, "connection refused")
+
+
+def test_sites_file_scans_every_shop_and_reports_the_unreachable(
+    crawl_shop: RunningShop, tmp_path: Path
+) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(
+        "defaults: {max_pages: 5, request_timeout: 2}\n"
+        "sites:\n"
+        "  - url: http://127.0.0.1:9/\n"
+        "    name: Gone\n"
+        f"  - url: {crawl_shop.url}\n"
+        "    name: Crawl shop\n"
+        "    exclude: ['/p/']\n"
+    )
+    report_path = tmp_path / "report.json"
+    result = run_cli("scan", "--sites", str(sites), "--json", str(report_path))
+    assert result.returncode == 1
+    report = json.loads(report_path.read_text())
+    assert report["schema"] == "shophealth.report/1"
+    gone, shop = report["sites"]
+    assert "refused" in gone["error"]
+    assert shop["error"] is None
+    assert shop["stats"]["pages"] == 5
+    assert not any("/p/" in p for f in shop["findings"] for p in [f["page"]])
+    assert "Crawl shop" in result.stdout
+
+
+def test_report_shape(crawl_shop: RunningShop, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    result = run_cli("scan", crawl_shop.url, "--max-pages", "20", "--json", str(report_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    report = json.loads(report_path.read_text())
+    site = report["sites"][0]
+    assert set(report["run"]) >= {"id", "started_at", "finished_at", "tool_version", "config"}
+    assert set(site) >= {"site", "name", "stats", "unverifiable", "tls", "checks", "findings", "scores"}
+    assert set(site["stats"]) >= {
+        "pages",
+        "links_checked",
+        "requests",
+        "duration_s",
+        "complete",
+        "stopped_reason",
+    }
+    for finding in site["findings"]:
+        assert set(finding) >= {"check", "severity", "page", "target", "message", "evidence"}
+        assert finding["severity"] in ("error", "warning", "info")
+    assert all(u["reason"] for u in site["unverifiable"])
+    assert 0 <= site["scores"]["overall"] <= 100
+
+
+def test_checks_list_names_every_built_in_check() -> None:
+    result = run_cli("checks", "list")
+    assert result.returncode == 0
+    for check in (
+        "links.broken",
+        "links.soft-404",
+        "links.redirect",
+        "images.broken",
+        "errors.php",
+        "errors.server",
+        "seo.basics",
+    ):
+        assert check in result.stdout

@@ -1,0 +1,125 @@
+"""links.*, images.broken and seo.basics judged on hand-written evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.images import find_broken_images
+from checks.links import find_broken_links, find_redirect_problems, find_soft_404s, is_not_found_heading
+from checks.seo import find_seo_basics
+from crawler.evidence import Hop, LinkResult, Sighting, SiteEvidence
+from crawler.parse import page_from_body
+
+HOME = "https://shop.example/"
+
+
+def link(url: str, outcome: str = "ok", tag: str = "a", **fields: object) -> LinkResult:
+    seen = (Sighting(HOME, tag, "src" if tag == "img" else "href"),)
+    return LinkResult(url=url, outcome=outcome, seen=seen, count=1, internal=url.startswith(HOME), **fields)  # type: ignore[arg-type]
+
+
+def evidence(*links: LinkResult, pages: tuple = (), probe: object = None) -> SiteEvidence:
+    return SiteEvidence(site=HOME, home=HOME, links={r.url: r for r in links}, pages=pages, probe=probe)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Page not found",
+        "404 Not Found",
+        "404 | Page Not Found – Shop",
+        "找不到頁面",
+        "页面不存在",
+        "ページが見つかりません",
+        "Seite nicht gefunden",
+        "Oops! This page doesn't exist",
+    ],
+)
+def test_not_found_headings(heading: str) -> None:
+    assert is_not_found_heading(heading)
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        'Why "Page not found" errors hurt a shop',
+        "Fatal Error Graphic Tee",
+        "404 Vintage Lamp",
+        "Found: the perfect pot",
+        None,
+        "",
+    ],
+)
+def test_headings_that_only_mention_not_found(heading: str | None) -> None:
+    assert not is_not_found_heading(heading)
+
+
+def test_broken_internal_link_is_error_external_is_warning() -> None:
+    found = list(
+        find_broken_links(
+            evidence(
+                link(HOME + "gone", "broken", status=404),
+                link("https://other.example/x", "broken", status=404),
+            ),
+            {},
+        )
+    )
+    severities = {f.target: f.severity for f in found}
+    assert severities == {HOME + "gone": "error", "https://other.example/x": "warning"}
+
+
+def test_broken_image_is_not_a_broken_link() -> None:
+    ev = evidence(link(HOME + "a.jpg", "broken", tag="img", status=404))
+    assert list(find_broken_links(ev, {})) == []
+    assert [f.check for f in find_broken_images(ev, {})] == ["images.broken"]
+
+
+def test_ignore_option() -> None:
+    ev = evidence(link("https://partner.example/x", "broken", status=500))
+    assert list(find_broken_links(ev, {"ignore": ["^https://partner"]})) == []
+
+
+def test_unverifiable_is_never_broken() -> None:
+    ev = evidence(link("https://walled.example/", "unverifiable", status=403, reason="bot wall"))
+    assert list(find_broken_links(ev, {})) == []
+
+
+def test_removed_product_redirected_home_is_soft_404() -> None:
+    moved = link(HOME + "products/old", redirects=(Hop(HOME + "products/old", 301, HOME),), final_url=HOME)
+    language_root = link(HOME, redirects=(Hop(HOME, 302, HOME + "en/"),), final_url=HOME + "en/")
+    found = list(find_soft_404s(evidence(moved, language_root), {}))
+    assert [f.target for f in found] == [HOME + "products/old"]
+
+
+def test_page_like_the_probe_is_soft_404() -> None:
+    home = page_from_body(HOME, b"<title>Shop</title><h1>Welcome</h1>")
+    gone = page_from_body(HOME + "p/x", b"<title>Oh no | Shop</title><p>Sorry</p>")
+    probe = page_from_body(HOME + "probe", b"<title>Oh no | Shop</title>", status=404)
+    found = list(find_soft_404s(evidence(pages=(home, gone), probe=probe), {}))
+    assert [f.target for f in found] == [HOME + "p/x"]
+
+
+def test_redirect_loop_and_long_chain() -> None:
+    loop = link(HOME + "a", "broken", error="redirect loop")
+    hops = tuple(Hop(HOME + f"h{i}", 301, HOME + f"h{i + 1}") for i in range(4))
+    chain = link(HOME + "h0", redirects=hops, final_url=HOME + "h4")
+    short = link(HOME + "s", redirects=hops[:3], final_url=HOME + "h3")
+    found = {f.target: f.severity for f in find_redirect_problems(evidence(loop, chain, short), {})}
+    assert found == {HOME + "a": "error", HOME + "h0": "warning"}
+    assert list(find_broken_links(evidence(loop), {})) == []
+
+
+def test_image_served_as_html() -> None:
+    ev = evidence(link(HOME + "p.jpg", tag="img", content_type="text/html; charset=utf-8"))
+    assert [f.message.startswith("Image URL is not an image") for f in find_broken_images(ev, {})] == [True]
+
+
+def test_seo_duplicate_and_missing() -> None:
+    a = page_from_body(HOME + "a", b'<title>Same</title><meta name="description" content="d">')
+    b = page_from_body(HOME + "b", b'<title>Same</title><meta name="description" content="d">')
+    c = page_from_body(HOME + "c", b"<p>no title</p>")
+    found = [(f.page, f.severity, f.message) for f in find_seo_basics(evidence(pages=(a, b, c)), {})]
+    assert (HOME + "c", "warning", "Page has no title") in found
+    assert (HOME + "c", "info", "Page has no meta description") in found
+    assert (HOME + "a", "warning", "2 pages share the title 'Same'") in found
+    assert len(found) == 3
