@@ -59,8 +59,7 @@ def score(
     rubric = rubric or Rubric.default()
     points = _points_by_check(findings, rubric)
     indicators = {
-        name: _indicator_score(spec, points, statuses)
-        for name, spec in rubric.data["indicators"].items()
+        name: _indicator_score(spec, points, statuses) for name, spec in rubric.data["indicators"].items()
     }
     areas = {
         area: _weighted_mean(

@@ -36,7 +36,9 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
         f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
     )
     if site["unverifiable"]:
-        console.print(f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)")
+        console.print(
+            f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)"
+        )
     console.print(_checks_table(site))
     worst = site["findings"][:WORST_SHOWN]
     if worst:
