@@ -16,16 +16,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from checks.base import Finding
 from checks.registry import CheckOutcome, Registry, load_registry, run_checks
 from crawler import __version__
 from crawler.config import ScanConfig, SiteConfig
-from crawler.evidence import LinkResult, Page, SiteEvidence
+from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from crawler.fetch import Fetcher
 from crawler.gather import ProgressCallback, SiteCrawl, probe_path
 from crawler.parse import decode, parse_html
-from crawler.urls import Scope, origin
+from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
+from crawler.urls import Scope, host_key, origin
 
 
 @dataclass
@@ -62,8 +64,6 @@ def now_iso() -> str:
 
 def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
     """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else the system's."""
-    from crawler.tls import trust_context
-
     return trust_context(ca_bundle)
 
 
@@ -74,20 +74,31 @@ async def gather_site(
     config = site.config
     started = time.monotonic()
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
-    fetcher = Fetcher(config, trust_store(config.ca_bundle), scope.is_internal)
+    trust = trust_store(config.ca_bundle)
+    fetcher = Fetcher(config, trust, scope.is_internal)
     crawl = SiteCrawl(config, fetcher, scope, progress)
+    tls_timeout = config.connect_timeout + config.read_timeout
     try:
+        home_tls = await _inspect_home_tls(site.url, trust, tls_timeout)
+        unverified = home_tls is not None and needs_unverified_crawl(home_tls)
+        if unverified:
+            fetcher.insecure_hosts.add(host_key(site.url))
         await crawl.run(site.seeds)
         probe = await _probe(fetcher, site.url)
+        plain_http = await _plain_http(fetcher, site.url)
     finally:
         await fetcher.aclose()
+    hosts = hosts_to_inspect(site.url, crawl.pages)
+    tls = await inspect_hosts(hosts, trust, tls_timeout)
     evidence = SiteEvidence(
         site=site.url,
         home=site.url,
         pages=tuple(crawl.pages),
         links=crawl.link_results(),
         probe=probe,
-        missing=_missing_kinds(probe),
+        tls=tls,
+        plain_http=plain_http,
+        missing=_missing_kinds(probe, plain_http, tls),
     )
     stats = {
         "pages": len(crawl.pages),
@@ -96,18 +107,47 @@ async def gather_site(
         "duration_s": round(time.monotonic() - started, 3),
         "complete": crawl.stats.stopped_reason is None,
         "stopped_reason": crawl.stats.stopped_reason,
+        "tls_verification": (
+            f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"
+        ),
     }
     return evidence, stats
 
 
-def _missing_kinds(probe: Page | None) -> dict[str, str]:
+async def _inspect_home_tls(home: str, trust: ssl.SSLContext, timeout: float) -> TlsFacts | None:
+    """The shop's own certificate, looked at before crawling so a bad one can be crawled past."""
+    parts = urlsplit(home)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    return await inspect_tls(parts.hostname, parts.port or 443, trust, timeout)
+
+
+async def _plain_http(fetcher: Fetcher, home: str) -> Page | None:
+    """The shop's home asked over http://, after redirects (for tls.no-https)."""
+    url = urlunsplit(urlsplit(home)._replace(scheme="http", path="/", query="", fragment=""))
+    result = await fetcher.fetch(url, max_bytes=65_536)
+    return Page(
+        url=url,
+        final_url=result.final_url,
+        status=result.status,
+        depth=0,
+        headers=result.headers,
+        redirects=result.hops,
+        error=result.error,
+    )
+
+
+def _missing_kinds(probe: Page | None, plain_http: Page | None, tls: tuple[TlsFacts, ...]) -> dict[str, str]:
     missing = {
-        "tls": "not gathered in this scan",
         "rendered": "browser rendering not enabled",
         "lighthouse": "Lighthouse not enabled",
     }
     if probe is None:
         missing["probe"] = "the not-found probe got no answer"
+    if plain_http is None:
+        missing["plain_http"] = "the shop was not asked over http://"
+    if not tls:
+        missing["tls"] = "the shop has no https:// pages"
     return missing
 
 
