@@ -58,6 +58,14 @@ class ScanConfig:
     verify_external: bool = True  # verify links to other hosts
     fetch_social: bool = False  # social and messaging sites block crawlers
     ca_bundle: str | None = None
+    render: str = "sample"  # off | sample | all: pages rendered in the browser at a phone viewport
+    render_pages: int = 8  # how many pages the sample renders
+    js_links_below: int = 5  # a page with fewer links than this is rendered to find its links
+    browser_path: str | None = None  # Chromium to use; found automatically when unset
+    lighthouse_pages: int = 3  # page templates Lighthouse runs on (home, category, product); 0 = off
+    lighthouse_runs: int = 1  # runs per page; the median is reported
+    lighthouse_timeout: float = 120.0
+    artifacts_dir: str | None = None  # where screenshots go; a temporary folder when unset
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     checks: Mapping[str, Any] = field(default_factory=dict)  # eslint-style per-check settings
@@ -86,6 +94,7 @@ class SiteConfig:
         return (self.url, *[u for u in self.start_urls if u != self.url])
 
 
+RENDER_MODES = ("off", "sample", "all")
 SCAN_FIELDS = {f.name for f in fields(ScanConfig)}
 SITE_KEYS = {"url", "name", "start_urls"}
 
@@ -123,6 +132,8 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
         return value
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string")
+    if key == "render" and value not in RENDER_MODES:
+        raise ConfigError(f"{where}: render must be one of {', '.join(RENDER_MODES)}, not {value!r}")
     return value
 
 

@@ -99,7 +99,7 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     # underlying OS or TLS error is looked for before believing "timeout".
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted: {cause.verify_message}"
+            return f"TLS certificate not trusted: {getattr(cause, 'verify_message', None) or cause}"
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake failed: {cause.reason or cause}"
         if isinstance(cause, socket.gaierror):

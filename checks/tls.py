@@ -1,0 +1,285 @@
+"""TLS and transport: certificates, plain HTTP and mixed content.
+
+Reads the TLS facts gathered once per host (``tls``), the shop's home asked
+over http:// (``plain_http``) and the crawled pages (``pages``).
+
+``tls.expired`` (error)
+    a host's certificate is past its not-after date, or before its not-before
+    date. Browsers show a full-page warning instead of the shop. A host that
+    fails verification for this reason is reported here only, not also as
+    ``tls.invalid``; one that also fails for another reason (an expired
+    self-signed certificate) gets both findings.
+``tls.expiring`` (warning inside ``warn_days``, default 30; error inside
+``error_days``, default 7)
+    the certificate is still valid but ends soon. Short-lived certificates
+    (lifetime of ``short_lived_days``, default 90, or less, as Let's Encrypt
+    and other ACME CAs issue) are renewed automatically when a third of their
+    lifetime is left (30 of 90 days), so for them both windows are scaled by
+    lifetime/120: a 90-day certificate warns at 22.5 days left and errors at
+    5.25, a week after its renewal should have happened. A healthy
+    auto-renewing shop never reaches the window; one whose renewal is failing
+    does, in time to fix it.
+``tls.invalid`` (error)
+    verification fails for another reason: hostname mismatch, self-signed,
+    untrusted root, incomplete chain (intermediate not served), failed
+    handshake. The message gives the reason in plain words. Hosts that could
+    not be reached at all (``error_kind`` ``connect``) are not reported here:
+    that is an unreachable site or link, not a certificate problem.
+``tls.no-https`` (warning; error when the shop has no https:// home at all)
+    the home asked over http:// answers (2xx or 3xx as its final answer)
+    without ending on https://: customers who type the bare name get a page
+    marked "Not secure", and their data travels in clear. Silent when the
+    plain-HTTP port refuses connections or answers 4xx/5xx: the shop is then
+    not served over HTTP.
+``tls.mixed-content`` (error for active, warning for passive content)
+    an https page loads resources over http://. Active content (scripts,
+    stylesheets, iframes, embeds, form actions) is blocked by browsers and
+    breaks the page, or sends the customer's form data in clear: error.
+    Passive content (images, picture sources, video, audio, posters, icons) is
+    upgraded or blocked and shows a "not secure" sign: warning. One finding
+    per page, listing the offending URLs. Plain links (``a href``) to http://
+    pages are not mixed content. Known limit: resources added by scripts or
+    CSS (``url()``) are not seen; ``<link rel=preload>`` is not judged because
+    the ``as`` type is not recorded.
+
+Findings about a host have ``page`` the shop's home and ``target`` ``host:port``;
+``tls.no-https`` has ``page`` the home and ``target`` the http:// URL asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from checks.base import Check, Finding, Options, Severity
+from crawler.evidence import Page, Ref, SiteEvidence, TlsFacts
+
+EXPIRY_KINDS = {"expired", "not-yet-valid"}
+UNREACHABLE_KINDS = {"connect"}
+SHORT_LIVED_SCALE_DAYS = 120.0
+EXPIRING_DEFAULTS = {"warn_days": 30.0, "error_days": 7.0, "short_lived_days": 90.0}
+
+ACTIVE_TAGS = {"script", "iframe", "form", "embed"}
+PASSIVE_TAGS = {"img", "source", "video", "audio"}
+PASSIVE_LINK_RELS = {"icon", "shortcut", "apple-touch-icon"}
+MAX_LISTED_URLS = 10
+
+
+def _target(facts: TlsFacts) -> str:
+    return f"{facts.host}:{facts.port}"
+
+
+def _host_evidence(facts: TlsFacts) -> dict[str, Any]:
+    return {
+        "host": _target(facts),
+        "issuer": facts.issuer,
+        "subject": facts.subject,
+        "sans": list(facts.sans),
+        "not_before": facts.not_before,
+        "not_after": facts.not_after,
+        "days_left": facts.days_left,
+        "error_kind": facts.error_kind,
+        "error": facts.error,
+    }
+
+
+def _host_finding(
+    evidence: SiteEvidence,
+    check: str,
+    severity: Severity,
+    facts: TlsFacts,
+    message: str,
+    **extra: Any,
+) -> Finding:
+    details = {**_host_evidence(facts), **extra}
+    return Finding(check, severity, evidence.home, _target(facts), message, details)
+
+
+def _is_out_of_date(facts: TlsFacts) -> bool:
+    not_yet = facts.error_kind == "not-yet-valid"
+    return facts.error_kind == "expired" or not_yet or (facts.days_left or 0.0) < 0
+
+
+def _day(iso: str | None) -> str:
+    return iso[:10] if iso else "an unknown date"
+
+
+def run_expired(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    for facts in evidence.tls:
+        if not _is_out_of_date(facts):
+            continue
+        if facts.error_kind == "not-yet-valid":
+            when = f"is not valid until {_day(facts.not_before)}"
+        else:
+            when = f"expired on {_day(facts.not_after)}"
+        message = (
+            f"The security certificate of {_target(facts)} {when}: "
+            "browsers show a full-page warning instead of the shop."
+        )
+        yield _host_finding(evidence, "tls.expired", "error", facts, message)
+
+
+def expiry_windows(lifetime_days: float | None, options: Options) -> tuple[float, float]:
+    """The (warning, error) windows in days for a certificate of this lifetime."""
+    warn_days = float(options.get("warn_days", EXPIRING_DEFAULTS["warn_days"]))
+    error_days = float(options.get("error_days", EXPIRING_DEFAULTS["error_days"]))
+    short_lived = float(options.get("short_lived_days", EXPIRING_DEFAULTS["short_lived_days"]))
+    if lifetime_days is not None and 0 < lifetime_days <= short_lived:
+        scale = lifetime_days / SHORT_LIVED_SCALE_DAYS
+        return warn_days * scale, error_days * scale
+    return warn_days, error_days
+
+
+def run_expiring(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    for facts in evidence.tls:
+        if facts.days_left is None or _is_out_of_date(facts):
+            continue
+        warn_window, error_window = expiry_windows(facts.lifetime_days, options)
+        if facts.days_left >= warn_window:
+            continue
+        severity: Severity = "error" if facts.days_left < error_window else "warning"
+        message = (
+            f"The security certificate of {_target(facts)} expires on {_day(facts.not_after)}, "
+            f"in {facts.days_left:.0f} days: renew it before customers see a browser warning."
+        )
+        yield _host_finding(
+            evidence,
+            "tls.expiring",
+            severity,
+            facts,
+            message,
+            warn_days=round(warn_window, 2),
+            error_days=round(error_window, 2),
+        )
+
+
+def run_invalid(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    for facts in evidence.tls:
+        if facts.valid or facts.error_kind in EXPIRY_KINDS | UNREACHABLE_KINDS:
+            continue
+        reason = facts.error or "the certificate could not be verified"
+        message = f"Browsers refuse the secure connection to {_target(facts)}: {reason}."
+        yield _host_finding(evidence, "tls.invalid", "error", facts, message)
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def run_no_https(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    answer = evidence.plain_http
+    if answer is None or answer.status is None or answer.status >= 400:
+        return
+    if _scheme(answer.final_url) != "http":
+        return
+    https_works = _scheme(evidence.home) == "https"
+    yield Finding(
+        "tls.no-https",
+        "warning" if https_works else "error",
+        evidence.home,
+        answer.url,
+        "The shop answers over plain http:// without redirecting to https://: "
+        "customers' data travels unencrypted and browsers mark the page 'Not secure'.",
+        {"status": answer.status, "final_url": answer.final_url, "hops": len(answer.redirects)},
+    )
+
+
+def _is_active(ref: Ref) -> bool:
+    rels = set(ref.rel.lower().split())
+    return ref.tag in ACTIVE_TAGS or (ref.tag == "link" and "stylesheet" in rels)
+
+
+def _is_passive(ref: Ref) -> bool:
+    rels = set(ref.rel.lower().split())
+    return ref.tag in PASSIVE_TAGS or (ref.tag == "link" and bool(rels & PASSIVE_LINK_RELS))
+
+
+def _insecure(refs: Iterable[Ref], kind: Callable[[Ref], bool]) -> list[str]:
+    urls = (ref.url for ref in refs if _scheme(ref.url) == "http" and kind(ref))
+    return list(dict.fromkeys(urls))
+
+
+def run_mixed_content(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
+    for page in evidence.pages:
+        if _scheme(page.final_url) == "https":
+            yield from _mixed_content_finding(page)
+
+
+def _mixed_content_finding(page: Page) -> Iterator[Finding]:
+    active = _insecure(page.refs, _is_active)
+    passive = _insecure(page.refs, _is_passive)
+    if not active and not passive:
+        return
+    if active:
+        severity: Severity = "error"
+        message = (
+            f"This secure page loads {len(active)} script(s), stylesheet(s), frame(s) or "
+            "form(s) over plain http://: browsers block them and the page breaks."
+        )
+    else:
+        severity = "warning"
+        message = (
+            f"This secure page loads {len(passive)} image(s) or media file(s) over plain "
+            "http://: browsers mark it 'Not secure' or leave them out."
+        )
+    yield Finding(
+        "tls.mixed-content",
+        severity,
+        page.final_url,
+        None,
+        message,
+        {
+            "active": active[:MAX_LISTED_URLS],
+            "passive": passive[:MAX_LISTED_URLS],
+            "count": len(active) + len(passive),
+        },
+    )
+
+
+CHECKS: list[Check] = [
+    Check(
+        id="tls.expired",
+        title="Certificate expired or not yet valid",
+        requires=("tls",),
+        run=run_expired,
+        severities="error",
+        family_doc=__doc__ or "",
+    ),
+    Check(
+        id="tls.expiring",
+        title="Certificate expires soon",
+        requires=("tls",),
+        run=run_expiring,
+        severities=(
+            "warning inside warn_days (30), error inside error_days (7); "
+            "scaled by lifetime/120 for certificates of 90 days or less"
+        ),
+        defaults=EXPIRING_DEFAULTS,
+        family_doc=__doc__ or "",
+    ),
+    Check(
+        id="tls.invalid",
+        title="Certificate not trusted",
+        requires=("tls",),
+        run=run_invalid,
+        severities="error",
+        family_doc=__doc__ or "",
+    ),
+    Check(
+        id="tls.no-https",
+        title="Shop served over plain HTTP",
+        requires=("plain_http",),
+        run=run_no_https,
+        severities="warning; error when the shop's home itself is http://",
+        family_doc=__doc__ or "",
+    ),
+    Check(
+        id="tls.mixed-content",
+        title="Secure page loads insecure content",
+        requires=("pages",),
+        run=run_mixed_content,
+        severities="error for scripts, stylesheets, iframes, embeds, forms; warning for media",
+        family_doc=__doc__ or "",
+    ),
+]
