@@ -20,14 +20,14 @@ import dataclasses
 import gzip
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import ScanConfig
-from crawler.evidence import LinkResult, Page, Ref, Sighting
+from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
 from crawler.fetch import Fetcher, FetchResult
 from crawler.parse import decode, parse_html
 from crawler.robots import RobotsCache
@@ -109,6 +109,7 @@ class CrawlStats:
 
 
 ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links judged
+Renderer = Callable[[str], Awaitable[RenderedPage]]
 
 
 class SiteCrawl:
@@ -120,8 +121,10 @@ class SiteCrawl:
         fetcher: Fetcher,
         scope: Scope,
         progress: ProgressCallback | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         self.config = config
+        self.renderer = renderer
         self.fetcher = fetcher
         self.scope = scope
         self.robots = RobotsCache(fetcher)
@@ -221,6 +224,24 @@ class SiteCrawl:
             return
         for ref in page.refs:
             self._record(page.final_url, ref, depth)
+        if self.renderer is not None and self._wants_rendering(page):
+            await self._follow_rendered_links(page, depth)
+
+    def _wants_rendering(self, page: Page) -> bool:
+        """Render a page whose static HTML has few links (a menu built by JavaScript)."""
+        if self.config.render == "all":
+            return True
+        return sum(1 for ref in page.refs if ref.tag in PAGE_TAGS) < self.config.js_links_below
+
+    async def _follow_rendered_links(self, page: Page, depth: int) -> None:
+        assert self.renderer is not None
+        rendered = await self.renderer(page.final_url)
+        static = {ref.url for ref in page.refs}
+        for href in rendered.links:
+            url = resolve(page.final_url, href)
+            if url is not None and url not in static:
+                static.add(url)
+                self._record(page.final_url, Ref(url=url, tag="a", attr="href", text="(rendered)"), depth)
 
     def _page_from(self, result: FetchResult, depth: int) -> Page:
         page = Page(

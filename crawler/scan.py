@@ -14,6 +14,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +27,7 @@ from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from crawler.fetch import Fetcher
 from crawler.gather import ProgressCallback, SiteCrawl, probe_path
 from crawler.parse import decode, parse_html
+from crawler.rendering import BrowserPhase
 from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
 from crawler.urls import Scope, host_key, origin
 
@@ -76,18 +78,21 @@ async def gather_site(
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal)
-    crawl = SiteCrawl(config, fetcher, scope, progress)
+    browser = BrowserPhase(config)
     tls_timeout = config.connect_timeout + config.read_timeout
-    try:
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(fetcher.aclose)
         home_tls = await _inspect_home_tls(site.url, trust, tls_timeout)
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
+        await browser.start(stack)
+        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer)
         await crawl.run(site.seeds)
         probe = await _probe(fetcher, site.url)
         plain_http = await _plain_http(fetcher, site.url)
-    finally:
-        await fetcher.aclose()
+        rendered = await browser.render_sample(crawl.pages)
+    lighthouse = await browser.lighthouse(crawl.pages)
     hosts = hosts_to_inspect(site.url, crawl.pages)
     tls = await inspect_hosts(hosts, trust, tls_timeout)
     evidence = SiteEvidence(
@@ -98,7 +103,9 @@ async def gather_site(
         probe=probe,
         tls=tls,
         plain_http=plain_http,
-        missing=_missing_kinds(probe, plain_http, tls),
+        rendered=rendered,
+        lighthouse=lighthouse,
+        missing={**_missing_kinds(probe, plain_http, tls), **browser.missing},
     )
     stats = {
         "pages": len(crawl.pages),
@@ -107,6 +114,8 @@ async def gather_site(
         "duration_s": round(time.monotonic() - started, 3),
         "complete": crawl.stats.stopped_reason is None,
         "stopped_reason": crawl.stats.stopped_reason,
+        "rendered": len(rendered),
+        "lighthouse_runs": sum(r.runs for r in lighthouse),
         "tls_verification": (
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"
         ),
@@ -138,10 +147,7 @@ async def _plain_http(fetcher: Fetcher, home: str) -> Page | None:
 
 
 def _missing_kinds(probe: Page | None, plain_http: Page | None, tls: tuple[TlsFacts, ...]) -> dict[str, str]:
-    missing = {
-        "rendered": "browser rendering not enabled",
-        "lighthouse": "Lighthouse not enabled",
-    }
+    missing = {}
     if probe is None:
         missing["probe"] = "the not-found probe got no answer"
     if plain_http is None:

@@ -1,0 +1,110 @@
+"""The browser phase of a scan: render a sample of pages at a phone viewport,
+follow links that only exist once JavaScript has run, and run Lighthouse.
+
+It switches itself off loudly (Scrapy's ``NotConfigured``): with rendering
+off, no Chromium, or no Lighthouse, the evidence kind is marked missing with
+the reason and the checks that need it report ``skipped``; the scan goes on.
+Lighthouse runs one page at a time after the crawl, so it never competes
+with the crawl or another Lighthouse for the two cores.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from crawler.browser import (
+    BrowserPool,
+    NotConfigured,
+    choose_lighthouse_sample,
+    choose_render_sample,
+    find_browser,
+)
+from crawler.config import ScanConfig
+from crawler.evidence import LighthouseResult, Page, RenderedPage
+
+Renderer = Callable[[str], Awaitable[RenderedPage]]
+POOL_SIZE = 2
+
+
+@dataclass
+class BrowserPhase:
+    """The browser pool for one shop, and what it rendered."""
+
+    config: ScanConfig
+    executable: str | None = None
+    pool: BrowserPool | None = None
+    rendered: dict[str, RenderedPage] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        if self.config.render == "off":
+            self.missing["rendered"] = "rendering is off (render: off)"
+        try:
+            self.executable = find_browser(self.config.browser_path)
+        except NotConfigured as exc:
+            self.missing["rendered"] = f"not configured: {exc}"
+            self.missing["lighthouse"] = f"not configured: {exc}"
+            return
+        if self.config.render == "off":
+            return
+        shots = self.config.artifacts_dir or tempfile.mkdtemp(prefix="shophealth-screens-")
+        pool = BrowserPool(self.executable, size=POOL_SIZE, screenshot_dir=shots)
+        try:
+            self.pool = await stack.enter_async_context(pool)
+        except Exception as exc:  # a browser that will not start must not end the scan
+            self.missing["rendered"] = f"browser failed to start: {exc}"
+
+    async def render(self, url: str) -> RenderedPage:
+        assert self.pool is not None
+        if url not in self.rendered:
+            self.rendered[url] = await self.pool.render(url)
+        return self.rendered[url]
+
+    @property
+    def renderer(self) -> Renderer | None:
+        return self.render if self.pool is not None else None
+
+    async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
+        if self.pool is None:
+            return ()
+        if self.config.render == "all":
+            urls = [p.final_url for p in pages if p.facts is not None and p.status == 200]
+        else:
+            urls = choose_render_sample(pages, self.config.render_pages)
+        for url in urls:
+            await self.render(url)
+        return tuple(self.rendered.values())
+
+    async def lighthouse(self, pages: Sequence[Page]) -> tuple[LighthouseResult, ...]:
+        if "lighthouse" in self.missing:
+            return ()
+        if self.config.lighthouse_pages <= 0:
+            self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
+            return ()
+        try:
+            from crawler.lighthouse import find_lighthouse, run_lighthouse
+        except ImportError as exc:
+            self.missing["lighthouse"] = f"not configured: {exc}"
+            return ()
+        try:
+            command = find_lighthouse()
+        except NotConfigured as exc:
+            self.missing["lighthouse"] = f"not configured: {exc}"
+            return ()
+        assert self.executable is not None
+        urls = choose_lighthouse_sample(pages)[: self.config.lighthouse_pages]
+        results = []
+        for url in urls:
+            results.append(
+                await run_lighthouse(
+                    url,
+                    self.executable,
+                    runs=self.config.lighthouse_runs,
+                    timeout=self.config.lighthouse_timeout,
+                    lighthouse=command,
+                )
+            )
+        return tuple(results)
