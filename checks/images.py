@@ -29,8 +29,8 @@ def _not_an_image(result: LinkResult) -> str | None:
     ctype = result.content_type.split(";")[0].strip().lower()
     if ctype.startswith(NOT_IMAGE_TYPES):
         return f"served as {ctype}"
-    if result.sniffed_image is False and not ctype.startswith("image/"):
-        return "the bytes are not an image"
+    if result.body_is_markup and not ctype.startswith("image/svg"):
+        return "the server sends a web page instead"
     return None
 
 

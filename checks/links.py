@@ -3,7 +3,9 @@
 ``links.broken``
     A link or resource (a, script, stylesheet, iframe, form action, anything
     but images, which ``images.broken`` judges) that answered 4xx/5xx, or
-    failed DNS, TLS or connect, or timed out. One finding per target, however
+    failed DNS, TLS or connect, or timed out. A form that posts is judged only
+    on whether its host answers at all, since a GET to a POST endpoint may
+    fairly answer 404 or 405. One finding per target, however
     many pages carry it (``evidence.count``, ``evidence.pages``).
     Severity: ``error`` for the shop's own links and for any script,
     stylesheet, iframe or form; ``warning`` for a link to another site's page
@@ -17,7 +19,9 @@
     German), or it carries the same title as the shop's own not-found page
     (seen by probing a URL that cannot exist). Also a link whose target is
     redirected to the home page instead of the page it names (a removed
-    product). And the shop itself answering 200 for a URL that cannot exist.
+    product); links that fairly lead home (sign-out, cart, language or currency
+    switches) are left alone. And the shop itself answering 200 for a URL
+    that cannot exist.
     Severity: ``warning``. Only whole-title/heading matches count, so a blog
     post quoting "Page not found" in a longer heading does not fire.
 
@@ -49,6 +53,11 @@ NOT_FOUND_PHRASES = re.compile(
     re.IGNORECASE,
 )
 TITLE_SEPARATORS = re.compile(r"\s+[|–—\-:·»]\s+|\s*[|｜–—]\s*")
+# Links that fairly send a customer home: sign-out, an empty cart, a switch of language or currency.
+EXPECTED_HOME_REDIRECT = re.compile(
+    r"(?:log-?out|sign-?out|cart|basket|checkout|locale|lang|currency|country|region|switch|home|index)",
+    re.IGNORECASE,
+)
 LANGUAGE_ROOT = re.compile(r"^/(?:[a-z]{2}(?:[-_][a-z]{2,4})?/?)?$", re.IGNORECASE)
 
 
@@ -76,8 +85,10 @@ def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Find
         tags = {s.tag for s in result.seen}
         if tags and tags <= IMAGE_TAGS:
             continue
-        if any(p.search(result.url) for p in ignore) or (tags == {"form"} and result.status == 405):
-            continue  # a form endpoint that only takes POST exists
+        if any(p.search(result.url) for p in ignore) or (
+            _posted_to_only(result) and result.status is not None
+        ):
+            continue  # asked with GET, an endpoint that takes POST can answer anything
         yield Finding(
             check="links.broken",
             severity=_broken_severity(result, tags),
@@ -86,6 +97,10 @@ def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Find
             message=_broken_message(result),
             evidence={"status": result.status, "error": result.error, **_pages_evidence(result)},
         )
+
+
+def _posted_to_only(result: LinkResult) -> bool:
+    return bool(result.seen) and all(s.tag == "form" and s.method == "post" for s in result.seen)
 
 
 def _broken_severity(result: LinkResult, tags: set[str]) -> Severity:
@@ -186,7 +201,8 @@ def _redirected_home(result: LinkResult, evidence: SiteEvidence) -> bool:
     home = urlsplit(evidence.home)
     lands_home = final.path in ("", "/") or final.path.rstrip("/") == home.path.rstrip("/")
     lands_home = lands_home or bool(LANGUAGE_ROOT.match(final.path))
-    return lands_home and not final.query and not LANGUAGE_ROOT.match(asked.path)
+    expected = LANGUAGE_ROOT.match(asked.path) or EXPECTED_HOME_REDIRECT.search(asked.path)
+    return lands_home and not final.query and not expected
 
 
 # -- links.redirect ----------------------------------------------------------

@@ -4,7 +4,8 @@ Per page that answered 200 with HTML: a missing or empty ``<title>``
 (``warning``), a missing or empty meta description (``info``). Across the
 shop: the same title on several different pages (``warning``, one finding
 per shared title, listing the pages). Pages that redirect, error pages and
-the not-found probe are not judged.
+the not-found probe are not judged. Pages that name the same
+``<link rel=canonical>`` (variants, tracking parameters) count as one page.
 
 Limits: a title that exists but says nothing useful ("Home", "Untitled") is
 not judged; pages marked ``noindex`` are judged like any other.
@@ -22,11 +23,14 @@ MAX_LISTED_PAGES = 10
 
 
 def _judged_pages(evidence: SiteEvidence) -> list[Page]:
+    """One page per document: pages naming the same canonical URL are one page."""
     seen: set[str] = set()
     pages = []
     for page in evidence.html_pages():
-        if page.status == 200 and page.final_url not in seen:
-            seen.add(page.final_url)
+        assert page.facts is not None
+        key = page.facts.canonical or page.final_url
+        if page.status == 200 and key not in seen and page.final_url not in seen:
+            seen.update((key, page.final_url))
             pages.append(page)
     return pages
 

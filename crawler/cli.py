@@ -19,7 +19,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from checks.registry import RegistryError, load_registry
 from crawler import __version__
-from crawler.config import DEFAULT_USER_AGENT, ConfigError, ScanConfig, SiteConfig, load_sites_file
+from crawler.config import (
+    DEFAULT_USER_AGENT,
+    RENDER_MODES,
+    ConfigError,
+    ScanConfig,
+    SiteConfig,
+    load_sites_file,
+)
 from crawler.gather import ProgressCallback
 from crawler.scan import Run, scan
 from crawler.urls import BadURLError, parse_start_url
@@ -58,13 +65,33 @@ def scan_command(
     budget: Annotated[float | None, typer.Option(min=1, help="Wall-clock seconds per shop.")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
+    per_host: Annotated[
+        int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts.")
+    ] = None,
     ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    render: Annotated[str | None, typer.Option(help="Browser rendering: off, sample or all.")] = None,
+    browser: Annotated[Path | None, typer.Option(help="Chromium executable (found automatically).")] = None,
+    lighthouse_pages: Annotated[
+        int | None, typer.Option(min=0, help="Page templates Lighthouse runs on (0 = off).")
+    ] = None,
+    lighthouse_runs: Annotated[
+        int | None, typer.Option(min=1, help="Lighthouse runs per page (median).")
+    ] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="Folder for screenshots.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
         raise fail(f"CA bundle not found: {ca_bundle}")
+    if render is not None and render not in RENDER_MODES:
+        raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
     config = base_config(
+        per_host=per_host,
+        render=render,
+        browser_path=str(browser) if browser else None,
+        lighthouse_pages=lighthouse_pages,
+        lighthouse_runs=lighthouse_runs,
+        artifacts_dir=str(artifacts) if artifacts else None,
         max_pages=max_pages,
         max_depth=max_depth,
         budget_s=budget,

@@ -45,7 +45,7 @@ class ScanConfig:
     max_bytes: int = 5_000_000  # per response body
     budget_s: float = 600.0  # wall clock per shop
     concurrency: int = 32  # requests in flight, all hosts
-    per_host: int = 16  # requests in flight to one of the shop's hosts
+    per_host: int = 8  # requests in flight to one of the shop's hosts
     per_external_host: int = 4  # requests in flight to one external host
     connect_timeout: float = 10.0
     read_timeout: float = 15.0

@@ -57,6 +57,7 @@ class Ref:
     attr: str  # href, src, srcset, action, poster
     text: str = ""  # anchor text or alt, trimmed
     rel: str = ""  # the link's rel attribute (stylesheet, icon, canonical, …)
+    method: str = ""  # a form's method, lower case ("get", "post")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class Sighting:
     tag: str
     attr: str
     text: str = ""
+    method: str = ""  # for a form: its method
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,7 @@ class LinkResult:
     internal: bool = False
     seen: tuple[Sighting, ...] = ()  # the first few places it was seen
     count: int = 0  # how many (page, element) places carry it
-    sniffed_image: bool | None = None  # body starts like an image (GET only)
+    body_is_markup: bool = False  # a GET body that starts like HTML, so not an image or file
 
     @property
     def redirect_loop(self) -> bool:

@@ -85,20 +85,18 @@ class TargetRecord:
 
     url: str
     internal: bool
-    tags: set[str] = field(default_factory=set)
     seen: list[Sighting] = field(default_factory=list)
     count: int = 0
     last_page: str = ""
     result: LinkResult | None = None
 
     def sighted(self, page: str, ref: Ref) -> None:
-        self.tags.add(ref.tag)
         if page == self.last_page:
             return
         self.last_page = page
         self.count += 1
         if len(self.seen) < MAX_SIGHTINGS:
-            self.seen.append(Sighting(page, ref.tag, ref.attr, ref.text))
+            self.seen.append(Sighting(page, ref.tag, ref.attr, ref.text, ref.method))
 
 
 @dataclass
@@ -355,7 +353,7 @@ def _with_sightings(result: LinkResult, record: TargetRecord) -> LinkResult:
         internal=record.internal,
         seen=tuple(record.seen),
         count=record.count,
-        sniffed_image=result.sniffed_image,
+        body_is_markup=result.body_is_markup,
     )
 
 
@@ -381,15 +379,7 @@ def _looks_like_html(result: FetchResult) -> bool:
     return start.startswith((b"<!doctype html", b"<html"))
 
 
-IMAGE_MAGIC = (
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"GIF8",
-    b"RIFF",
-    b"<svg",
-    b"<?xml",
-    b"\x00\x00\x01\x00",
-)
+MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")
 
 
 def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:
@@ -401,9 +391,7 @@ def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> 
         outcome = "broken"
     else:
         outcome = "ok"
-    sniffed = None
-    if method == "GET" and result.body:
-        sniffed = result.body[:16].lstrip().startswith(IMAGE_MAGIC) or (b"WEBP" in result.body[:16])
+    markup = method == "GET" and result.body[:64].lstrip().lower().startswith(MARKUP_STARTS)
     return LinkResult(
         url=result.url,
         outcome=outcome,  # type: ignore[arg-type]
@@ -415,7 +403,7 @@ def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> 
         content_type=result.content_type,
         method=method,
         internal=internal,
-        sniffed_image=sniffed,
+        body_is_markup=markup,
     )
 
 

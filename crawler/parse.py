@@ -105,10 +105,11 @@ def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
                 continue
             text = _short(node.text(deep=True)) if tag == "a" else _short(_attr(node, "alt"))
             hrefs = _srcset_urls(value) if attr == "srcset" else [value]
+            method = _attr(node, "method").lower() or "get" if tag == "form" else ""
             for href in hrefs:
                 absolute = resolve(base, href)
                 if absolute is not None:
-                    yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel)
+                    yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel, method=method)
 
 
 def _srcset_urls(srcset: str) -> list[str]:

@@ -53,7 +53,7 @@ def test_unknown_key_in_sites_file_is_named(tmp_path: Path) -> None:
 
 
 def test_unreachable_shop_exits_non_zero() -> None:
-    result = run_cli("scan", "http://127.0.0.1:9/", "--quiet")
+    result = run_cli("scan", "http://127.0.0.1:9/", "--quiet", "--render", "off")
     assert_one_line_error(result, 1, "connection refused")
 
 
@@ -62,7 +62,7 @@ def test_sites_file_scans_every_shop_and_reports_the_unreachable(
 ) -> None:
     sites = tmp_path / "sites.yaml"
     sites.write_text(
-        "defaults: {max_pages: 5, request_timeout: 2}\n"
+        "defaults: {max_pages: 5, request_timeout: 2, render: 'off', lighthouse_pages: 0}\n"
         "sites:\n"
         "  - url: http://127.0.0.1:9/\n"
         "    name: Gone\n"
@@ -85,7 +85,19 @@ def test_sites_file_scans_every_shop_and_reports_the_unreachable(
 
 def test_report_shape(crawl_shop: RunningShop, tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
-    result = run_cli("scan", crawl_shop.url, "--max-pages", "20", "--json", str(report_path), "--quiet")
+    result = run_cli(
+        "scan",
+        crawl_shop.url,
+        "--max-pages",
+        "20",
+        "--render",
+        "off",
+        "--lighthouse-pages",
+        "0",
+        "--json",
+        str(report_path),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     report = json.loads(report_path.read_text())
@@ -120,3 +132,9 @@ def test_checks_list_names_every_built_in_check() -> None:
         "seo.basics",
     ):
         assert check in result.stdout
+
+
+def test_bad_render_mode() -> None:
+    assert_one_line_error(
+        run_cli("scan", "https://shop.example/", "--render", "some"), 2, "--render must be one of"
+    )

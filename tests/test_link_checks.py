@@ -123,3 +123,42 @@ def test_seo_duplicate_and_missing() -> None:
     assert (HOME + "c", "info", "Page has no meta description") in found
     assert (HOME + "a", "warning", "2 pages share the title 'Same'") in found
     assert len(found) == 3
+
+
+def test_post_form_endpoint_is_judged_only_on_transport() -> None:
+    post = Sighting(HOME, "form", "action", "", "post")
+    answered = LinkResult(
+        url=HOME + "cart/add", outcome="broken", status=404, seen=(post,), count=1, internal=True
+    )
+    refused = LinkResult(
+        url="https://pay.example/x", outcome="broken", error="connection refused", seen=(post,), count=1
+    )
+    found = [f.target for f in find_broken_links(evidence(answered, refused), {})]
+    assert found == ["https://pay.example/x"]
+
+
+def test_get_form_endpoint_is_judged_like_a_link() -> None:
+    search = Sighting(HOME, "form", "action", "", "get")
+    result = LinkResult(
+        url=HOME + "search", outcome="broken", status=404, seen=(search,), count=1, internal=True
+    )
+    assert [f.target for f in find_broken_links(evidence(result), {})] == [HOME + "search"]
+
+
+@pytest.mark.parametrize("path", ["account/logout", "cart", "locale/zh-hk", "en/"])
+def test_links_that_fairly_lead_home_are_not_soft_404(path: str) -> None:
+    moved = link(HOME + path, redirects=(Hop(HOME + path, 302, HOME),), final_url=HOME)
+    assert list(find_soft_404s(evidence(moved), {})) == []
+
+
+def test_variants_naming_one_canonical_are_not_duplicate_titles() -> None:
+    head = b'<link rel="canonical" href="https://shop.example/p"><title>Pot</title><meta name="description" content="d">'
+    a = page_from_body(HOME + "p", head)
+    b = page_from_body(HOME + "p?variant=2", head)
+    assert list(find_seo_basics(evidence(pages=(a, b)), {})) == []
+
+
+def test_image_with_unknown_type_but_image_bytes_is_fine() -> None:
+    avif = link(HOME + "a.avif", tag="img", content_type="application/octet-stream")
+    html = link(HOME + "b.jpg", tag="img", content_type="application/octet-stream", body_is_markup=True)
+    assert [f.target for f in find_broken_images(evidence(avif, html), {})] == [HOME + "b.jpg"]
