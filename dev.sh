@@ -59,7 +59,7 @@ node_tools() {
   want=$(cat package-lock.json | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log "installing Lighthouse from npm"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null
     echo "$want" > "$stamp"
   fi
 }
