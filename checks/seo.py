@@ -5,7 +5,9 @@ Per page that answered 200 with HTML: a missing or empty ``<title>``
 shop: the same title on several different pages (``warning``, one finding
 per shared title, listing the pages). Pages that redirect, error pages and
 the not-found probe are not judged. Pages that name the same
-``<link rel=canonical>`` (variants, tracking parameters) count as one page.
+``<link rel=canonical>`` (variants, tracking parameters) count as one page,
+and so do the pages of one paginated list (``/page/2``, ``?page=2``), which
+fairly share their list's title.
 
 Limits: a title that exists but says nothing useful ("Home", "Untitled") is
 not judged; pages marked ``noindex`` are judged like any other.
@@ -13,13 +15,25 @@ not judged; pages marked ``noindex`` are judged like any other.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from checks.base import Check, Finding, Options
 from crawler.evidence import Page, SiteEvidence
 
 MAX_LISTED_PAGES = 10
+PAGE_IN_PATH = re.compile(r"/page/\d+/?$")
+PAGE_PARAMS = frozenset({"page", "p", "pg", "paged"})
+
+
+def series_key(url: str) -> str:
+    """A URL without its page number: the pages of one paginated list share a key."""
+    parts = urlsplit(url)
+    path = PAGE_IN_PATH.sub("", parts.path) or "/"
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in PAGE_PARAMS]
+    return urlunsplit(parts._replace(path=path, query=urlencode(query), fragment=""))
 
 
 def _judged_pages(evidence: SiteEvidence) -> list[Page]:
@@ -38,12 +52,14 @@ def _judged_pages(evidence: SiteEvidence) -> list[Page]:
 def find_seo_basics(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     pages = _judged_pages(evidence)
     by_title: dict[str, list[str]] = defaultdict(list)
+    series_seen: set[tuple[str, str]] = set()
     for page in pages:
         assert page.facts is not None
         title = (page.facts.title or "").strip()
         if not title:
             yield Finding("seo.basics", "warning", page.final_url, None, "Page has no title")
-        else:
+        elif (title, series_key(page.final_url)) not in series_seen:
+            series_seen.add((title, series_key(page.final_url)))
             by_title[title].append(page.final_url)
         if not (page.facts.meta_description or "").strip():
             yield Finding("seo.basics", "info", page.final_url, None, "Page has no meta description")

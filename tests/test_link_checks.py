@@ -162,3 +162,9 @@ def test_image_with_unknown_type_but_image_bytes_is_fine() -> None:
     avif = link(HOME + "a.avif", tag="img", content_type="application/octet-stream")
     html = link(HOME + "b.jpg", tag="img", content_type="application/octet-stream", body_is_markup=True)
     assert [f.target for f in find_broken_images(evidence(avif, html), {})] == [HOME + "b.jpg"]
+
+
+def test_pages_of_one_list_may_share_a_title() -> None:
+    head = b'<title>Bags</title><meta name="description" content="d">'
+    pages = tuple(page_from_body(HOME + path, head) for path in ("bags", "bags/page/2", "bags?page=3"))
+    assert list(find_seo_basics(evidence(pages=pages), {})) == []
