@@ -133,6 +133,7 @@ class SiteCrawl:
         self._queue: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue()
         self._scheduled_pages: set[str] = set()
         self._parsed_finals: set[str] = set()
+        self.judged = 0  # targets with a verdict
 
     # -- the frontier ---------------------------------------------------------
 
@@ -168,10 +169,6 @@ class SiteCrawl:
                 self._queue.task_done()
                 if self.progress is not None:
                     self.progress(len(self.pages), self._queue.qsize(), self.judged)
-
-    @property
-    def judged(self) -> int:
-        return sum(1 for t in self.targets.values() if t.result is not None)
 
     def _schedule_page(self, url: str, depth: int) -> bool:
         if url in self._scheduled_pages:
@@ -254,9 +251,11 @@ class SiteCrawl:
             error=result.error,
             truncated=result.truncated,
         )
-        if not _looks_like_html(result) or result.final_url in self._parsed_finals:
-            return page
-        self._parsed_finals.add(result.final_url)
+        final = result.final_url
+        if not _looks_like_html(result) or final in self._parsed_finals or not self.scope.is_internal(final):
+            return page  # not HTML, already parsed, or another site's page
+        self._parsed_finals.add(final)
+        self._scheduled_pages.add(final)
         html, encoding = decode(result.body, result.content_type or None)
         parsed = parse_html(html, result.final_url)
         return dataclasses.replace(
@@ -318,6 +317,7 @@ class SiteCrawl:
             self.targets[url] = record
         if record.result is None:
             record.result = result
+            self.judged += 1
 
     # -- results ----------------------------------------------------------------
 
