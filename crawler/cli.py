@@ -182,7 +182,7 @@ def demo_command(
         "shophealth-demo-report.json"
     ),
 ) -> None:
-    """Serve the bundled demo shop on 127.0.0.1, scan it and write the report."""
+    """Serve the bundled demo shops on 127.0.0.1 (one plain, eight HTTPS), scan them and write the report."""
     from fixtures.demo import run_demo
 
     report = run_demo(json_path)

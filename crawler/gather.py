@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import ScanConfig
 from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
-from crawler.fetch import Fetcher, FetchResult
+from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
 from crawler.parse import decode, parse_html
 from crawler.robots import RobotsCache
 from crawler.urls import Scope, resolve
@@ -252,8 +252,13 @@ class SiteCrawl:
             truncated=result.truncated,
         )
         final = result.final_url
-        if not _looks_like_html(result) or final in self._parsed_finals or not self.scope.is_internal(final):
-            return page  # not HTML, already parsed, or another site's page
+        if (
+            not _looks_like_html(result)
+            or result.status in REDIRECT_CODES
+            or final in self._parsed_finals
+            or not self.scope.is_internal(final)
+        ):
+            return page  # not HTML, a redirect that went nowhere, already parsed, or another site's
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
         html, encoding = decode(result.body, result.content_type or None)

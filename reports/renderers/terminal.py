@@ -35,6 +35,8 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
         f"{stats['pages']} pages, {stats['links_checked']} links checked, "
         f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
     )
+    if str(stats.get("tls_verification", "on")).startswith("off"):
+        console.print(f"[yellow]Certificate verification {escape(stats['tls_verification'])}")
     if site["unverifiable"]:
         console.print(
             f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)"
