@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -250,10 +251,12 @@ def find_browser(configured: str | None = None) -> str:
     )
 
 
+@functools.cache
 def _playwright_chromium() -> str | None:
     """Playwright's own downloaded Chromium, if it was installed.
 
-    Asked in a worker thread: Playwright's sync API refuses to run inside an event loop.
+    Asked once per process (starting Playwright's driver takes a second), in a worker
+    thread: Playwright's sync API refuses to run inside an event loop.
     """
     with ThreadPoolExecutor(max_workers=1) as worker:
         path = worker.submit(_ask_playwright_for_chromium).result()
@@ -285,7 +288,8 @@ class BrowserPool:
 
     Use as ``async with BrowserPool(find_browser(), size=2, screenshot_dir=d) as pool:``
     then ``await pool.render(url)`` from as many tasks as you like; at most ``size``
-    pages render at once.
+    pages render at once. Entering raises :class:`BrowserNotFound` when the browser
+    does not start.
     """
 
     def __init__(
@@ -316,6 +320,10 @@ class BrowserPool:
             await self._launch()
             for _ in range(self.size):
                 self._slots.put_nowait(await self._new_slot())
+        except PlaywrightError as exc:
+            await self.close()
+            first_line = (str(exc).strip().splitlines() or ["no message"])[0]
+            raise BrowserNotFound(f"Chromium at {self.executable} did not start: {first_line}") from exc
         except BaseException:
             await self.close()
             raise

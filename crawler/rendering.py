@@ -10,6 +10,7 @@ with the crawl or another Lighthouse for the two cores.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -70,12 +71,9 @@ class BrowserPhase:
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
         if self.pool is None:
             return ()
-        if self.config.render == "all":
-            urls = [p.final_url for p in pages if p.facts is not None and p.status == 200]
-        else:
-            urls = choose_render_sample(pages, self.config.render_pages)
-        for url in urls:
-            await self.render(url)
+        limit = len(pages) if self.config.render == "all" else self.config.render_pages
+        urls = choose_render_sample(pages, limit)
+        await asyncio.gather(*(self.render(url) for url in urls if url not in self.rendered))
         return tuple(self.rendered.values())
 
     async def lighthouse(self, pages: Sequence[Page]) -> tuple[LighthouseResult, ...]:

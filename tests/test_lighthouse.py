@@ -1,0 +1,209 @@
+"""Lighthouse through its CLI: one real run on a loopback page, and stand-in CLIs for failures.
+
+The stand-ins are small Python programs given as ``lighthouse=``; they print a
+report, fail, or hang, so median, spread, time limits and the one-at-a-time lock
+are tested in milliseconds. The real run costs about 15 s and is the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from checks.mobile import CHECKS
+from checks.registry import run_check
+from crawler.browser import BrowserNotFound, find_browser
+from crawler.evidence import SiteEvidence
+from crawler.lighthouse import (
+    LighthouseNotFound,
+    failing_audits,
+    find_lighthouse,
+    run_lighthouse,
+    summarise,
+)
+
+LIGHTHOUSE_CHECK = next(c for c in CHECKS if c.id == "mobile.lighthouse")
+SMALL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="description" content="Tea towels from Harbour Home Goods">
+<title>Tea towels</title></head>
+<body><h1>Tea towels</h1><p>Linen, 50 × 70 cm, HK$120.</p>
+<img src="/towel.png" alt="A striped tea towel"></body></html>"""
+
+
+def fake_report(scores: dict[str, float]) -> dict[str, Any]:
+    return {
+        "categories": {name: {"score": score} for name, score in scores.items()},
+        "audits": {
+            "document-title": {"title": "Has a title", "score": 1, "scoreDisplayMode": "binary"},
+            "image-alt": {"title": "Images lack alt", "score": 0, "scoreDisplayMode": "binary"},
+            "largest-contentful-paint": {
+                "title": "LCP",
+                "score": 0.5,
+                "scoreDisplayMode": "numeric",
+                "displayValue": "4.1 s",
+            },
+            "screenshot-thumbnails": {"title": "x", "score": None, "scoreDisplayMode": "informative"},
+            "font-display": {"title": "n/a", "score": 0, "scoreDisplayMode": "notApplicable"},
+        },
+    }
+
+
+def stand_in(tmp_path: Path, name: str, body: str) -> str:
+    """A fake ``lighthouse`` program: Python code run with this interpreter."""
+    path = tmp_path / name
+    path.write_text(f"#!{sys.executable}\nimport json, os, sys, time\n{body}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_failing_audits_are_scored_ones_below_0_9_worst_first() -> None:
+    audits = failing_audits(fake_report({"performance": 0.4}))
+    assert [(a["id"], a["score"]) for a in audits] == [("image-alt", 0), ("largest-contentful-paint", 0.5)]
+    assert audits[1]["display_value"] == "4.1 s"
+
+
+def test_median_and_spread_over_runs() -> None:
+    reports = [fake_report({"performance": p, "seo": 0.9}) for p in (0.61, 0.48, 0.55)]
+    result = summarise("http://shop.example/", reports)
+    assert result.scores == {"performance": 55.0, "seo": 90.0}
+    assert result.spread == {"performance": 13.0, "seo": 0.0}
+    assert result.runs == 3
+
+
+async def test_runs_give_the_median_of_what_the_cli_printed(tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    reports = [fake_report({"performance": p}) for p in (0.3, 0.9, 0.5)]
+    body = f"""
+reports = json.loads({json.dumps(reports)!r})
+n = int(open({str(counter)!r}).read()) if os.path.exists({str(counter)!r}) else 0
+open({str(counter)!r}, "w").write(str(n + 1))
+assert os.environ["CHROME_PATH"] == "/opt/chromium"
+assert "--output=json" in sys.argv and "--output-path=stdout" in sys.argv
+print(json.dumps(reports[n]))
+"""
+    command = stand_in(tmp_path, "lighthouse", body)
+    result = await run_lighthouse("http://shop.example/", "/opt/chromium", runs=3, lighthouse=command)
+    assert result.error is None
+    assert (result.scores, result.spread, result.runs) == ({"performance": 50.0}, {"performance": 60.0}, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("print('Runtime error', file=sys.stderr); sys.exit(1)", "exited with 1: Runtime error"),
+        ("print('not json')", "no JSON report"),
+        (
+            "print(json.dumps({'runtimeError': {'code': 'NO_FCP', 'message': 'no paint'}}))",
+            "NO_FCP: no paint",
+        ),
+        ("print(json.dumps({'categories': {'seo': {'score': None}}}))", "scored no category"),
+    ],
+)
+async def test_a_failed_run_becomes_an_error_not_an_exception(tmp_path: Path, body: str, reason: str) -> None:
+    command = stand_in(tmp_path, "lighthouse", body)
+    result = await run_lighthouse("http://shop.example/", "/opt/chromium", lighthouse=command)
+    assert result.error is not None and reason in result.error
+    assert result.runs == 0
+
+
+async def test_a_hanging_run_is_killed_with_its_children(tmp_path: Path) -> None:
+    child_pid = tmp_path / "child.pid"
+    body = f"""
+import subprocess
+child = subprocess.Popen(["sleep", "60"])
+open({str(child_pid)!r}, "w").write(str(child.pid))
+time.sleep(60)
+"""
+    command = stand_in(tmp_path, "lighthouse", body)
+    started = time.monotonic()
+    result = await run_lighthouse("http://shop.example/", "/opt/chromium", timeout=1.0, lighthouse=command)
+    assert time.monotonic() - started < 5
+    assert result.error == "Lighthouse took longer than 1 s"
+    pid = int(child_pid.read_text())
+    await asyncio.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+async def test_only_one_lighthouse_runs_at_a_time(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    body = f"""
+with open({str(log)!r}, "a") as f: f.write(f"start {{time.monotonic()}}\\n")
+time.sleep(0.3)
+with open({str(log)!r}, "a") as f: f.write(f"end {{time.monotonic()}}\\n")
+print(json.dumps({{"categories": {{"seo": {{"score": 1}}}}}}))
+"""
+    command = stand_in(tmp_path, "lighthouse", body)
+    results = await asyncio.gather(
+        *(run_lighthouse(f"http://shop.example/{i}", "/opt/chromium", lighthouse=command) for i in range(3))
+    )
+    assert all(r.error is None for r in results)
+    events = [line.split()[0] for line in log.read_text().splitlines()]
+    assert events == ["start", "end"] * 3
+
+
+def test_lighthouse_missing_is_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LighthouseNotFound, match="npm ci"):
+        find_lighthouse(root=tmp_path)
+
+
+def test_repository_lighthouse_is_found_first(tmp_path: Path) -> None:
+    local = tmp_path / "node_modules" / ".bin" / "lighthouse"
+    local.parent.mkdir(parents=True)
+    local.write_text("")
+    assert find_lighthouse(root=tmp_path) == str(local)
+
+
+@pytest.fixture(scope="module")
+async def small_shop() -> AsyncIterator[str]:
+    async def page(request: web.Request) -> web.Response:
+        if request.path == "/towel.png":
+            return web.Response(body=_one_pixel_png(), content_type="image/png")
+        return web.Response(text=SMALL_PAGE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    server = web.TCPSite(runner, "127.0.0.1", 0)
+    await server.start()
+    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}/products/tea-towel"
+    await runner.cleanup()
+
+
+def _one_pixel_png() -> bytes:
+    return base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+
+async def test_real_lighthouse_scores_land_in_the_evidence(small_shop: str) -> None:
+    try:
+        chromium = find_browser()
+        find_lighthouse()
+    except (BrowserNotFound, LighthouseNotFound) as exc:
+        pytest.skip(str(exc))
+    started = time.monotonic()
+    result = await run_lighthouse(small_shop, chromium, runs=1, timeout=120)
+    print(f"\nLighthouse: {time.monotonic() - started:.1f} s for one run, scores {dict(result.scores)}")
+    assert result.error is None
+    assert set(result.scores) == {"performance", "accessibility", "best-practices", "seo"}
+    assert all(0 <= s <= 100 for s in result.scores.values())
+    assert result.scores["seo"] >= 80  # title, description, lang and alt are all there
+    assert result.runs == 1
+    assert all(a["score"] < 0.9 for a in result.failing_audits)
+    evidence = SiteEvidence(site=small_shop, home=small_shop, lighthouse=(result,))
+    strict = run_check(LIGHTHOUSE_CHECK, evidence, {"thresholds": {"seo": 101}})
+    assert strict.status == "warn"
+    assert "seo" in strict.findings[0].evidence["below"]
