@@ -15,14 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checks.base import Check, Finding, Options
-from crawler.evidence import LinkResult, Page, SiteEvidence
+from crawler.evidence import LinkResult, Page, Sighting, SiteEvidence
 
 IMAGE_TAGS = frozenset({"img", "source", "video"})
+IMAGE_PLACES = frozenset({("video", "poster"), ("source", "srcset")})
 NOT_IMAGE_TYPES = ("text/html", "application/json", "text/plain", "application/xhtml+xml")
 
 
+def is_image_sighting(sighting: Sighting) -> bool:
+    """An ``<img>``, a ``<picture><source srcset>`` or a video's poster: places only images go."""
+    return sighting.tag == "img" or (sighting.tag, sighting.attr) in IMAGE_PLACES
+
+
 def _is_image_target(result: LinkResult) -> bool:
-    return any(s.tag in IMAGE_TAGS for s in result.seen)
+    return any(is_image_sighting(s) for s in result.seen)
 
 
 def _not_an_image(result: LinkResult) -> str | None:

@@ -37,9 +37,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from checks.base import Check, Finding, Options, Severity
+from checks.images import is_image_sighting
 from crawler.evidence import LinkResult, Page, SiteEvidence
 
-IMAGE_TAGS = frozenset({"img", "source", "video"})
 RESOURCE_TAGS = frozenset({"script", "link", "iframe", "form", "embed", "audio"})
 LOOP_ERRORS = frozenset({"redirect loop", "too many redirects"})
 NOT_FOUND_PHRASES = re.compile(
@@ -52,6 +52,7 @@ NOT_FOUND_PHRASES = re.compile(
     r"|seite\s+nicht\s+gefunden|404)[.!。！]?$",
     re.IGNORECASE,
 )
+BARE_CODE = re.compile(r"^(?:error\s*)?404(?:\s*error)?[.!]?$", re.IGNORECASE)
 TITLE_SEPARATORS = re.compile(r"\s+[|–—\-:·»]\s+|\s*[|｜–—]\s*")
 # Links that fairly send a customer home: sign-out, an empty cart, a switch of language or currency.
 EXPECTED_HOME_REDIRECT = re.compile(
@@ -82,9 +83,9 @@ def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Find
     for result in evidence.links.values():
         if result.outcome != "broken" or result.error in LOOP_ERRORS:
             continue
+        if result.seen and all(is_image_sighting(s) for s in result.seen):
+            continue  # images.broken judges it
         tags = {s.tag for s in result.seen}
-        if tags and tags <= IMAGE_TAGS:
-            continue
         if any(p.search(result.url) for p in ignore) or (
             _posted_to_only(result) and result.status is not None
         ):
@@ -125,7 +126,9 @@ def is_not_found_heading(text: str | None) -> bool:
     if not text:
         return False
     parts = [p.strip() for p in TITLE_SEPARATORS.split(text.strip()) if p.strip()]
-    return any(NOT_FOUND_PHRASES.match(p) for p in parts) or bool(NOT_FOUND_PHRASES.match(text.strip()))
+    if BARE_CODE.match(text.strip()) or (parts and BARE_CODE.match(parts[0])):
+        return True  # "404" alone, or first: "404 | Shop"; not "Status code test - 404"
+    return any(NOT_FOUND_PHRASES.match(p) and not BARE_CODE.match(p) for p in parts)
 
 
 def _not_found_title(evidence: SiteEvidence) -> str | None:

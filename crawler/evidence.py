@@ -58,6 +58,7 @@ class Ref:
     text: str = ""  # anchor text or alt, trimmed
     rel: str = ""  # the link's rel attribute (stylesheet, icon, canonical, …)
     method: str = ""  # a form's method, lower case ("get", "post")
+    invalid: str | None = None  # why the href is unusable (then ``url`` is the raw href)
 
 
 @dataclass(frozen=True, slots=True)

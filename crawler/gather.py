@@ -187,7 +187,10 @@ class SiteCrawl:
         if record is None:
             record = TargetRecord(ref.url, self.scope.is_internal(ref.url))
             self.targets[ref.url] = record
-            self._dispatch(record, ref, depth)
+            if ref.invalid is not None:  # nothing to ask: no browser could follow it either
+                self._judge(ref.url, LinkResult(ref.url, "broken", error=ref.invalid))
+            else:
+                self._dispatch(record, ref, depth)
         record.sighted(page, ref)
 
     def _dispatch(self, record: TargetRecord, ref: Ref, depth: int) -> None:

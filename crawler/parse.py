@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode
 
 from crawler.evidence import Page, PageFacts, Ref
-from crawler.urls import resolve
+from crawler.urls import malformed_reason, resolve
 
 # (css selector, attribute) pairs that name a link or resource.
 REF_SOURCES: tuple[tuple[str, str], ...] = (
@@ -110,6 +110,8 @@ def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
                 absolute = resolve(base, href)
                 if absolute is not None:
                     yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel, method=method)
+                elif (reason := malformed_reason(base, href)) is not None:
+                    yield Ref(url=href.strip(), tag=tag, attr=attr, text=text, rel=rel, invalid=reason)
 
 
 def _srcset_urls(srcset: str) -> list[str]:

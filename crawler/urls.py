@@ -33,10 +33,32 @@ def normalize(url: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def resolve(base: str, href: str) -> str | None:
-    """``href`` made absolute against ``base`` and normalised; None if not http(s)."""
+def malformed_reason(base: str, href: str) -> str | None:
+    """Why ``href`` is a web link no browser can follow, or None (fine, or not a web link)."""
     href = href.strip()
-    if not href or href.startswith("#"):
+    head = href.split("/", 1)[0]
+    scheme = head.split(":", 1)[0].lower() if ":" in head else ""
+    if scheme == "file":
+        return "links to a file on the author's computer (file:)"
+    if scheme and scheme not in WEB_SCHEMES:
+        return None  # mailto:, tel:, javascript:, whatsapp: …
+    try:
+        rest = href.split(":", 1)[1] if scheme else href
+        if rest.startswith("//") and not urlsplit(rest).netloc:
+            return "malformed URL (no host)"
+        parts = urlsplit(urljoin(base, href))
+        _ = parts.port
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    host = parts.hostname or ""
+    return "malformed URL (bad host)" if not host or host.startswith(".") or ".." in host else None
+
+
+@lru_cache(maxsize=65536)
+def resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base`` and normalised; None if not a usable http(s) link."""
+    href = href.strip()
+    if not href or href.startswith("#") or malformed_reason(base, href) is not None:
         return None
     try:
         absolute = urljoin(base, href)

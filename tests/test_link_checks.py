@@ -168,3 +168,11 @@ def test_pages_of_one_list_may_share_a_title() -> None:
     head = b'<title>Bags</title><meta name="description" content="d">'
     pages = tuple(page_from_body(HOME + path, head) for path in ("bags", "bags/page/2", "bags?page=3"))
     assert list(find_seo_basics(evidence(pages=pages), {})) == []
+
+
+@pytest.mark.parametrize(
+    "href", ["file:///C:/shop/catalogue.pdf", "http://.example.org/", "//////", "http://"]
+)
+def test_links_no_browser_can_follow_are_broken_without_a_request(href: str) -> None:
+    page = page_from_body(HOME, f'<a href="{href}">x</a><a href="mailto:a@b.c">mail</a>'.encode())
+    assert [(r.url, r.invalid is not None) for r in page.refs] == [(href, True)]

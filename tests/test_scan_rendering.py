@@ -1,0 +1,54 @@
+"""The browser phase inside a scan: links built by JavaScript are crawled, and
+without a browser the browser checks are skipped with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.registry import Registry
+from crawler.browser import BrowserNotFound, find_browser
+from fixtures.server import serve_shop
+from tests.conftest import TEST_SHOPS, scan_url
+
+
+def _browser_or_skip() -> str:
+    try:
+        return find_browser()
+    except BrowserNotFound as exc:  # CI installs Chromium through ./dev.sh, so this runs there
+        pytest.skip(f"no Chromium on this machine: {exc}")
+
+
+async def test_products_reachable_only_through_a_script_menu_are_crawled(registry: Registry) -> None:
+    _browser_or_skip()
+    with serve_shop(TEST_SHOPS / "jsmenu") as shop:
+        run = await scan_url(shop.url, registry, render="sample", render_pages=2)
+    crawled = {p.final_url for p in run.evidence.pages}
+    assert {shop.url + "products/lamp", shop.url + "products/vase"} <= crawled
+    assert [f.page for f in run.findings if f.check == "errors.php"] == [shop.url + "products/lamp"]
+    assert run.stats["rendered"] >= 1
+    overflow = next(o for o in run.outcomes if o.check == "mobile.overflow")
+    assert overflow.status == "pass"
+
+
+async def test_without_rendering_the_script_menu_is_not_followed(registry: Registry) -> None:
+    with serve_shop(TEST_SHOPS / "jsmenu") as shop:
+        run = await scan_url(shop.url, registry, render="off")
+    assert {p.final_url for p in run.evidence.pages} == {shop.url}
+    overflow = next(o for o in run.outcomes if o.check == "mobile.overflow")
+    assert overflow.status == "skipped"
+    assert "rendering is off" in str(overflow.detail)
+
+
+async def test_missing_browser_skips_browser_checks_and_scan_goes_on(
+    registry: Registry, tmp_path: object
+) -> None:
+    with serve_shop(TEST_SHOPS / "jsmenu") as shop:
+        run = await scan_url(
+            shop.url, registry, render="sample", browser_path="/nonexistent/chromium", lighthouse_pages=1
+        )
+    assert run.error is None
+    statuses = {o.check: (o.status, o.detail) for o in run.outcomes}
+    assert statuses["mobile.overflow"][0] == "skipped"
+    assert "not configured" in str(statuses["mobile.overflow"][1])
+    assert statuses["mobile.lighthouse"][0] == "skipped"
+    assert statuses["mobile.viewport"][0] == "pass"
