@@ -98,6 +98,9 @@ class Page:
     facts: PageFacts | None = None
     refs: tuple[Ref, ...] = ()
 
+    def __repr__(self) -> str:
+        return f"Page({self.url!r}, status={self.status}, refs={len(self.refs)})"
+
     @property
     def html(self) -> str:
         """The decoded HTML, or an empty string for non-HTML answers."""
@@ -213,6 +216,12 @@ class SiteEvidence:
     lighthouse: tuple[LighthouseResult, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
     plain_http: Page | None = None  # the shop's home asked over http://, after redirects
+
+    def __repr__(self) -> str:
+        # Short on purpose: Python 3.11's asyncio.run formats the repr of the main
+        # task's result (through signal.getsignal), which for a whole shop cost
+        # seconds and hundreds of MB.
+        return f"SiteEvidence({self.site!r}, pages={len(self.pages)}, links={len(self.links)})"
 
     def html_pages(self) -> list[Page]:
         """Pages that answered with HTML that was parsed."""

@@ -29,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.config import ScanConfig
 from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
 from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
-from crawler.parse import decode, parse_html
+from crawler.parse import parse_document
 from crawler.robots import RobotsCache
 from crawler.urls import Scope, resolve
 
@@ -264,14 +264,13 @@ class SiteCrawl:
             return page  # not HTML, a redirect that went nowhere, already parsed, or another site's
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
-        html, encoding = decode(result.body, result.content_type or None)
-        parsed = parse_html(html, result.final_url)
+        document = parse_document(result.body, result.content_type or None, final)
         return dataclasses.replace(
             page,
-            charset=encoding,
-            body_z=Page.compress(html),
-            facts=parsed.facts,
-            refs=parsed.refs,
+            charset=document.charset,
+            body_z=document.body_z,
+            facts=document.facts,
+            refs=document.refs,
         )
 
     async def _seed_from_sitemaps(self, home: str) -> None:

@@ -21,23 +21,22 @@ from w3lib.encoding import html_body_declared_encoding, html_to_unicode
 from crawler.evidence import Page, PageFacts, Ref
 from crawler.urls import malformed_reason, resolve
 
-# (css selector, attribute) pairs that name a link or resource.
-REF_SOURCES: tuple[tuple[str, str], ...] = (
-    ("a[href]", "href"),
-    ("area[href]", "href"),
-    ("img[src]", "src"),
-    ("img[srcset]", "srcset"),
-    ("source[src]", "src"),
-    ("source[srcset]", "srcset"),
-    ("script[src]", "src"),
-    ("link[href]", "href"),
-    ("iframe[src]", "src"),
-    ("form[action]", "action"),
-    ("video[src]", "src"),
-    ("video[poster]", "poster"),
-    ("audio[src]", "src"),
-    ("embed[src]", "src"),
-)
+# The attributes of each element that name a link or resource.
+REF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "a": ("href",),
+    "area": ("href",),
+    "img": ("src", "srcset"),
+    "source": ("src", "srcset"),
+    "script": ("src",),
+    "link": ("href",),
+    "iframe": ("src",),
+    "form": ("action",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "embed": ("src",),
+}
+# One selector, so the tree is walked once, in document order.
+REF_SELECTOR = ",".join(f"{tag}[{attr}]" for tag, attrs in REF_ATTRIBUTES.items() for attr in attrs)
 # <link rel=…> values whose href is a resource the page loads or names as a page.
 LINK_RELS = {
     "stylesheet",
@@ -94,19 +93,19 @@ def _short(text: str | None) -> str:
 
 
 def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
-    for selector, attr in REF_SOURCES:
-        for node in tree.css(selector):
-            value = _attr(node, attr)
+    for node in tree.css(REF_SELECTOR):
+        tag = node.tag or ""
+        attributes = node.attributes
+        rel = (attributes.get("rel") or "").strip().lower()
+        if tag == "link" and not (set(rel.split()) & LINK_RELS):
+            continue
+        text = _short(node.text(deep=True) if tag == "a" else attributes.get("alt"))
+        method = ((attributes.get("method") or "").strip().lower() or "get") if tag == "form" else ""
+        for attr in REF_ATTRIBUTES.get(tag, ()):
+            value = (attributes.get(attr) or "").strip()
             if not value:
                 continue
-            tag = node.tag or ""
-            rel = _attr(node, "rel").lower()
-            if tag == "link" and not (set(rel.split()) & LINK_RELS):
-                continue
-            text = _short(node.text(deep=True)) if tag == "a" else _short(_attr(node, "alt"))
-            hrefs = _srcset_urls(value) if attr == "srcset" else [value]
-            method = _attr(node, "method").lower() or "get" if tag == "form" else ""
-            for href in hrefs:
+            for href in _srcset_urls(value) if attr == "srcset" else (value,):
                 absolute = resolve(base, href)
                 if absolute is not None:
                     yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel, method=method)
@@ -197,10 +196,26 @@ def _visible_text(tree: LexborHTMLParser) -> str:
     return " ".join(root.text(separator=" ", strip=True).split())[:MAX_TEXT]
 
 
-def page_from_body(url: str, body: bytes, content_type: str = "text/html", status: int = 200) -> Page:
-    """A :class:`Page` for a body that was fetched (or read from disk) as ``url``."""
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """A fetched HTML body, decoded, parsed and compressed: what a :class:`Page` keeps."""
+
+    charset: str
+    body_z: bytes
+    facts: PageFacts
+    refs: tuple[Ref, ...]
+
+
+def parse_document(body: bytes, content_type: str | None, url: str) -> ParsedDocument:
+    """Decode, parse and compress one HTML body fetched as ``url``."""
     html, encoding = decode(body, content_type)
     parsed = parse_html(html, url)
+    return ParsedDocument(encoding, Page.compress(html), parsed.facts, parsed.refs)
+
+
+def page_from_body(url: str, body: bytes, content_type: str = "text/html", status: int = 200) -> Page:
+    """A :class:`Page` for a body that was fetched (or read from disk) as ``url``."""
+    document = parse_document(body, content_type, url)
     return Page(
         url=url,
         final_url=url,
@@ -208,8 +223,8 @@ def page_from_body(url: str, body: bytes, content_type: str = "text/html", statu
         depth=0,
         headers={"content-type": content_type},
         content_type=content_type,
-        charset=encoding,
-        body_z=Page.compress(html),
-        facts=parsed.facts,
-        refs=parsed.refs,
+        charset=document.charset,
+        body_z=document.body_z,
+        facts=document.facts,
+        refs=document.refs,
     )

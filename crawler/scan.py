@@ -26,7 +26,7 @@ from crawler.config import ScanConfig, SiteConfig
 from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from crawler.fetch import Fetcher
 from crawler.gather import ProgressCallback, SiteCrawl, probe_path
-from crawler.parse import decode, parse_html
+from crawler.parse import parse_document
 from crawler.rendering import BrowserPhase
 from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
 from crawler.urls import Scope, host_key, origin
@@ -70,7 +70,8 @@ def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 async def gather_site(
-    site: SiteConfig, progress: ProgressCallback | None = None
+    site: SiteConfig,
+    progress: ProgressCallback | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures."""
     config = site.config
@@ -163,8 +164,7 @@ async def _probe(fetcher: Fetcher, home: str) -> Page | None:
     result = await fetcher.fetch(url)
     if result.status is None:
         return None
-    html, encoding = decode(result.body, result.content_type or None)
-    parsed = parse_html(html, result.final_url)
+    document = parse_document(result.body, result.content_type or None, result.final_url)
     return Page(
         url=url,
         final_url=result.final_url,
@@ -173,9 +173,9 @@ async def _probe(fetcher: Fetcher, home: str) -> Page | None:
         headers=result.headers,
         redirects=result.hops,
         content_type=result.content_type,
-        charset=encoding,
-        body_z=Page.compress(html),
-        facts=parsed.facts,
+        charset=document.charset,
+        body_z=document.body_z,
+        facts=document.facts,
         refs=(),
     )
 
@@ -194,11 +194,11 @@ async def scan_site(
     progress: ProgressCallback | None = None,
 ) -> SiteRun:
     registry = registry or load_registry()
+    checks = registry.select(disabled=_disabled(site.config))
     evidence, stats = await gather_site(site, progress)
     error = unreachable_reason(evidence)
     if error is not None:
         return SiteRun(site, evidence, [], stats, error=error)
-    checks = registry.select(disabled=_disabled(site.config))
     outcomes = run_checks(checks, evidence, _check_options(site.config))
     return SiteRun(site, evidence, outcomes, stats)
 
