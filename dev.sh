@@ -43,11 +43,22 @@ browser() {
     return
   fi
   log "Playwright's download failed: installing Debian's chromium"
-  if command -v apt-get >/dev/null 2>&1; then
-    $SUDO apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-  fi
+  apt_install chromium
   find_browser >/dev/null || log "warning: no Chromium; browser checks will be skipped"
+}
+
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || { log "warning: no apt-get: install $* by hand"; return; }
+  if [ -z "${APT_UPDATED:-}" ]; then $SUDO apt-get update -qq || true; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+test_tools() {
+  # nginx serves the benchmark's shop; its test checks the generated shop through it.
+  if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
+    log "installing nginx (benchmark server)"
+    apt_install nginx
+  fi
 }
 
 node_tools() {
@@ -73,6 +84,6 @@ setup() {
 case "${1:-}" in
   setup) setup ;;
   demo) setup; shift; exec "$VENV/bin/shophealth" demo "$@" ;;
-  test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test) setup; test_tools; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   *) echo "usage: ./dev.sh demo|test|setup" >&2; exit 2 ;;
 esac
