@@ -29,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.config import ScanConfig
 from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
 from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
-from crawler.parse import parse_document
+from crawler.parse import ParsedDocument, parse_document
 from crawler.robots import RobotsCache
 from crawler.urls import Scope, resolve
 
@@ -242,18 +242,6 @@ class SiteCrawl:
                 self._record(page.final_url, Ref(url=url, tag="a", attr="href", text="(rendered)"), depth)
 
     def _page_from(self, result: FetchResult, depth: int) -> Page:
-        page = Page(
-            url=result.url,
-            final_url=result.final_url,
-            status=result.status,
-            depth=depth,
-            headers=result.headers,
-            redirects=result.hops,
-            elapsed_ms=result.elapsed_ms,
-            content_type=result.content_type,
-            error=result.error,
-            truncated=result.truncated,
-        )
         final = result.final_url
         if (
             not _looks_like_html(result)
@@ -261,17 +249,10 @@ class SiteCrawl:
             or final in self._parsed_finals
             or not self.scope.is_internal(final)
         ):
-            return page  # not HTML, a redirect that went nowhere, already parsed, or another site's
+            return fetched_page(result, depth)  # not HTML, a dead-end redirect, parsed already, or not ours
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
-        document = parse_document(result.body, result.content_type or None, final)
-        return dataclasses.replace(
-            page,
-            charset=document.charset,
-            body_z=document.body_z,
-            facts=document.facts,
-            refs=document.refs,
-        )
+        return fetched_page(result, depth, parse_document(result.body, result.content_type or None, final))
 
     async def _seed_from_sitemaps(self, home: str) -> None:
         await self.robots.rules_for(home)
@@ -347,20 +328,27 @@ class SiteCrawl:
 
 
 def _with_sightings(result: LinkResult, record: TargetRecord) -> LinkResult:
-    return LinkResult(
+    return dataclasses.replace(result, internal=record.internal, seen=tuple(record.seen), count=record.count)
+
+
+def fetched_page(result: FetchResult, depth: int, document: ParsedDocument | None = None) -> Page:
+    """The evidence record of a fetch, with its parsed document when it was HTML."""
+    page = Page(
         url=result.url,
-        outcome=result.outcome,
-        status=result.status,
-        error=result.error,
-        reason=result.reason,
-        redirects=result.redirects,
         final_url=result.final_url,
+        status=result.status,
+        depth=depth,
+        headers=result.headers,
+        redirects=result.hops,
+        elapsed_ms=result.elapsed_ms,
         content_type=result.content_type,
-        method=result.method,
-        internal=record.internal,
-        seen=tuple(record.seen),
-        count=record.count,
-        body_is_markup=result.body_is_markup,
+        error=result.error,
+        truncated=result.truncated,
+    )
+    if document is None:
+        return page
+    return dataclasses.replace(
+        page, charset=document.charset, body_z=document.body_z, facts=document.facts, refs=document.refs
     )
 
 

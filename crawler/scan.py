@@ -9,6 +9,7 @@ shops are still scanned.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ssl
 import time
@@ -25,7 +26,7 @@ from crawler import __version__
 from crawler.config import ScanConfig, SiteConfig
 from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from crawler.fetch import Fetcher
-from crawler.gather import ProgressCallback, SiteCrawl, probe_path
+from crawler.gather import ProgressCallback, SiteCrawl, fetched_page, probe_path
 from crawler.parse import parse_document
 from crawler.rendering import BrowserPhase
 from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
@@ -106,7 +107,7 @@ async def gather_site(
         plain_http=plain_http,
         rendered=rendered,
         lighthouse=lighthouse,
-        missing={**_missing_kinds(probe, plain_http, tls), **browser.missing},
+        missing={**_missing_kinds(probe, tls), **browser.missing},
     )
     stats = {
         "pages": len(crawl.pages),
@@ -132,27 +133,16 @@ async def _inspect_home_tls(home: str, trust: ssl.SSLContext, timeout: float) ->
     return await inspect_tls(parts.hostname, parts.port or 443, trust, timeout)
 
 
-async def _plain_http(fetcher: Fetcher, home: str) -> Page | None:
+async def _plain_http(fetcher: Fetcher, home: str) -> Page:
     """The shop's home asked over http://, after redirects (for tls.no-https)."""
     url = urlunsplit(urlsplit(home)._replace(scheme="http", path="/", query="", fragment=""))
-    result = await fetcher.fetch(url, max_bytes=65_536)
-    return Page(
-        url=url,
-        final_url=result.final_url,
-        status=result.status,
-        depth=0,
-        headers=result.headers,
-        redirects=result.hops,
-        error=result.error,
-    )
+    return fetched_page(await fetcher.fetch(url, max_bytes=65_536), depth=0)
 
 
-def _missing_kinds(probe: Page | None, plain_http: Page | None, tls: tuple[TlsFacts, ...]) -> dict[str, str]:
+def _missing_kinds(probe: Page | None, tls: tuple[TlsFacts, ...]) -> dict[str, str]:
     missing = {}
     if probe is None:
         missing["probe"] = "the not-found probe got no answer"
-    if plain_http is None:
-        missing["plain_http"] = "the shop was not asked over http://"
     if not tls:
         missing["tls"] = "the shop has no https:// pages"
     return missing
@@ -165,19 +155,7 @@ async def _probe(fetcher: Fetcher, home: str) -> Page | None:
     if result.status is None:
         return None
     document = parse_document(result.body, result.content_type or None, result.final_url)
-    return Page(
-        url=url,
-        final_url=result.final_url,
-        status=result.status,
-        depth=0,
-        headers=result.headers,
-        redirects=result.hops,
-        content_type=result.content_type,
-        charset=document.charset,
-        body_z=document.body_z,
-        facts=document.facts,
-        refs=(),
-    )
+    return dataclasses.replace(fetched_page(result, 0, document), refs=())
 
 
 def unreachable_reason(evidence: SiteEvidence) -> str | None:
