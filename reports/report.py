@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.evidence import LighthouseResult, RenderedPage
 from reports.scoring import Rubric, score
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
             for r in sorted(site_run.unverifiable, key=lambda r: r.url)
         ],
         "tls": [_tls(t) for t in site_run.evidence.tls],
+        "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
+        "rendered": [_rendered(r) for r in site_run.evidence.rendered],
         "checks": checks,
         "findings": findings,
         "scores": score(findings, statuses, rubric) if site_run.error is None else None,
@@ -72,6 +75,29 @@ def _tls(facts: Any) -> dict[str, Any]:
         "not_after": facts.not_after,
         "days_left": None if facts.days_left is None else round(facts.days_left, 1),
         "protocol": facts.protocol,
+    }
+
+
+def _lighthouse(result: LighthouseResult) -> dict[str, Any]:
+    """Category scores (0-100, the median of the runs) and their spread, so a
+    nightly scan can plot them even when no threshold is crossed."""
+    return {
+        "url": result.url,
+        "scores": dict(result.scores),
+        "spread": dict(result.spread),
+        "runs": result.runs,
+        "error": result.error,
+    }
+
+
+def _rendered(page: RenderedPage) -> dict[str, Any]:
+    return {
+        "url": page.url,
+        "viewport_width": page.viewport_width,
+        "client_width": page.client_width,
+        "scroll_width": page.scroll_width,
+        "screenshot": page.screenshot,
+        "error": page.error,
     }
 
 

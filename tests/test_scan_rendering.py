@@ -3,11 +3,16 @@ without a browser the browser checks are skipped with the reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from checks.registry import Registry
 from crawler.browser import BrowserNotFound, find_browser
+from crawler.lighthouse import LighthouseNotFound, find_lighthouse
+from crawler.scan import Run
 from fixtures.server import serve_shop
+from reports.report import build_report
 from tests.conftest import TEST_SHOPS, scan_url
 
 
@@ -52,3 +57,27 @@ async def test_missing_browser_skips_browser_checks_and_scan_goes_on(
     assert "not configured" in str(statuses["mobile.overflow"][1])
     assert statuses["mobile.lighthouse"][0] == "skipped"
     assert statuses["mobile.viewport"][0] == "pass"
+
+
+async def test_lighthouse_scores_and_screenshots_land_in_the_report(
+    registry: Registry, tmp_path: object
+) -> None:
+    _browser_or_skip()
+    try:
+        find_lighthouse()
+    except LighthouseNotFound as exc:  # CI installs Lighthouse through ./dev.sh, so this runs there
+        pytest.skip(f"no Lighthouse on this machine: {exc}")
+    with serve_shop(TEST_SHOPS / "jsmenu") as shop:
+        run = await scan_url(
+            shop.url, registry, render="sample", lighthouse_pages=1, artifacts_dir=str(tmp_path)
+        )
+    site = build_report(Run(id="t", started_at="", sites=[run]))["sites"][0]
+    assert [r["url"] for r in site["lighthouse"]] == [shop.url]
+    lighthouse = site["lighthouse"][0]
+    assert lighthouse["error"] is None
+    assert set(lighthouse["scores"]) == {"performance", "accessibility", "best-practices", "seo"}
+    assert all(0 <= v <= 100 for v in lighthouse["scores"].values())
+    shots = [r["screenshot"] for r in site["rendered"]]
+    assert shots and all(str(s).startswith(str(tmp_path)) and Path(s).stat().st_size > 0 for s in shots)
+    statuses = {c["check"]: c["status"] for c in site["checks"]}
+    assert statuses["mobile.lighthouse"] in ("pass", "warn")
