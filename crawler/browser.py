@@ -71,8 +71,9 @@ from crawler.evidence import Page, RenderedPage
 BROWSER_ENV = "SHOPHEALTH_CHROMIUM"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Without the background-networking flags Debian's Chromium stalls on a machine with no internet.
+# Chromium's own sandbox stays on, except as root, where Chromium will not start with it
+# (see chromium_args); the shop's scripts run only inside this browser.
 CHROMIUM_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
@@ -81,6 +82,13 @@ CHROMIUM_ARGS = (
     "--disable-dev-shm-usage",
 )
 PHONE_VIEWPORT = {"width": 375, "height": 812}
+
+
+def chromium_args() -> tuple[str, ...]:
+    """The flags Chromium is started with, ``--no-sandbox`` only when running as root."""
+    return ("--no-sandbox", *CHROMIUM_ARGS) if os.geteuid() == 0 else CHROMIUM_ARGS
+
+
 MOBILE_USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1 shophealth"
@@ -357,7 +365,7 @@ class BrowserPool:
     async def _launch(self) -> None:
         assert self._playwright is not None
         self._browser = await self._playwright.chromium.launch(
-            executable_path=self.executable, args=list(CHROMIUM_ARGS), headless=True
+            executable_path=self.executable, args=list(chromium_args()), headless=True
         )
         self._generation += 1
 

@@ -32,21 +32,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crawler.browser import NotConfigured
+from crawler.browser import NotConfigured, chromium_args
 from crawler.evidence import LighthouseResult
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 PASSING_AUDIT_SCORE = 0.9  # Lighthouse colours an audit green from 0.9
 UNSCORED_MODES = {"notApplicable", "manual", "informative", "error"}
 MAX_STDERR = 300
@@ -128,7 +118,7 @@ def _arguments(command: str, url: str) -> list[str]:
         "--output=json",
         "--output-path=stdout",
         "--quiet",
-        f"--chrome-flags={' '.join(CHROME_FLAGS)}",
+        f"--chrome-flags={' '.join(('--headless=new', *chromium_args()))}",
         f"--only-categories={','.join(CATEGORIES)}",
     ]
 
