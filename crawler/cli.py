@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from checks.registry import RegistryError, load_registry
@@ -30,7 +29,7 @@ from crawler.config import (
 from crawler.gather import ProgressCallback
 from crawler.scan import Run, scan
 from crawler.urls import BadURLError, parse_start_url
-from reports.renderers.terminal import render_summary
+from reports.renderers.terminal import inert, render_summary
 from reports.report import build_report, write_json
 
 app = typer.Typer(
@@ -46,7 +45,7 @@ out = Console()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {inert(message)}")
     return typer.Exit(code)
 
 
@@ -107,10 +106,10 @@ def scan_command(
     if not quiet:
         render_summary(report, out)
         if json_path is not None:
-            out.print(f"Report written to {escape(str(json_path))}")
+            out.print(f"Report written to {inert(str(json_path))}")
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
-        err.print(f"[bold red]error:[/] could not scan {escape(site['site'])}: {escape(site['error'])}")
+        err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
     if unreachable:
         raise typer.Exit(1)
 
@@ -140,10 +139,10 @@ def _run_scan(targets: list[SiteConfig], quiet: bool) -> Run:
     ) as progress:
 
         def on_site(site: SiteConfig) -> ProgressCallback:
-            task = progress.add_task(f"Scanning {escape(site.url)}")
+            task = progress.add_task(f"Scanning {inert(site.url)}")
 
             def update(pages: int, queued: int, judged: int) -> None:
-                description = f"{escape(site.url)}: {pages} pages, {judged} links judged, {queued} queued"
+                description = f"{inert(site.url)}: {pages} pages, {judged} links judged, {queued} queued"
                 progress.update(task, description=description)
 
             return update
@@ -153,7 +152,7 @@ def _run_scan(targets: list[SiteConfig], quiet: bool) -> Run:
 
 def _plain_progress(site: SiteConfig) -> ProgressCallback:
     """Progress for logs (no terminal): one line per 100 pages."""
-    err.print(f"Scanning {escape(site.url)} …")
+    err.print(f"Scanning {inert(site.url)} …")
     last = [0]
 
     def update(pages: int, queued: int, judged: int) -> None:
@@ -172,8 +171,8 @@ def checks_list() -> None:
     except RegistryError as exc:
         raise fail(str(exc)) from None
     for check in sorted(registry.checks.values(), key=lambda c: c.id):
-        out.print(f"[bold]{escape(check.id)}[/]  {escape(check.title)}")
-        out.print(f"    needs: {', '.join(check.requires)}; severity: {escape(check.severities)}")
+        out.print(f"[bold]{inert(check.id)}[/]  {inert(check.title)}")
+        out.print(f"    needs: {', '.join(check.requires)}; severity: {inert(check.severities)}")
 
 
 @app.command("demo")
@@ -187,7 +186,7 @@ def demo_command(
 
     report = run_demo(json_path)
     render_summary(report, out)
-    out.print(f"Demo report written to {escape(str(json_path.resolve()))}")
+    out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
 
 
 @app.command("version")

@@ -1,12 +1,14 @@
 """The end-of-scan summary on the terminal, from the JSON report.
 
 Per shop: pages, requests and time, findings by check and severity, and the
-worst problems with where they were seen. Everything printed comes from a
-crawled page and is escaped, so shop text cannot inject terminal markup.
+worst problems with where they were seen. Everything printed that comes from a
+crawled page is made inert first (rich markup escaped, control characters
+replaced), so shop text cannot restyle or take over the terminal.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -14,8 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 WORST_SHOWN = 10
+
+
+def inert(text: str) -> str:
+    """Shop text made inert for the terminal: no markup, no escape sequences."""
+    return escape(CONTROL_CHARACTERS.sub("\ufffd", text))
 
 
 def render_summary(report: dict[str, Any], console: Console) -> None:
@@ -24,19 +32,19 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
 
 
 def _site_summary(site: dict[str, Any], console: Console) -> None:
-    name = escape(site.get("name") or site["site"])
+    name = inert(site.get("name") or site["site"])
     console.rule(f"[bold]{name}")
     stats = site["stats"]
     if site.get("error"):
-        console.print(f"[bold red]Could not scan {escape(site['site'])}: {escape(site['error'])}")
+        console.print(f"[bold red]Could not scan {inert(site['site'])}: {inert(site['error'])}")
         return
-    done = "complete" if stats["complete"] else f"stopped early: {escape(str(stats['stopped_reason']))}"
+    done = "complete" if stats["complete"] else f"stopped early: {inert(str(stats['stopped_reason']))}"
     console.print(
         f"{stats['pages']} pages, {stats['links_checked']} links checked, "
         f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
     )
     if str(stats.get("tls_verification", "on")).startswith("off"):
-        console.print(f"[yellow]Certificate verification {escape(stats['tls_verification'])}")
+        console.print(f"[yellow]Certificate verification {inert(stats['tls_verification'])}")
     if site["unverifiable"]:
         console.print(
             f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)"
@@ -48,8 +56,8 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
         for finding in worst:
             style = SEVERITY_STYLE[finding["severity"]]
             console.print(
-                f"  [{style}]{finding['severity']:<7}[/] {escape(finding['check']):<18} "
-                f"{escape(finding['message'])}\n           [dim]on {escape(finding['page'])}[/]"
+                f"  [{style}]{finding['severity']:<7}[/] {inert(finding['check']):<18} "
+                f"{inert(finding['message'])}\n           [dim]on {inert(finding['page'])}[/]"
             )
     scores = site.get("scores") or {}
     if scores.get("overall") is not None:
@@ -62,11 +70,11 @@ def _checks_table(site: dict[str, Any]) -> Table:
     for check in site["checks"]:
         cid = check["check"]
         table.add_row(
-            escape(cid),
+            inert(cid),
             check["status"],
             str(counts[(cid, "error")] or ""),
             str(counts[(cid, "warning")] or ""),
             str(counts[(cid, "info")] or ""),
-            escape(check.get("detail") or ""),
+            inert(check.get("detail") or ""),
         )
     return table

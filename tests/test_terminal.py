@@ -1,0 +1,34 @@
+"""The terminal summary makes shop text inert: no rich markup, no escape sequences."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from reports.renderers.terminal import render_summary
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07[bold red]FAKE[/] Warning"
+
+
+def test_hostile_shop_text_cannot_restyle_or_drive_the_terminal() -> None:
+    site = {
+        "site": "http://127.0.0.1/",
+        "name": HOSTILE,
+        "error": None,
+        "stats": {"pages": 1, "links_checked": 0, "requests": 1, "duration_s": 0.1, "complete": True},
+        "unverifiable": [],
+        "checks": [{"check": "errors.php", "status": "warn", "detail": None}],
+        "findings": [
+            {"check": "errors.php", "severity": "warning", "page": "http://127.0.0.1/\x1b[31m", "message": HOSTILE}
+        ],
+        "scores": None,
+    }
+    buffer = io.StringIO()
+    render_summary({"sites": [site]}, Console(file=buffer, force_terminal=True, width=200))
+    out = buffer.getvalue()
+    assert "\x07" not in out and "\x1b]0;" not in out and "\x1b[2J" not in out
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's own styling
+    assert "\x1b" not in plain
+    assert "[bold red]FAKE[/]" in plain  # shown as text, not applied as style
