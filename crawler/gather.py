@@ -8,7 +8,8 @@ reached, the scan ends with what it has and says why.
 
 Link verdicts have three outcomes: ``ok``, ``broken`` (4xx/5xx, DNS, TLS,
 connect failure, timeout, redirect loop) and ``unverifiable`` (bot walls, rate
-limits that never cleared, robots.txt forbids asking, budget ran out). Social
+limits that never cleared, another site's page answering 401/403, robots.txt
+forbids asking, budget ran out). Social
 and messaging sites block crawlers, so their links are not fetched unless
 ``fetch_social`` is set; the social checks judge them by shape.
 """
@@ -296,7 +297,11 @@ class SiteCrawl:
         result = await self.fetcher.fetch(url, method="HEAD")
         if _needs_get(result):
             result = await self.fetcher.fetch(url, max_bytes=LINK_MAX_BYTES)
-        self._judge(url, link_result_of(result, internal, method="HEAD" if _is_success(result) else "GET"))
+        verdict = link_result_of(result, internal, method="HEAD" if _is_success(result) else "GET")
+        if verdict.outcome == "broken" and not internal and _refused_page_link(result, record):
+            reason = f"HTTP {result.status} from another site's page: it may refuse crawlers"
+            verdict = dataclasses.replace(verdict, outcome="unverifiable", reason=reason)
+        self._judge(url, verdict)
 
     def _judge(self, url: str, result: LinkResult) -> None:
         record = self.targets.get(url)
@@ -350,6 +355,13 @@ def fetched_page(result: FetchResult, depth: int, document: ParsedDocument | Non
     return dataclasses.replace(
         page, charset=document.charset, body_z=document.body_z, facts=document.facts, refs=document.refs
     )
+
+
+def _refused_page_link(result: FetchResult, record: TargetRecord | None) -> bool:
+    """A 401/403 from another site's page is more often a wall against crawlers than a
+    dead link (a missing image on a CDN also answers 403, so only page links count)."""
+    links_only = record is not None and all(s.tag in PAGE_TAGS for s in record.seen)
+    return result.status in (401, 403) and links_only
 
 
 def _is_success(result: FetchResult) -> bool:

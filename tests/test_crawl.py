@@ -177,3 +177,25 @@ def test_shop_folder_paths_cannot_escape(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<title>x</title>")
     with serve_shop(tmp_path) as shop:
         assert shop.server._resolve("/../../etc/passwd") is None
+
+
+async def test_another_sites_403_page_is_unverifiable_but_a_403_image_is_broken(
+    registry: Registry, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "routes.yaml").write_text("/members: {status: 403}\n/cdn/missing.jpg: {status: 403}\n")
+    with serve_shop(other) as elsewhere:
+        shop = tmp_path / "shop"
+        shop.mkdir()
+        (shop / "index.html").write_text(
+            f'<title>Shop</title><a href="{elsewhere.url}members">Members</a>'
+            f'<img src="{elsewhere.url}cdn/missing.jpg" alt="Lamp">'
+        )
+        with serve_shop(shop) as served:
+            run = await scan_url(served.url, registry)
+    reasons = {r.url: r.reason for r in run.unverifiable}
+    assert "may refuse crawlers" in str(reasons[elsewhere.url + "members"])
+    assert [(f.check, f.target) for f in run.findings if f.target and f.target.startswith(elsewhere.url)] == [
+        ("images.broken", elsewhere.url + "cdn/missing.jpg")
+    ]
