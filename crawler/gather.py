@@ -36,7 +36,6 @@ from crawler.urls import Scope, resolve
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PAGE_TAGS = frozenset({"a", "area", "iframe"})
-IMAGE_TAGS = frozenset({"img", "source", "video"})
 SOCIAL_HOSTS = (
     "facebook.com", "fb.com", "fb.me", "instagram.com", "wa.me", "whatsapp.com",
     "api.whatsapp.com", "weixin.qq.com", "wechat.com", "youtube.com", "youtu.be",
