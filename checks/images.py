@@ -18,7 +18,7 @@ from checks.base import Check, Finding, Options
 from crawler.evidence import LinkResult, Page, Sighting, SiteEvidence
 
 IMAGE_TAGS = frozenset({"img", "source", "video"})
-IMAGE_PLACES = frozenset({("video", "poster"), ("source", "srcset")})
+IMAGE_PLACES = frozenset({("video", "poster"), ("source", "srcset"), ("source", "data-srcset")})
 NOT_IMAGE_TYPES = ("text/html", "application/json", "text/plain", "application/xhtml+xml")
 
 

@@ -25,8 +25,8 @@ from crawler.urls import malformed_reason, resolve
 REF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "a": ("href",),
     "area": ("href",),
-    "img": ("src", "srcset"),
-    "source": ("src", "srcset"),
+    "img": ("src", "srcset", "data-src", "data-srcset"),  # data-*: lazy-loading scripts
+    "source": ("src", "srcset", "data-srcset"),
     "script": ("src",),
     "link": ("href",),
     "iframe": ("src",),
@@ -35,8 +35,11 @@ REF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "audio": ("src",),
     "embed": ("src",),
 }
-# One selector, so the tree is walked once, in document order.
-REF_SELECTOR = ",".join(f"{tag}[{attr}]" for tag, attrs in REF_ATTRIBUTES.items() for attr in attrs)
+# One selector, so the tree is walked once, in document order; one alternative per
+# tag, since an element matching two alternatives would be listed twice.
+REF_SELECTOR = ",".join(
+    f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag for tag, attrs in REF_ATTRIBUTES.items()
+)
 # <link rel=…> values whose href is a resource the page loads or names as a page.
 LINK_RELS = {
     "stylesheet",
@@ -103,9 +106,9 @@ def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
         method = ((attributes.get("method") or "").strip().lower() or "get") if tag == "form" else ""
         for attr in REF_ATTRIBUTES.get(tag, ()):
             value = (attributes.get(attr) or "").strip()
-            if not value:
-                continue
-            for href in _srcset_urls(value) if attr == "srcset" else (value,):
+            if not value or (attr.startswith("data-") and "{" in value):
+                continue  # a lazy-loader's template such as img_{width}x.jpg is not a URL yet
+            for href in _srcset_urls(value) if attr.endswith("srcset") else (value,):
                 absolute = resolve(base, href)
                 if absolute is not None:
                     yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel, method=method)

@@ -176,3 +176,18 @@ def test_pages_of_one_list_may_share_a_title() -> None:
 def test_links_no_browser_can_follow_are_broken_without_a_request(href: str) -> None:
     page = page_from_body(HOME, f'<a href="{href}">x</a><a href="mailto:a@b.c">mail</a>'.encode())
     assert [(r.url, r.invalid is not None) for r in page.refs] == [(href, True)]
+
+
+def test_lazy_loaded_images_are_found_once_and_templates_skipped() -> None:
+    page = page_from_body(
+        HOME,
+        b'<img src="/ph.gif" srcset="/s.jpg 2x" data-src="/real.jpg" data-srcset="/a.jpg 1x, /b.jpg 2x">'
+        b'<img data-src="//cdn.example/img_{width}x.jpg">',
+    )
+    assert [(r.url.removeprefix(HOME), r.attr) for r in page.refs] == [
+        ("ph.gif", "src"),
+        ("s.jpg", "srcset"),
+        ("real.jpg", "data-src"),
+        ("a.jpg", "data-srcset"),
+        ("b.jpg", "data-srcset"),
+    ]
