@@ -77,6 +77,7 @@ def scan_command(
         int | None, typer.Option(min=1, help="Lighthouse runs per page (median).")
     ] = None,
     artifacts: Annotated[Path | None, typer.Option(help="Folder for screenshots.")] = None,
+    parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
@@ -99,7 +100,7 @@ def scan_command(
         ca_bundle=str(ca_bundle) if ca_bundle else None,
     )
     targets = _sites(urls or [], sites, config)
-    run = _run_scan(targets, quiet)
+    run = _run_scan(targets, quiet, parallel)
     report = build_report(run)
     if json_path is not None:
         write_json(report, json_path)
@@ -127,13 +128,14 @@ def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list
     return targets
 
 
-def _run_scan(targets: list[SiteConfig], quiet: bool) -> Run:
+def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
     try:
         registry = load_registry()
     except RegistryError as exc:
         raise fail(str(exc)) from None
     if quiet or not sys.stderr.isatty():
-        return asyncio.run(scan(targets, registry=registry, on_site=None if quiet else _plain_progress))
+        on_site = None if quiet else _plain_progress
+        return asyncio.run(scan(targets, registry=registry, on_site=on_site, parallel=parallel))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
@@ -147,7 +149,7 @@ def _run_scan(targets: list[SiteConfig], quiet: bool) -> Run:
 
             return update
 
-        return asyncio.run(scan(targets, registry=registry, on_site=on_site))
+        return asyncio.run(scan(targets, registry=registry, on_site=on_site, parallel=parallel))
 
 
 def _plain_progress(site: SiteConfig) -> ProgressCallback:

@@ -1,14 +1,16 @@
 """Orchestration: gather evidence for each shop, run the checks, score.
 
 Phases, in order, per shop: gather (robots.txt, sitemap, crawl, link
-verification, the not-found probe) → check → score. Shops are scanned one
-after another; within a shop all fetching is concurrent. A shop that cannot
+verification, the not-found probe, TLS, the browser) → check → score. Shops
+are scanned ``parallel`` at a time, each with its own politeness limits;
+within a shop all fetching is concurrent. A shop that cannot
 be reached at all becomes a :class:`SiteRun` with ``error`` set; the other
 shops are still scanned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import ssl
@@ -206,14 +208,25 @@ async def scan(
     sites: Sequence[SiteConfig],
     on_site: SiteCallback | None = None,
     registry: Registry | None = None,
+    parallel: int = 1,
 ) -> Run:
-    """Scan each shop in turn; one failing shop never stops the others."""
+    """Scan the shops, ``parallel`` at a time (each with its own limits per host);
+    one failing shop never stops the others. Sites keep their order in the run."""
     registry = registry or load_registry()
     run = Run(id=uuid.uuid4().hex[:12], started_at=now_iso())
     run.config = sites[0].config.public() if sites else {}
     run.config["tool_version"] = __version__
-    for site in sites:
-        progress = on_site(site) if on_site is not None else None
-        run.sites.append(await scan_site(site, registry, progress))
+    slots = asyncio.Semaphore(max(1, parallel))
+
+    async def scan_one(site: SiteConfig) -> SiteRun:
+        async with slots:
+            progress = on_site(site) if on_site is not None else None
+            try:
+                return await scan_site(site, registry, progress)
+            except Exception as exc:  # a bug met on one shop must not lose the others
+                evidence = SiteEvidence(site=site.url, home=site.url)
+                return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
+
+    run.sites = list(await asyncio.gather(*(scan_one(site) for site in sites)))
     run.finished_at = now_iso()
     return run

@@ -11,7 +11,7 @@ from checks.registry import Registry
 from crawler.scan import SiteRun
 from fixtures.demo import DEMO_SHOP, SEEDED, demo_config
 from fixtures.server import RunningShop, serve_shop
-from tests.conftest import scan_url
+from tests.conftest import fast_config, scan_url
 
 
 def findings_of(run: SiteRun, check: str) -> list[dict[str, object]]:
@@ -199,3 +199,27 @@ async def test_another_sites_403_page_is_unverifiable_but_a_403_image_is_broken(
     assert [(f.check, f.target) for f in run.findings if f.target and f.target.startswith(elsewhere.url)] == [
         ("images.broken", elsewhere.url + "cdn/missing.jpg")
     ]
+
+
+async def test_one_shop_failing_inside_never_loses_the_others(
+    crawl_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.scan as scan_module
+    from crawler.config import SiteConfig
+
+    real_scan_site = scan_module.scan_site
+
+    async def scan_site_or_fail(site: SiteConfig, *args: object) -> SiteRun:
+        if "broken-shop" in site.url:
+            raise RuntimeError("a bug met on this shop")
+        return await real_scan_site(site, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "scan_site", scan_site_or_fail)
+    sites = [
+        SiteConfig(url="http://broken-shop.invalid/", config=fast_config()),
+        SiteConfig(url=crawl_shop.url, config=fast_config(max_pages=5)),
+    ]
+    run = await scan_module.scan(sites, registry=registry, parallel=2)
+    assert [s.site.url for s in run.sites] == [site.url for site in sites]
+    assert run.sites[0].error == "internal error: RuntimeError: a bug met on this shop"
+    assert run.sites[1].error is None and run.sites[1].stats["pages"] == 5
