@@ -68,6 +68,9 @@ def scan_command(
         int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts.")
     ] = None,
     ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    credentials_env: Annotated[
+        str | None, typer.Option(help="Env var holding user:password for the shop (HTTP Basic auth).")
+    ] = None,
     render: Annotated[str | None, typer.Option(help="Browser rendering: off, sample or all.")] = None,
     browser: Annotated[Path | None, typer.Option(help="Chromium executable (found automatically).")] = None,
     lighthouse_pages: Annotated[
@@ -98,8 +101,14 @@ def scan_command(
         concurrency=concurrency,
         exclude=tuple(exclude) if exclude else None,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
+        credentials_env=credentials_env,
     )
     targets = _sites(urls or [], sites, config)
+    try:
+        for target in targets:
+            target.config.shop_headers()  # a missing variable is bad input, said before scanning
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
     run = _run_scan(targets, quiet, parallel)
     report = build_report(run)
     if json_path is not None:

@@ -11,6 +11,8 @@ A sites file looks like::
         include: ['^https://shop\\.example/']
         exclude: ['/account/', '\\?sort=']
         max_pages: 200
+        credentials_env: STAGING_AUTH     # "user:password", sent to the shop's own hosts only
+        headers_env: {X-Bypass-Token: STAGING_TOKEN}
         checks: {seo.basics: off, links.broken: [error, {ignore: ['^https://www.facebook.com/']}]}
 
 Unknown keys are errors that name the key, so a typo is never ignored.
@@ -18,6 +20,7 @@ Unknown keys are errors that name the key, so a typo is never ignored.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -58,6 +61,10 @@ class ScanConfig:
     verify_external: bool = True  # verify links to other hosts
     fetch_social: bool = False  # social and messaging sites block crawlers
     ca_bundle: str | None = None
+    credentials_env: str | None = (
+        None  # env var holding "user:password": HTTP Basic auth for the shop's hosts
+    )
+    headers_env: Mapping[str, str] = field(default_factory=dict)  # header name -> env var with its value
     render: str = "sample"  # off | sample | all: pages rendered in the browser at a phone viewport
     render_pages: int = 8  # how many pages the sample renders
     js_links_below: int = 5  # a page with fewer links than this is rendered to find its links
@@ -72,6 +79,20 @@ class ScanConfig:
 
     def replace(self, **changes: Any) -> ScanConfig:
         return dataclasses.replace(self, **changes)
+
+    def shop_headers(self) -> dict[str, str]:
+        """Headers sent to the shop's own hosts only, their values read from the
+        environment (so no secret is written in a sites file or a report)."""
+        headers = {
+            name: _from_env(variable, f"headers_env {name}") for name, variable in self.headers_env.items()
+        }
+        if self.credentials_env:
+            user_password = _from_env(self.credentials_env, "credentials_env")
+            if ":" not in user_password:
+                raise ConfigError(f"environment variable {self.credentials_env} must hold user:password")
+            token = base64.b64encode(user_password.encode("utf-8")).decode("ascii")
+            headers["authorization"] = f"Basic {token}"
+        return headers
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data, for the report's ``run.config``."""
@@ -95,6 +116,15 @@ class SiteConfig:
 
 
 RENDER_MODES = ("off", "sample", "all")
+
+
+def _from_env(variable: str, option: str) -> str:
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(f"environment variable {variable} ({option}) is not set")
+    return value
+
+
 SCAN_FIELDS = {f.name for f in fields(ScanConfig)}
 SITE_KEYS = {"url", "name", "start_urls"}
 

@@ -13,6 +13,9 @@ request (a server that trickles bytes cannot stall the scan), a byte cap per
 body, at most ``max_redirects`` hops with loop detection. Redirects are followed
 here, not by the client, so the chain is recorded hop by hop.
 
+Credentials and extra headers from the environment (``credentials_env``,
+``headers_env``) go to the shop's own hosts only, never to another site.
+
 Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
 flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
 interval between request starts, and 429/503 ``Retry-After`` honoured (capped
@@ -150,6 +153,7 @@ class Fetcher:
         self._transports: dict[bool, AiohttpTransport] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, HostPolicy] = {}
+        self._shop_headers = config.shop_headers()
         self._timeouts = httpx.Timeout(
             config.request_timeout, connect=config.connect_timeout, read=config.read_timeout
         ).as_dict()
@@ -241,9 +245,10 @@ class Fetcher:
 
     async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
         client = self._client(verify)
+        extra = self._shop_headers if self._shop_headers and self.is_internal(url) else None
         if method == "HEAD":
-            return await self._head(client, verify, url)
-        async with client.stream(method, url) as response:
+            return await self._head(client, verify, url, extra)
+        async with client.stream(method, url, headers=extra) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             body = bytearray()
             truncated = False
@@ -263,13 +268,16 @@ class Fetcher:
                 truncated=truncated,
             )
 
-    async def _head(self, client: httpx.AsyncClient, verify: bool, url: str) -> FetchResult:
+    async def _head(
+        self, client: httpx.AsyncClient, verify: bool, url: str, extra: dict[str, str] | None
+    ) -> FetchResult:
         """A HEAD straight to the client's transport: httpx's request and response
         objects without the client's per-request work (URL merging, auth and
         redirect machinery, cookie extraction), about 40 % less CPU a request.
         Link checks are most of a scan's requests; cookies matter to pages, which
         are fetched with GET through the client."""
-        request = httpx.Request("HEAD", url, headers=client.headers, extensions={"timeout": self._timeouts})
+        headers = {**client.headers, **extra} if extra else client.headers
+        request = httpx.Request("HEAD", url, headers=headers, extensions={"timeout": self._timeouts})
         response = await self._transports[verify].handle_async_request(request)
         await response.aclose()
         headers = {k.lower(): v for k, v in response.headers.items()}
