@@ -114,14 +114,13 @@ def parse_start_url(raw: str) -> str:
         text = "https://" + text
     try:
         parts = urlsplit(text)
-        port = parts.port
+        _ = parts.port  # raises for a port that is not a number or out of range
     except ValueError as exc:
         raise BadURLError(f"not a valid URL: {raw!r} ({exc})") from None
     if parts.scheme not in WEB_SCHEMES:
         raise BadURLError(f"not an http(s) URL: {raw!r}")
     if not parts.hostname or " " in parts.netloc:
         raise BadURLError(f"URL has no host: {raw!r}")
-    del port
     return normalize(text)
 
 
