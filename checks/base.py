@@ -17,7 +17,6 @@ from typing import Any, Literal
 from crawler.evidence import SiteEvidence
 
 Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 Options = Mapping[str, Any]
 
 

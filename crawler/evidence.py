@@ -106,10 +106,6 @@ class Page:
         """The decoded HTML, or an empty string for non-HTML answers."""
         return zlib.decompress(self.body_z).decode("utf-8") if self.body_z else ""
 
-    @property
-    def is_html(self) -> bool:
-        return self.facts is not None
-
     @staticmethod
     def compress(html: str) -> bytes:
         return zlib.compress(html.encode("utf-8", "surrogatepass"), 1)
@@ -143,10 +139,6 @@ class LinkResult:
     seen: tuple[Sighting, ...] = ()  # the first few places it was seen
     count: int = 0  # how many (page, element) places carry it
     body_is_markup: bool = False  # a GET body that starts like HTML, so not an image or file
-
-    @property
-    def redirect_loop(self) -> bool:
-        return self.error == "redirect loop"
 
 
 @dataclass(frozen=True, slots=True)

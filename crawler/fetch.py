@@ -209,9 +209,7 @@ class Fetcher:
             if len(hops) >= self.config.max_redirects:
                 return _finish(result, url, hops, started, error="too many redirects")
             seen.add(target)
-            if result.status == 303:
-                method = "GET" if method != "HEAD" else "HEAD"
-            current = target
+            current = target  # the crawler only sends GET and HEAD, which a 303 keeps
 
     async def _attempts(self, url: str, method: str, limit: int) -> FetchResult:
         """One URL (no redirect following), retried on 429/503 with Retry-After."""
@@ -252,7 +250,7 @@ class Fetcher:
             headers = {k.lower(): v for k, v in response.headers.items()}
             body = bytearray()
             truncated = False
-            if method != "HEAD" and response.status_code not in REDIRECT_CODES and limit > 0:
+            if response.status_code not in REDIRECT_CODES and limit > 0:
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) >= limit:

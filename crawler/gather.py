@@ -20,7 +20,6 @@ import asyncio
 import dataclasses
 import gzip
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -101,7 +100,6 @@ class TargetRecord:
 
 @dataclass
 class CrawlStats:
-    started: float = field(default_factory=time.monotonic)
     stopped_reason: str | None = None
     pages_limited: bool = False
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
-from w3lib.encoding import html_body_declared_encoding, html_to_unicode
+from w3lib.encoding import html_to_unicode
 
 from crawler.evidence import Page, PageFacts, Ref
 from crawler.urls import malformed_reason, resolve
@@ -61,7 +61,6 @@ MAX_REF_TEXT = 120
 class ParsedPage:
     facts: PageFacts
     refs: tuple[Ref, ...]
-    base_url: str
 
 
 def decode(body: bytes, content_type: str | None) -> tuple[str, str]:
@@ -70,17 +69,13 @@ def decode(body: bytes, content_type: str | None) -> tuple[str, str]:
     return text, encoding
 
 
-def declared_meta_charset(body: bytes) -> str | None:
-    return html_body_declared_encoding(body[:4096])
-
-
 def parse_html(html: str, url: str) -> ParsedPage:
     """Facts and references of one HTML page fetched from ``url``."""
     tree = LexborHTMLParser(html)
     base = _base_url(tree, url)
     refs = tuple(_refs(tree, base))
     facts = _facts(tree, base)
-    return ParsedPage(facts=facts, refs=refs, base_url=base)
+    return ParsedPage(facts=facts, refs=refs)
 
 
 def _base_url(tree: LexborHTMLParser, url: str) -> str:

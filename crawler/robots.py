@@ -69,8 +69,5 @@ class RobotsCache:
 
     def sitemaps(self, url: str) -> list[str]:
         task = self._rules.get(origin(url))
-        if task is None or not task.done() or task.result().parser is None:
-            return []
-        parser = task.result().parser
-        assert parser is not None
-        return list(parser.sitemaps)
+        parser = task.result().parser if task is not None and task.done() else None
+        return list(parser.sitemaps) if parser is not None else []

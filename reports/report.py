@@ -103,10 +103,3 @@ def _rendered(page: RenderedPage) -> dict[str, Any]:
 
 def write_json(report: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def load_json(path: str | Path) -> dict[str, Any]:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not a shophealth report ({SCHEMA})")
-    return data
