@@ -48,11 +48,12 @@ the raw HTML when the text shows nothing, because PHP often prints its
 messages inside attributes or scripts (``value="<br /><b>Notice</b>: …"``)
 where no visitor sees them but the page still breaks; such findings carry
 ``evidence.where = "markup"``; option ``scan_markup: false`` turns that
-second pass off. Both checks first test a handful of plain substrings that
-every pattern needs (``" on line "``, ``"Stack trace:"``, ``".java:"``…), so a
-clean page costs a few substring searches: measured here, both checks take
-about 0.3 ms on a clean 40–80 KB product page, 0.1 ms of it decompressing the
-HTML for the markup pass.
+second pass off. Both checks first look for a handful of plain substrings
+that every pattern needs (``" on line "``, ``"Stack trace:"``, ``".java:"``…),
+all at once with an Aho-Corasick automaton, so a clean page costs one pass
+over its text: measured here, both checks together take about 0.25 ms on a
+clean 40–80 KB product page, 0.05 ms of it decompressing the HTML for the
+markup pass.
 
 Findings: one per page per check (SPEC §2), ``target`` null. ``evidence``:
 ``kind`` (the first error-level kind on the page, else the first one),
@@ -79,10 +80,11 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import ahocorasick_rs
 
 from checks.base import Check, Finding, Options, Severity, snippet
 from crawler.evidence import Page, PageFacts, SiteEvidence
@@ -113,6 +115,32 @@ class Detector:
 
     hints: tuple[str, ...]
     find: Callable[[str, PageFacts], Iterator[Leak]]
+
+
+class DetectorSet:
+    """Detectors, and which of them a text needs, found in one pass.
+
+    Every hint of every detector goes into one Aho-Corasick automaton
+    (``ahocorasick-rs``, the Rust ``aho-corasick`` crate) run over the UTF-8
+    bytes: 0.09 ms for the 38 KB of text of a benchmark product page, against
+    0.47 ms for 29 separate ``in`` tests.
+    """
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        self.detectors = tuple(detectors)
+        hints = sorted({hint for detector in self.detectors for hint in detector.hints})
+        self._automaton = ahocorasick_rs.BytesAhoCorasick([hint.encode() for hint in hints])
+        self._users = tuple(
+            frozenset(i for i, detector in enumerate(self.detectors) if hint in detector.hints)
+            for hint in hints
+        )
+
+    def needed(self, data: bytes) -> list[Detector]:
+        """The detectors with at least one hint in ``data``, in their order."""
+        used: set[int] = set()
+        for hint, _start, _end in self._automaton.find_matches_as_indexes(data, overlapping=True):
+            used |= self._users[hint]
+        return [detector for i, detector in enumerate(self.detectors) if i in used]
 
 
 # --- PHP -------------------------------------------------------------------------------
@@ -245,17 +273,16 @@ def _is_error_page(facts: PageFacts, phrase: str, title_word: str) -> bool:
     )
 
 
-PHP_DETECTORS: tuple[Detector, ...] = (
-    Detector((" on line ", "Stack trace:"), _php_messages),
-    Detector(("Stack trace:",), _php_traces),
-    Detector(("SQLSTATE[", "SQL syntax", "Access denied for user", WP_DATABASE), _database_errors),
-    Detector(("critical error on", "technical difficulties"), _wordpress_critical),
+PHP_DETECTORS = DetectorSet(
+    (
+        Detector((" on line ", "Stack trace:"), _php_messages),
+        Detector(("Stack trace:",), _php_traces),
+        Detector(("SQLSTATE[", "SQL syntax", "Access denied for user", WP_DATABASE), _database_errors),
+        Detector(("critical error on", "technical difficulties"), _wordpress_critical),
+    )
 )
 # Messages PHP writes into markup (attributes, scripts) in either of its formats.
-PHP_MARKUP_DETECTORS: tuple[Detector, ...] = (PHP_DETECTORS[0], PHP_DETECTORS[1])
-MARKUP_HINTS: tuple[bytes, ...] = tuple(
-    {hint.encode() for detector in PHP_MARKUP_DETECTORS for hint in detector.hints}
-)
+PHP_MARKUP_DETECTORS = DetectorSet(PHP_DETECTORS.detectors[:2])
 
 
 # --- other platforms -------------------------------------------------------------------
@@ -387,28 +414,30 @@ def _is_framework_page(text: str, facts: PageFacts, error_page: ErrorPage, start
     )
 
 
-SERVER_DETECTORS: tuple[Detector, ...] = (
-    Detector(("DEBUG = True", "Exception Type:", "Traceback (most recent"), _python_tracebacks),
-    Detector(("Server Error in '",), _aspnet_errors),
-    Detector(tuple(page.phrase for page in FRAMEWORK_PAGES), _framework_pages),
-    Detector((".java:", "Native Method", "Unknown Source"), _frames("java-exception", JAVA_FRAME)),
-    Detector((":line ", "] in "), _frames("dotnet-exception", DOTNET_FRAME)),
-    Detector((".js:", ".ts:", "node:"), _frames("node-exception", NODE_FRAME)),
-    Detector((":in ",), _frames("ruby-exception", RUBY_FRAME)),
-    Detector(("goroutine ",), _go_panics),
-    Detector(("Liquid ",), _liquid_errors),
+SERVER_DETECTORS = DetectorSet(
+    (
+        Detector(("DEBUG = True", "Exception Type:", "Traceback (most recent"), _python_tracebacks),
+        Detector(("Server Error in '",), _aspnet_errors),
+        Detector(tuple(page.phrase for page in FRAMEWORK_PAGES), _framework_pages),
+        Detector((".java:", "Native Method", "Unknown Source"), _frames("java-exception", JAVA_FRAME)),
+        Detector((":line ", "] in "), _frames("dotnet-exception", DOTNET_FRAME)),
+        Detector((".js:", ".ts:", "node:"), _frames("node-exception", NODE_FRAME)),
+        Detector((":in ",), _frames("ruby-exception", RUBY_FRAME)),
+        Detector(("goroutine ",), _go_panics),
+        Detector(("Liquid ",), _liquid_errors),
+    )
 )
 
 
 # --- judging ---------------------------------------------------------------------------
 
 
-def find_leaks(text: str, facts: PageFacts, detectors: Iterable[Detector]) -> list[Leak]:
-    """Every error message the detectors recognise in ``text``, overlaps removed."""
+def find_leaks(text: str, facts: PageFacts, detectors: DetectorSet, data: bytes | None = None) -> list[Leak]:
+    """Every error message the detectors recognise in ``text`` (whose UTF-8 bytes
+    are ``data`` when the caller has them), overlaps removed."""
     leaks: list[Leak] = []
-    for detector in detectors:
-        if any(hint in text for hint in detector.hints):
-            leaks.extend(detector.find(text, facts))
+    for detector in detectors.needed(text.encode("utf-8", "surrogatepass") if data is None else data):
+        leaks.extend(detector.find(text, facts))
     return _without_overlaps(leaks)
 
 
@@ -431,15 +460,12 @@ def php_leaks(page: Page, scan_markup: bool = True) -> tuple[list[Leak], str]:
     if facts is None:
         return [], "text"
     leaks = find_leaks(facts.text, facts, PHP_DETECTORS)
-    if leaks or not scan_markup or not _markup_may_hold_php_errors(page):
+    if leaks or not scan_markup:
         return leaks, "text"
-    return find_leaks(page.html, facts, PHP_MARKUP_DETECTORS), "markup"
-
-
-def _markup_may_hold_php_errors(page: Page) -> bool:
-    """The prefilter of the markup pass, on the raw bytes so a clean page is not decoded."""
-    raw = zlib.decompress(page.body_z) if page.body_z else b""
-    return any(hint in raw for hint in MARKUP_HINTS)
+    markup = page.html_bytes
+    if not PHP_MARKUP_DETECTORS.needed(markup):  # a clean page is not decoded
+        return [], "text"
+    return find_leaks(markup.decode("utf-8", "surrogatepass"), facts, PHP_MARKUP_DETECTORS, markup), "markup"
 
 
 def server_leaks(page: Page) -> list[Leak]:

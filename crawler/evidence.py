@@ -25,18 +25,23 @@ Evidence kinds (the names a check lists in ``requires``):
 ``lighthouse``
     Lighthouse results for sampled pages (:class:`LighthouseResult`).
 
-HTML bodies are kept zlib-compressed so a 2,000-page shop stays small in
-memory; :attr:`Page.html` decompresses on demand.
+HTML bodies are kept Zstandard-compressed (level 1) so a 2,000-page shop stays
+small in memory; :attr:`Page.html` decompresses on demand. Measured on the
+benchmark's 60 KB product pages: zstd compresses in 0.16 ms and decompresses in
+0.05 ms to 17 KB, zlib level 1 took 0.39 ms and 0.14 ms for 18 KB.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+import zstandard
 
 LinkOutcome = Literal["ok", "broken", "unverifiable"]
+_COMPRESSOR = zstandard.ZstdCompressor(level=1)
+_DECOMPRESSOR = zstandard.ZstdDecompressor()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +53,12 @@ class Hop:
     location: str
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """One place a page points at a link or resource."""
+class Ref(NamedTuple):
+    """One place a page points at a link or resource.
+
+    A named tuple, not a dataclass: a page carries ~80 of them and building
+    (or unpickling, when a worker process parsed the page) a tuple costs a
+    third of what a frozen dataclass does."""
 
     url: str  # absolute, without fragment
     tag: str  # a, img, script, link, iframe, source, form, video, audio, embed
@@ -94,7 +102,7 @@ class Page:
     charset: str | None = None
     error: str | None = None  # transport error, or why the body was not parsed
     truncated: bool = False  # the body hit the byte limit
-    body_z: bytes = b""  # zlib-compressed decoded HTML (UTF-8)
+    body_z: bytes = b""  # the decoded HTML as UTF-8, Zstandard-compressed
     facts: PageFacts | None = None
     refs: tuple[Ref, ...] = ()
 
@@ -104,11 +112,19 @@ class Page:
     @property
     def html(self) -> str:
         """The decoded HTML, or an empty string for non-HTML answers."""
-        return zlib.decompress(self.body_z).decode("utf-8") if self.body_z else ""
+        return self.html_bytes.decode("utf-8", "surrogatepass")
+
+    @property
+    def html_bytes(self) -> bytes:
+        """The decoded HTML as UTF-8 bytes, for searches that need no ``str``."""
+        return _DECOMPRESSOR.decompress(self.body_z) if self.body_z else b""
 
     @staticmethod
     def compress(html: str) -> bytes:
-        return zlib.compress(html.encode("utf-8", "surrogatepass"), 1)
+        compressed = _COMPRESSOR.compress(html.encode("utf-8", "surrogatepass"))
+        # zstandard returns its worst-case-sized output buffer (about the input's
+        # size): kept as is, 2,000 pages cost 60 MB more RSS than a copy does.
+        return bytes(memoryview(compressed))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import ScanConfig
 from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
-from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
-from crawler.parse import ParsedDocument, parse_document
+from crawler.fetch import Fetcher, FetchResult
+from crawler.jobs import Jobs, LocalJobs, PageFetch
+from crawler.parse import ParsedDocument
 from crawler.robots import RobotsCache
 from crawler.urls import Scope, resolve
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 PAGE_TAGS = frozenset({"a", "area", "iframe"})
 SOCIAL_HOSTS = (
     "facebook.com", "fb.com", "fb.me", "instagram.com", "wa.me", "whatsapp.com",
@@ -41,9 +41,7 @@ SOCIAL_HOSTS = (
     "xiaohongshu.com", "xhslink.com", "line.me", "lin.ee", "x.com", "twitter.com",
     "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
 )  # fmt: skip
-TRANSPORT_FAILURES = ("timed out", "connection refused", "DNS", "TLS", "redirect", "too many")
 MAX_SIGHTINGS = 5
-LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
 SITEMAP_MAX_BYTES = 10_000_000
 SITEMAP_MAX_URLS = 50_000
 BOT_WALL_MARKERS = (
@@ -118,10 +116,12 @@ class SiteCrawl:
         scope: Scope,
         progress: ProgressCallback | None = None,
         renderer: Renderer | None = None,
+        jobs: Jobs | None = None,
     ) -> None:
         self.config = config
         self.renderer = renderer
         self.fetcher = fetcher
+        self.jobs = jobs or LocalJobs(fetcher, scope.is_internal)
         self.scope = scope
         self.robots = RobotsCache(fetcher)
         self.progress = progress
@@ -212,11 +212,11 @@ class SiteCrawl:
                 if depth == 0:  # a start page: say why the shop was not crawled
                     self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
                 return
-        result = await self.fetcher.fetch(url)
-        page = self._page_from(result, depth)
+        fetched = await self.jobs.page(url, self._parsed_finals)
+        page = self._page_from(fetched, depth)
         self.pages.append(page)
-        self._judge(url, link_result_of(result, internal=True))
-        if page.facts is None or not _is_success(result) or not self.scope.allows(page.final_url):
+        self._judge(url, link_result_of(fetched.result, internal=True))
+        if page.facts is None or not _is_success(fetched.result) or not self.scope.allows(page.final_url):
             return
         for ref in page.refs:
             self._record(page.final_url, ref, depth)
@@ -239,18 +239,15 @@ class SiteCrawl:
                 static.add(url)
                 self._record(page.final_url, Ref(url=url, tag="a", attr="href", text="(rendered)"), depth)
 
-    def _page_from(self, result: FetchResult, depth: int) -> Page:
-        final = result.final_url
-        if (
-            not _looks_like_html(result)
-            or result.status in REDIRECT_CODES
-            or final in self._parsed_finals
-            or not self.scope.is_internal(final)
-        ):
-            return fetched_page(result, depth)  # not HTML, a dead-end redirect, parsed already, or not ours
+    def _page_from(self, fetched: PageFetch, depth: int) -> Page:
+        final = fetched.result.final_url
+        if fetched.document is None or final in self._parsed_finals:
+            # not HTML, a dead-end redirect, not ours, or parsed already (a worker
+            # process can't see the pages parsed meanwhile)
+            return fetched_page(fetched.result, depth)
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
-        return fetched_page(result, depth, parse_document(result.body, result.content_type or None, final))
+        return fetched_page(fetched.result, depth, fetched.document)
 
     async def _seed_from_sitemaps(self, home: str) -> None:
         await self.robots.rules_for(home)
@@ -291,10 +288,9 @@ class SiteCrawl:
         if internal and self.config.respect_robots and not await self.robots.allows(url):
             self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
             return
-        result = await self.fetcher.fetch(url, method="HEAD")
-        if _needs_get(result):
-            result = await self.fetcher.fetch(url, max_bytes=LINK_MAX_BYTES)
-        verdict = link_result_of(result, internal, method="HEAD" if _is_success(result) else "GET")
+        checked = await self.jobs.link(url)
+        result = checked.result
+        verdict = link_result_of(result, internal, method=checked.method)
         if verdict.outcome == "broken" and not internal and _refused_page_link(result, record):
             reason = f"HTTP {result.status} from another site's page: it may refuse crawlers"
             verdict = dataclasses.replace(verdict, outcome="unverifiable", reason=reason)
@@ -363,24 +359,6 @@ def _refused_page_link(result: FetchResult, record: TargetRecord | None) -> bool
 
 def _is_success(result: FetchResult) -> bool:
     return result.status is not None and result.status < 400 and result.error is None
-
-
-def _needs_get(head: FetchResult) -> bool:
-    """Many servers answer HEAD wrongly: ask again with a byte-capped GET."""
-    if head.error is not None:  # a GET cannot help where the host itself failed
-        return not head.error.startswith(TRANSPORT_FAILURES)
-    if head.status is not None and head.status >= 400:
-        return True
-    ctype = head.content_type.split(";")[0].strip().lower()
-    return ctype in ("", "application/octet-stream")
-
-
-def _looks_like_html(result: FetchResult) -> bool:
-    ctype = result.content_type.split(";")[0].strip().lower()
-    if ctype:
-        return ctype in HTML_TYPES
-    start = result.body[:512].lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html"))
 
 
 MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")

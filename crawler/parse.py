@@ -14,6 +14,7 @@ the Content-Type header, then ``<meta charset>``, and falls back to UTF-8.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -94,7 +95,7 @@ def _short(text: str | None) -> str:
 
 def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
     for node in tree.css(REF_SELECTOR):
-        tag = node.tag or ""
+        tag = sys.intern(node.tag or "")
         attributes = node.attributes
         rel = (attributes.get("rel") or "").strip().lower()
         if tag == "link" and not (set(rel.split()) & LINK_RELS):
@@ -108,7 +109,7 @@ def _refs(tree: LexborHTMLParser, base: str) -> Iterator[Ref]:
             for href in _srcset_urls(value) if attr.endswith("srcset") else (value,):
                 absolute = resolve(base, href)
                 if absolute is not None:
-                    yield Ref(url=absolute, tag=tag, attr=attr, text=text, rel=rel, method=method)
+                    yield Ref(absolute, tag, attr, text, rel, method)
                 elif (reason := malformed_reason(base, href)) is not None:
                     yield Ref(url=href.strip(), tag=tag, attr=attr, text=text, rel=rel, invalid=reason)
 

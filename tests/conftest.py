@@ -19,7 +19,13 @@ REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
 def fast_config(**changes: object) -> ScanConfig:
     """Settings for tests: small timeouts so a hanging server costs seconds."""
     base = ScanConfig(
-        request_timeout=3, read_timeout=3, connect_timeout=2, max_retry_after=3, budget_s=60, render="off", lighthouse_pages=0
+        request_timeout=3,
+        read_timeout=3,
+        connect_timeout=2,
+        max_retry_after=3,
+        budget_s=60,
+        render="off",
+        lighthouse_pages=0,
     )
     return base.replace(**changes)
 

@@ -119,7 +119,10 @@ def _status(url: str) -> int:
         return error.code
 
 
-@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="nginx is not installed (./dev.sh test installs it)")
+@pytest.mark.skipif(
+    shutil.which("nginx", path="/usr/sbin:/usr/bin") is None,
+    reason="nginx is not installed (./dev.sh test installs it)",
+)
 def test_nginx_serves_pages_and_404s_the_seeded_targets(
     shop: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -21,7 +21,12 @@ def test_hostile_shop_text_cannot_restyle_or_drive_the_terminal() -> None:
         "unverifiable": [],
         "checks": [{"check": "errors.php", "status": "warn", "detail": None}],
         "findings": [
-            {"check": "errors.php", "severity": "warning", "page": "http://127.0.0.1/\x1b[31m", "message": HOSTILE}
+            {
+                "check": "errors.php",
+                "severity": "warning",
+                "page": "http://127.0.0.1/\x1b[31m",
+                "message": HOSTILE,
+            }
         ],
         "scores": None,
     }

@@ -1,0 +1,115 @@
+"""The per-URL work of a crawl: fetch and parse a page, or verify a link.
+
+This is the part of a crawl that costs CPU (HTTP, decoding, parsing,
+compressing), kept free of crawl state so that it runs the same in the
+coordinating process (:class:`LocalJobs`) or in worker processes
+(:class:`crawler.workers.WorkerPool`). Both give the coordinator the same
+records: a :class:`PageFetch` for a page, a :class:`LinkFetch` for a link.
+
+Bodies are cut to :data:`BODY_HEAD` bytes before they leave a job: the
+coordinator only sniffs their start (bot-wall markers, "is this markup"); a
+page's HTML travels parsed and compressed in its :class:`ParsedDocument`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from typing import Protocol
+
+from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
+from crawler.parse import ParsedDocument, parse_document
+
+BODY_HEAD = 4096
+LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TRANSPORT_FAILURES = ("timed out", "connection refused", "DNS", "TLS", "redirect", "too many")
+
+
+@dataclass(frozen=True, slots=True)
+class PageFetch:
+    """A page as fetched: the answer (body cut short) and, for HTML of the shop, its parse."""
+
+    result: FetchResult
+    document: ParsedDocument | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFetch:
+    """A link target as verified: the last answer (body cut short) and the method that gave it."""
+
+    result: FetchResult
+    method: str
+
+
+class Jobs(Protocol):
+    """Where a crawl's per-URL work runs."""
+
+    async def page(self, url: str, parsed: Container[str] = ()) -> PageFetch: ...
+
+    async def link(self, url: str) -> LinkFetch: ...
+
+
+class LocalJobs:
+    """Runs the jobs in this process, on the crawl's own fetcher."""
+
+    def __init__(self, fetcher: Fetcher, is_internal: Callable[[str], bool]) -> None:
+        self.fetcher = fetcher
+        self.is_internal = is_internal
+
+    async def page(self, url: str, parsed: Container[str] = ()) -> PageFetch:
+        return await fetch_page(self.fetcher, self.is_internal, url, parsed)
+
+    async def link(self, url: str) -> LinkFetch:
+        return await verify_link(self.fetcher, url)
+
+
+async def fetch_page(
+    fetcher: Fetcher, is_internal: Callable[[str], bool], url: str, parsed: Container[str] = ()
+) -> PageFetch:
+    """Fetch ``url``; parse the answer when it is HTML of the shop whose final URL
+    is not in ``parsed`` (a redirect to a page already parsed)."""
+    result = await fetcher.fetch(url)
+    final = result.final_url
+    worth_parsing = (
+        looks_like_html(result)
+        and result.status not in REDIRECT_CODES
+        and is_internal(final)
+        and final not in parsed
+    )
+    document = parse_document(result.body, result.content_type or None, final) if worth_parsing else None
+    return PageFetch(_cut(result), document)
+
+
+async def verify_link(fetcher: Fetcher, url: str) -> LinkFetch:
+    """HEAD ``url``; ask again with a byte-capped GET when the HEAD answer can't be trusted."""
+    result = await fetcher.fetch(url, method="HEAD")
+    if not needs_get(result):
+        return LinkFetch(result, "HEAD")
+    result = await fetcher.fetch(url, max_bytes=LINK_MAX_BYTES)
+    return LinkFetch(_cut(result), "GET")
+
+
+def _cut(result: FetchResult) -> FetchResult:
+    if len(result.body) <= BODY_HEAD:
+        return result
+    return dataclasses.replace(result, body=result.body[:BODY_HEAD])
+
+
+def needs_get(head: FetchResult) -> bool:
+    """Many servers answer HEAD wrongly: ask again with a byte-capped GET."""
+    if head.error is not None:  # a GET cannot help where the host itself failed
+        return not head.error.startswith(TRANSPORT_FAILURES)
+    if head.status is not None and head.status >= 400:
+        return True
+    ctype = head.content_type.split(";")[0].strip().lower()
+    return ctype in ("", "application/octet-stream")
+
+
+def looks_like_html(result: FetchResult) -> bool:
+    ctype = result.content_type.split(";")[0].strip().lower()
+    if ctype:
+        return ctype in HTML_TYPES
+    start = result.body[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))
