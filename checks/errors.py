@@ -432,12 +432,14 @@ SERVER_DETECTORS = DetectorSet(
 # --- judging ---------------------------------------------------------------------------
 
 
-def find_leaks(text: str, facts: PageFacts, detectors: DetectorSet, data: bytes | None = None) -> list[Leak]:
-    """Every error message the detectors recognise in ``text`` (whose UTF-8 bytes
-    are ``data`` when the caller has them), overlaps removed."""
-    leaks: list[Leak] = []
-    for detector in detectors.needed(text.encode("utf-8", "surrogatepass") if data is None else data):
-        leaks.extend(detector.find(text, facts))
+def find_leaks(data: bytes, facts: PageFacts, detectors: DetectorSet) -> list[Leak]:
+    """Every error message the detectors recognise in the UTF-8 text ``data``,
+    overlaps removed. The text is decoded only when some detector needs it."""
+    needed = detectors.needed(data)
+    if not needed:
+        return []
+    text = data.decode("utf-8", "surrogatepass")
+    leaks = [leak for detector in needed for leak in detector.find(text, facts)]
     return _without_overlaps(leaks)
 
 
@@ -459,20 +461,18 @@ def php_leaks(page: Page, scan_markup: bool = True) -> tuple[list[Leak], str]:
     facts = page.facts
     if facts is None:
         return [], "text"
-    leaks = find_leaks(facts.text, facts, PHP_DETECTORS)
+    leaks = find_leaks(facts.text_bytes, facts, PHP_DETECTORS)
     if leaks or not scan_markup:
         return leaks, "text"
-    markup = page.html_bytes
-    if not PHP_MARKUP_DETECTORS.needed(markup):  # a clean page is not decoded
-        return [], "text"
-    return find_leaks(markup.decode("utf-8", "surrogatepass"), facts, PHP_MARKUP_DETECTORS, markup), "markup"
+    markup_leaks = find_leaks(page.html_bytes, facts, PHP_MARKUP_DETECTORS)
+    return (markup_leaks, "markup") if markup_leaks else ([], "text")
 
 
 def server_leaks(page: Page) -> list[Leak]:
     """Non-PHP server errors and traces in ``page``'s visible text."""
     if page.facts is None:
         return []
-    return find_leaks(page.facts.text, page.facts, SERVER_DETECTORS)
+    return find_leaks(page.facts.text_bytes, page.facts, SERVER_DETECTORS)
 
 
 def _headline(leaks: list[Leak], error_kinds: Callable[[str], bool]) -> Leak:

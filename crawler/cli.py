@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from checks.registry import RegistryError, load_registry
-from crawler import __version__
+from crawler import __version__, tune_gc
 from crawler.config import (
     DEFAULT_USER_AGENT,
     RENDER_MODES,
@@ -81,6 +81,13 @@ def scan_command(
     ] = None,
     artifacts: Annotated[Path | None, typer.Option(help="Folder for screenshots.")] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that fetch and parse, per shop (0 = none; default: one per core, big shops).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
@@ -102,6 +109,7 @@ def scan_command(
         exclude=tuple(exclude) if exclude else None,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         credentials_env=credentials_env,
+        workers=workers,
     )
     targets = _sites(urls or [], sites, config)
     try:
@@ -142,6 +150,7 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
         registry = load_registry()
     except RegistryError as exc:
         raise fail(str(exc)) from None
+    tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
         return asyncio.run(scan(targets, registry=registry, on_site=on_site, parallel=parallel))

@@ -73,6 +73,7 @@ class ScanConfig:
     lighthouse_runs: int = 1  # runs per page; the median is reported
     lighthouse_timeout: float = 120.0
     artifacts_dir: str | None = None  # where screenshots go; a temporary folder when unset
+    workers: int | None = None  # processes that fetch and parse; unset: one per core (2+ cores), 0: none
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     checks: Mapping[str, Any] = field(default_factory=dict)  # eslint-style per-check settings
@@ -126,6 +127,7 @@ def _from_env(variable: str, option: str) -> str:
 
 
 SCAN_FIELDS = {f.name for f in fields(ScanConfig)}
+AUTO_COUNTS = {"workers"}  # counts whose unset value ("auto" in a sites file) means "choose for me"
 SITE_KEYS = {"url", "name", "start_urls"}
 
 
@@ -142,6 +144,10 @@ def apply_options(base: ScanConfig, options: Mapping[str, Any], where: str) -> S
 
 
 def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
+    if key in AUTO_COUNTS:
+        if value is None or value == "auto":
+            return None
+        default = 0  # an explicit count: checked as a number below
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
@@ -174,7 +180,7 @@ def load_sites_file(path: str | os.PathLike[str], base: ScanConfig) -> list[Site
     except OSError as exc:
         raise ConfigError(f"cannot read sites file {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

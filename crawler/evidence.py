@@ -25,8 +25,10 @@ Evidence kinds (the names a check lists in ``requires``):
 ``lighthouse``
     Lighthouse results for sampled pages (:class:`LighthouseResult`).
 
-HTML bodies are kept Zstandard-compressed (level 1) so a 2,000-page shop stays
-small in memory; :attr:`Page.html` decompresses on demand. Measured on the
+HTML bodies and visible text are kept Zstandard-compressed (level 1) so a
+2,000-page shop stays small in memory (the benchmark's 2,000 pages: 30 MB of
+HTML and 13 MB of text instead of 118 MB and 69 MB); :attr:`Page.html` and
+:attr:`PageFacts.text` decompress on demand. Measured on the
 benchmark's 60 KB product pages: zstd compresses in 0.16 ms and decompresses in
 0.05 ms to 17 KB, zlib level 1 took 0.39 ms and 0.14 ms for 18 KB.
 """
@@ -44,7 +46,7 @@ _COMPRESSOR = zstandard.ZstdCompressor(level=1)
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class Hop:
     """One redirect answer: the URL asked and the status it gave."""
 
@@ -68,8 +70,12 @@ class Ref(NamedTuple):
     method: str = ""  # a form's method, lower case ("get", "post")
     invalid: str | None = None  # why the href is unusable (then ``url`` is the raw href)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt by tuple.__new__ in C, not by the named tuple's Python __new__
+        return (tuple.__new__, (Ref, tuple(self)))
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class PageFacts:
     """Facts parsed from a page's HTML once, shared by every check."""
 
@@ -78,13 +84,23 @@ class PageFacts:
     viewport: str | None  # content of <meta name=viewport>, None when absent
     lang: str | None
     h1: tuple[str, ...]
-    text: str  # visible text, scripts and styles removed, whitespace folded
+    text_z: bytes  # visible text (scripts and styles removed, whitespace folded), UTF-8, zstd
     og_type: str | None = None
     og_image: str | None = None
     json_ld_types: tuple[str, ...] = ()
     hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
     canonical: str | None = None
     meta_charset: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The page's visible text: scripts and styles removed, whitespace folded."""
+        return self.text_bytes.decode("utf-8", "surrogatepass")
+
+    @property
+    def text_bytes(self) -> bytes:
+        """The visible text as UTF-8 bytes, for searches that need no ``str``."""
+        return decompress(self.text_z)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +133,23 @@ class Page:
     @property
     def html_bytes(self) -> bytes:
         """The decoded HTML as UTF-8 bytes, for searches that need no ``str``."""
-        return _DECOMPRESSOR.decompress(self.body_z) if self.body_z else b""
+        return decompress(self.body_z)
 
-    @staticmethod
-    def compress(html: str) -> bytes:
-        compressed = _COMPRESSOR.compress(html.encode("utf-8", "surrogatepass"))
-        # zstandard returns its worst-case-sized output buffer (about the input's
-        # size): kept as is, 2,000 pages cost 60 MB more RSS than a copy does.
-        return bytes(memoryview(compressed))
+
+def compress(text: str) -> bytes:
+    """``text`` as UTF-8, Zstandard level 1, for keeping in memory."""
+    return compress_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def compress_bytes(data: bytes) -> bytes:
+    compressed = _COMPRESSOR.compress(data)
+    # zstandard returns its worst-case-sized output buffer (about the input's
+    # size): kept as is, 2,000 pages cost 60 MB more RSS than a copy does.
+    return bytes(memoryview(compressed))
+
+
+def decompress(data: bytes) -> bytes:
+    return _DECOMPRESSOR.decompress(data) if data else b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRANSPORT_FAILURES = ("timed out", "connection refused", "DNS", "TLS", "redirect", "too many")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class PageFetch:
     """A page as fetched: the answer (body cut short) and, for HTML of the shop, its parse."""
 
@@ -35,7 +35,7 @@ class PageFetch:
     document: ParsedDocument | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class LinkFetch:
     """A link target as verified: the last answer (body cut short) and the method that gave it."""
 

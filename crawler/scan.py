@@ -33,6 +33,7 @@ from crawler.parse import parse_document
 from crawler.rendering import BrowserPhase
 from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
 from crawler.urls import Scope, host_key, origin
+from crawler.workers import WorkerPool, WorkerSetup, default_workers
 
 
 @dataclass
@@ -90,8 +91,9 @@ async def gather_site(
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
+        pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
-        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer)
+        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool)
         await crawl.run(site.seeds)
         probe = await _probe(fetcher, site.url)
         plain_http = await _plain_http(fetcher, site.url)
@@ -114,7 +116,9 @@ async def gather_site(
     stats = {
         "pages": len(crawl.pages),
         "links_checked": sum(1 for r in evidence.links.values() if r.outcome != "unverifiable"),
-        "requests": fetcher.requests,
+        "requests": fetcher.requests + (pool.requests if pool is not None else 0),
+        "workers": pool.used if pool is not None else 0,
+        **({"workers_fallback": pool.fallback_reason} if pool is not None and pool.fallback_reason else {}),
         "duration_s": round(time.monotonic() - started, 3),
         "complete": crawl.stats.stopped_reason is None,
         "stopped_reason": crawl.stats.stopped_reason,
@@ -125,6 +129,21 @@ async def gather_site(
         ),
     }
     return evidence, stats
+
+
+async def _start_workers(
+    config: ScanConfig, scope: Scope, fetcher: Fetcher, stack: AsyncExitStack
+) -> WorkerPool | None:
+    """Worker processes for the crawl's fetching and parsing, or None to do it in-process."""
+    size, start_after = default_workers(config)
+    if size == 0:
+        return None
+    setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts))
+    pool = WorkerPool(size, setup, fetcher, start_after=start_after)
+    stack.push_async_callback(pool.aclose)
+    if start_after == 0:
+        await pool.start()
+    return pool
 
 
 async def _inspect_home_tls(home: str, trust: ssl.SSLContext, timeout: float) -> TlsFacts | None:

@@ -1,0 +1,192 @@
+"""Worker processes: the same evidence as an in-process crawl, politeness kept
+across processes, and a worker that dies or never starts costs no page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from checks.registry import Registry
+from crawler.config import ConfigError, ScanConfig, load_sites_file
+from crawler.fetch import Fetcher
+from crawler.jobs import PageFetch
+from crawler.scan import SiteRun
+from crawler.tls import trust_context
+from crawler.urls import Scope
+from crawler.workers import AUTO_START_AFTER, WorkerPool, WorkerSetup, default_workers
+from fixtures.server import RunningShop, serve_shop
+from tests.conftest import fast_config, scan_url
+
+PAGES = 30
+
+
+def _findings(run: SiteRun) -> set[tuple[str, str, str | None]]:
+    return {(f.check, f.page, f.target) for f in run.findings}
+
+
+def _write_shop(root: Path, pages: int) -> None:
+    """Linked product pages with a broken link and an image each, a cookie gate and a slow page."""
+    links = "".join(f'<a href="/p{i}.html">p{i}</a>' for i in range(pages))
+    links += '<a href="/members">members</a>'
+    (root / "index.html").write_text(f"<html><head><title>Home</title></head><body>{links}</body></html>")
+    for i in range(pages):
+        body = (
+            f'<h1>Product {i}</h1><a href="/">home</a><a href="/missing-{i}">gone</a><img src="/img{i}.png">'
+        )
+        (root / f"p{i}.html").write_text(f"<html><head><title>P{i}</title></head><body>{body}</body></html>")
+        (root / f"img{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (root / "members.html").write_text("<html><body><h1>Members</h1><a href='/p1.html'>p1</a></body></html>")
+    (root / "routes.yaml").write_text(
+        "/gate: {set_cookie: 'age_ok=1', redirect: /members}\n"
+        "/members: {requires_cookie: 'age_ok=1', else_redirect: /gate, file: members.html}\n"
+        "/slow: {delay: 1.5, body: '<html><body>slow</body></html>'}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
+    root = tmp_path_factory.mktemp("small-shop")
+    _write_shop(root, PAGES)
+    with serve_shop(root) as shop:
+        yield shop
+
+
+async def test_workers_gather_what_the_in_process_crawl_gathers(
+    small_shop: RunningShop, registry: Registry
+) -> None:
+    alone = await scan_url(small_shop.url, registry, workers=0)
+    pooled = await scan_url(small_shop.url, registry, workers=2)
+    assert pooled.stats["workers"] == 2
+    assert alone.stats["workers"] == 0
+    # home, the products, their broken links, members
+    assert pooled.stats["pages"] == alone.stats["pages"] == 2 * PAGES + 2
+    assert pooled.stats["requests"] == alone.stats["requests"]
+    assert _findings(pooled) == _findings(alone)
+    broken = {f.target for f in pooled.findings if f.check == "links.broken"}
+    assert broken == {f"{small_shop.url}missing-{i}" for i in range(PAGES)}
+
+
+async def test_a_cookie_set_on_a_redirect_is_sent_back(small_shop: RunningShop, registry: Registry) -> None:
+    for workers in (0, 2):
+        run = await scan_url(small_shop.url, registry, workers=workers)
+        members = next(p for p in run.evidence.pages if p.url.endswith("/members"))
+        assert members.status == 200, workers
+        assert members.facts is not None and members.facts.h1 == ("Members",)
+        assert not [f for f in run.findings if f.check == "links.broken" and "members" in str(f.target)]
+
+
+async def test_per_host_limit_holds_across_worker_processes(
+    small_shop: RunningShop, registry: Registry
+) -> None:
+    server = small_shop.server
+    server.routes["*"] = {"delay": 0.05}
+    try:
+        for per_host in (2, 6):
+            server.max_in_flight = 0
+            run = await scan_url(small_shop.url, registry, workers=2, per_host=per_host, concurrency=32)
+            assert run.stats["workers"] == 2
+            assert server.max_in_flight == per_host
+    finally:
+        del server.routes["*"]
+
+
+def _pool(shop: RunningShop, size: int) -> tuple[WorkerPool, Fetcher]:
+    config = fast_config()
+    scope = Scope.for_start_urls([shop.url])
+    fetcher = Fetcher(config, trust_context(None), scope.is_internal)
+    return WorkerPool(size, WorkerSetup(config, scope, frozenset()), fetcher), fetcher
+
+
+async def _until_ready(pool: WorkerPool) -> None:
+    async with asyncio.timeout(20):
+        while not all(w.ready for w in pool._workers):
+            await asyncio.sleep(0.05)
+
+
+async def test_a_job_held_by_a_killed_worker_is_done_by_another(small_shop: RunningShop) -> None:
+    pool, fetcher = _pool(small_shop, 2)
+    await pool.start()
+    try:
+        await _until_ready(pool)
+        slow = asyncio.create_task(pool.page(small_shop.url + "slow"))
+        await asyncio.sleep(0.3)
+        holder = next(w for w in pool._workers if w.pending)
+        os.kill(holder.proc.pid, signal.SIGKILL)
+        answer = await slow
+        assert isinstance(answer, PageFetch)
+        assert answer.result.status == 200
+        assert pool.restarts == 1  # the dead worker was replaced
+        assert sum(w.alive for w in pool._workers) == 2
+    finally:
+        await pool.aclose()
+        await fetcher.aclose()
+
+
+async def test_workers_that_die_at_start_leave_the_crawl_in_process(
+    small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "crawler.workers.worker_command",
+        lambda: [sys.executable, "-c", "import sys; sys.stderr.write('no luck here'); sys.exit(3)"],
+    )
+    run = await scan_url(small_shop.url, registry, workers=2)
+    assert run.stats["pages"] == 2 * PAGES + 2
+    assert run.stats["workers"] == 0
+    assert "exit code 3" in run.stats["workers_fallback"]
+    assert "no luck here" in run.stats["workers_fallback"]
+    assert len([f for f in run.findings if f.check == "links.broken"]) == PAGES
+
+
+async def test_an_unstartable_worker_program_is_a_fallback_not_an_error(
+    small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("crawler.workers.worker_command", lambda: ["/nonexistent/python"])
+    run = await scan_url(small_shop.url, registry, workers=1)
+    assert run.error is None
+    assert run.stats["pages"] == 2 * PAGES + 2
+    assert "cannot start a worker process" in run.stats["workers_fallback"]
+
+
+def test_default_workers_is_one_per_core_on_two_or_more_started_when_the_shop_is_big(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert default_workers(ScanConfig(workers=0)) == (0, 0)
+    assert default_workers(ScanConfig(workers=3)) == (3, 0)  # asked for: from the first job
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    assert default_workers(ScanConfig()) == (4, AUTO_START_AFTER)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert default_workers(ScanConfig())[0] == 0
+
+
+async def test_automatic_workers_start_only_on_a_big_shop(
+    small_shop: RunningShop, registry: Registry, tmp_path: Path
+) -> None:
+    small = await scan_url(small_shop.url, registry)  # about 120 jobs
+    assert small.stats["workers"] == 0
+    assert "workers_fallback" not in small.stats
+    _write_shop(tmp_path, 150)  # about 600 jobs
+    with serve_shop(tmp_path) as big_shop:
+        big = await scan_url(big_shop.url, registry)
+        alone = await scan_url(big_shop.url, registry, workers=0)
+    assert big.stats["workers"] == default_workers(ScanConfig())[0]
+    assert big.stats["pages"] == alone.stats["pages"] == 2 * 150 + 2
+    assert _findings(big) == _findings(alone)
+
+
+def test_sites_file_takes_workers_as_a_count_or_auto(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(
+        "sites:\n  - {url: 'https://a.example/', workers: 3}\n  - {url: 'https://b.example/', workers: auto}\n"
+    )
+    first, second = load_sites_file(sites, ScanConfig())
+    assert first.config.workers == 3
+    assert second.config.workers is None
+    sites.write_text("sites:\n  - {url: 'https://a.example/', workers: many}\n")
+    with pytest.raises(ConfigError, match="workers must be a non-negative number"):
+        load_sites_file(sites, ScanConfig())
