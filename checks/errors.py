@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -427,6 +428,8 @@ SERVER_DETECTORS = DetectorSet(
         Detector(("Liquid ",), _liquid_errors),
     )
 )
+TEXT_DETECTORS = DetectorSet(PHP_DETECTORS.detectors + SERVER_DETECTORS.detectors)
+_TEXT_NEEDS: weakref.WeakKeyDictionary[PageFacts, frozenset[Detector]] = weakref.WeakKeyDictionary()
 
 
 # --- judging ---------------------------------------------------------------------------
@@ -434,13 +437,31 @@ SERVER_DETECTORS = DetectorSet(
 
 def find_leaks(data: bytes, facts: PageFacts, detectors: DetectorSet) -> list[Leak]:
     """Every error message the detectors recognise in the UTF-8 text ``data``,
-    overlaps removed. The text is decoded only when some detector needs it."""
-    needed = detectors.needed(data)
+    overlaps removed."""
+    return _leaks_found_by(detectors.needed(data), data, facts)
+
+
+def _leaks_found_by(needed: Sequence[Detector], data: bytes, facts: PageFacts) -> list[Leak]:
+    """What the ``needed`` detectors find in ``data``, decoded only if one is needed."""
     if not needed:
         return []
     text = data.decode("utf-8", "surrogatepass")
     leaks = [leak for detector in needed for leak in detector.find(text, facts)]
     return _without_overlaps(leaks)
+
+
+def _text_leaks(facts: PageFacts, detectors: DetectorSet) -> list[Leak]:
+    """What ``detectors`` find in the page's visible text.
+
+    Both checks read the same text: the hints of both are looked for in one
+    pass, and which detectors it needs is remembered while the page's facts
+    live, so the second check neither decompresses nor searches it again."""
+    needs = _TEXT_NEEDS.get(facts)
+    if needs is None:
+        needs = frozenset(TEXT_DETECTORS.needed(facts.text_bytes))
+        _TEXT_NEEDS[facts] = needs
+    needed = [detector for detector in detectors.detectors if detector in needs]
+    return _leaks_found_by(needed, facts.text_bytes, facts) if needed else []
 
 
 def _without_overlaps(leaks: list[Leak]) -> list[Leak]:
@@ -461,7 +482,7 @@ def php_leaks(page: Page, scan_markup: bool = True) -> tuple[list[Leak], str]:
     facts = page.facts
     if facts is None:
         return [], "text"
-    leaks = find_leaks(facts.text_bytes, facts, PHP_DETECTORS)
+    leaks = _text_leaks(facts, PHP_DETECTORS)
     if leaks or not scan_markup:
         return leaks, "text"
     markup_leaks = find_leaks(page.html_bytes, facts, PHP_MARKUP_DETECTORS)
@@ -472,7 +493,7 @@ def server_leaks(page: Page) -> list[Leak]:
     """Non-PHP server errors and traces in ``page``'s visible text."""
     if page.facts is None:
         return []
-    return find_leaks(page.facts.text_bytes, page.facts, SERVER_DETECTORS)
+    return _text_leaks(page.facts, SERVER_DETECTORS)
 
 
 def _headline(leaks: list[Leak], error_kinds: Callable[[str], bool]) -> Leak:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import socket
 import ssl
 import time
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import certifi
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -84,6 +86,14 @@ class HostPolicy:
 
     def back_off(self, seconds: float) -> None:
         self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+
+def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi."""
+    source = ca_bundle or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    if os.path.isdir(source):
+        return ssl.create_default_context(capath=source)
+    return ssl.create_default_context(cafile=source)
 
 
 def retry_after_seconds(value: str | None, default: float) -> float:

@@ -50,6 +50,9 @@ class Jobs(Protocol):
 
     async def link(self, url: str) -> LinkFetch: ...
 
+    def expect(self, pages: int) -> None:
+        """Told how many pages the crawl knows of, each time that grows."""
+
 
 class LocalJobs:
     """Runs the jobs in this process, on the crawl's own fetcher."""
@@ -63,6 +66,9 @@ class LocalJobs:
 
     async def link(self, url: str) -> LinkFetch:
         return await verify_link(self.fetcher, url)
+
+    def expect(self, pages: int) -> None:
+        pass
 
 
 async def fetch_page(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from crawler.evidence import Page, PageFacts, Ref, compress, compress_bytes
+from crawler.evidence import Page, PageFacts, Ref, compress, compress_fast
 from crawler.urls import malformed_reason, resolve
 
 # The attributes of each element that name a link or resource.
@@ -150,7 +150,7 @@ def _facts(tree: LexborHTMLParser, base: str) -> PageFacts:
         "canonical": resolve(base, _attr(canonical, "href")) if canonical is not None else None,
         "meta_charset": _attr(meta_charset, "charset") or None if meta_charset is not None else None,
     }
-    return PageFacts(text_z=compress_bytes(_visible_text(tree)), **facts_without_text)  # type: ignore[arg-type]
+    return PageFacts(text_z=compress_fast(_visible_text(tree)), **facts_without_text)  # type: ignore[arg-type]
 
 
 def _short_title(title: str | None) -> str | None:

@@ -27,11 +27,11 @@ from checks.registry import CheckOutcome, Registry, load_registry, run_checks
 from crawler import __version__
 from crawler.config import ScanConfig, SiteConfig
 from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
-from crawler.fetch import Fetcher
+from crawler.fetch import Fetcher, trust_context
 from crawler.gather import ProgressCallback, SiteCrawl, fetched_page, probe_path
 from crawler.parse import parse_document
 from crawler.rendering import BrowserPhase
-from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl, trust_context
+from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from crawler.urls import Scope, host_key, origin
 from crawler.workers import WorkerPool, WorkerSetup, default_workers
 
@@ -135,13 +135,13 @@ async def _start_workers(
     config: ScanConfig, scope: Scope, fetcher: Fetcher, stack: AsyncExitStack
 ) -> WorkerPool | None:
     """Worker processes for the crawl's fetching and parsing, or None to do it in-process."""
-    size, start_after = default_workers(config)
+    size, start_at_pages = default_workers(config)
     if size == 0:
         return None
     setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts))
-    pool = WorkerPool(size, setup, fetcher, start_after=start_after)
+    pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
-    if start_after == 0:
+    if start_at_pages == 0:
         await pool.start()
     return pool
 

@@ -32,7 +32,7 @@ The served chain comes from ``get_unverified_chain()`` (private in CPython
 from ``getpeercert(binary_form=True)``. Certificates are parsed with
 ``cryptography``; nothing shells out to openssl.
 
-:func:`trust_context` builds the trust store every fetch and check uses:
+:func:`crawler.fetch.trust_context` builds the trust store every fetch and check uses:
 ``--ca-bundle PATH`` if given, else ``SSL_CERT_FILE``, else certifi's bundle
 (the one httpx uses). A bundle replaces the public roots, as curl's
 ``--cacert`` does.
@@ -45,7 +45,6 @@ forms its pages load) and :func:`inspect_hosts` inspects them concurrently.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from collections import Counter
 from collections.abc import Iterable
@@ -55,11 +54,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from crawler.evidence import Page, TlsFacts
+from crawler.fetch import trust_context
 
 # OpenSSL X509_V_ERR_* codes that get their own error_kind.
 _KIND_BY_VERIFY_CODE = {
@@ -88,14 +87,6 @@ class _Served:
 
     chain: tuple[bytes, ...]
     protocol: str | None
-
-
-def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi."""
-    source = ca_bundle or os.environ.get("SSL_CERT_FILE") or certifi.where()
-    if os.path.isdir(source):
-        return ssl.create_default_context(capath=source)
-    return ssl.create_default_context(cafile=source)
 
 
 def _unverified_context() -> ssl.SSLContext:

@@ -16,8 +16,9 @@ from checks.base import Finding
 from checks.registry import load_registry, run_check
 from checks.tls import CHECKS, expiry_windows
 from crawler.evidence import Hop, Page, SiteEvidence, TlsFacts
+from crawler.fetch import trust_context
 from crawler.parse import page_from_body
-from crawler.tls import inspect_tls, trust_context
+from crawler.tls import inspect_tls
 
 HOME = "https://shop.example/"
 BY_ID = {check.id: check for check in CHECKS}

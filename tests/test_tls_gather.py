@@ -14,13 +14,13 @@ import pytest
 from certs import Authority, Leaf, make_intermediate, make_leaf, make_root
 
 from crawler.evidence import TlsFacts
+from crawler.fetch import trust_context
 from crawler.parse import page_from_body
 from crawler.tls import (
     hosts_to_inspect,
     inspect_hosts,
     inspect_tls,
     needs_unverified_crawl,
-    trust_context,
 )
 
 HOST = "127.0.0.1"

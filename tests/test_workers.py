@@ -14,12 +14,11 @@ import pytest
 
 from checks.registry import Registry
 from crawler.config import ConfigError, ScanConfig, load_sites_file
-from crawler.fetch import Fetcher
+from crawler.fetch import Fetcher, trust_context
 from crawler.jobs import PageFetch
 from crawler.scan import SiteRun
-from crawler.tls import trust_context
 from crawler.urls import Scope
-from crawler.workers import AUTO_START_AFTER, WorkerPool, WorkerSetup, default_workers
+from crawler.workers import AUTO_START_PAGES, WorkerPool, WorkerSetup, default_workers
 from fixtures.server import RunningShop, serve_shop
 from tests.conftest import fast_config, scan_url
 
@@ -159,21 +158,26 @@ def test_default_workers_is_one_per_core_on_two_or_more_started_when_the_shop_is
     assert default_workers(ScanConfig(workers=0)) == (0, 0)
     assert default_workers(ScanConfig(workers=3)) == (3, 0)  # asked for: from the first job
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
-    assert default_workers(ScanConfig()) == (4, AUTO_START_AFTER)
+    assert default_workers(ScanConfig()) == (4, AUTO_START_PAGES)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
     assert default_workers(ScanConfig())[0] == 0
 
 
-async def test_automatic_workers_start_only_on_a_big_shop(
-    small_shop: RunningShop, registry: Registry, tmp_path: Path
-) -> None:
-    small = await scan_url(small_shop.url, registry)  # about 120 jobs
+async def test_automatic_workers_start_only_on_a_big_shop(registry: Registry, tmp_path: Path) -> None:
+    runs: dict[int, tuple[SiteRun, SiteRun]] = {}
+    for products in (10, 150):  # 22 and 302 pages
+        root = tmp_path / str(products)
+        root.mkdir()
+        _write_shop(root, products)
+        with serve_shop(root) as shop:
+            runs[products] = (
+                await scan_url(shop.url, registry),
+                await scan_url(shop.url, registry, workers=0),
+            )
+    small, _ = runs[10]
     assert small.stats["workers"] == 0
     assert "workers_fallback" not in small.stats
-    _write_shop(tmp_path, 150)  # about 600 jobs
-    with serve_shop(tmp_path) as big_shop:
-        big = await scan_url(big_shop.url, registry)
-        alone = await scan_url(big_shop.url, registry, workers=0)
+    big, alone = runs[150]
     assert big.stats["workers"] == default_workers(ScanConfig())[0]
     assert big.stats["pages"] == alone.stats["pages"] == 2 * 150 + 2
     assert _findings(big) == _findings(alone)
