@@ -141,8 +141,9 @@ async def _start_workers(
     setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts))
     pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
-    if start_at_pages == 0:
+    if start_at_pages == 0:  # asked for by number: all jobs go to them
         await pool.start()
+        await pool.wait_ready()
     return pool
 
 

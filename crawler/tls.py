@@ -271,9 +271,11 @@ def hosts_to_inspect(home: str, pages: Iterable[Page], limit: int = 20) -> list[
     """The https hosts a scan inspects, at most ``limit``: the shop's first, then the most used."""
     pages = list(pages)
     own = (_https_host(url) for url in (home, *(u for p in pages for u in (p.url, p.final_url))))
-    used = Counter(
-        _https_host(ref.url) for p in pages for ref in p.refs if _worth_inspecting(ref.url, ref.tag)
-    )
+    places = Counter((ref.url, ref.tag) for p in pages for ref in p.refs if ref.url.startswith("https:"))
+    used: Counter[tuple[str, int] | None] = Counter()
+    for (url, tag), count in places.items():  # each distinct target judged once
+        if _worth_inspecting(url, tag):
+            used[_https_host(url)] += count
     ordered = [*own, *(host for host, _ in used.most_common())]
     return list(dict.fromkeys(h for h in ordered if h is not None))[:limit]
 

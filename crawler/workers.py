@@ -51,6 +51,7 @@ from crawler.urls import Scope
 MAX_RESTARTS = 3
 STDERR_TAIL = 2048
 STOP_GRACE_S = 2.0
+READY_TIMEOUT_S = 10.0
 READ_LIMIT = 1 << 20
 HELLO = 0  # the job id of a worker's first answer: it is ready
 AUTO_START_PAGES = 50  # pages the crawl must know of before automatic workers start
@@ -77,7 +78,7 @@ class WorkerSetup:
 def default_workers(config: ScanConfig) -> tuple[int, int]:
     """How many worker processes a shop gets, and after how many jobs they start.
 
-    ``config.workers`` set: that many, from the first job. Unset: one per core
+    ``config.workers`` set: that many, ready before the first job. Unset: one per core
     on a machine with two or more (on one core they only add overhead),
     started as soon as the crawl knows of :data:`AUTO_START_PAGES` pages (the
     sitemap, or the home page's links, tell within a page or two), so that a
@@ -112,6 +113,7 @@ class _Worker:
         self.requests = 0
         self.alive = True
         self.ready = False  # it has read its setup and imported what it needs
+        self.settled = asyncio.Event()  # ready, or gone
         self.stopping = False
         self.stderr_tail = b""
         self._tasks = [asyncio.create_task(self._read_answers()), asyncio.create_task(self._read_stderr())]
@@ -131,6 +133,7 @@ class _Worker:
                 self.requests = requests
                 if job_id == HELLO:
                     self.ready = True
+                    self.settled.set()
                     continue
                 future = self.pending.pop(job_id, None)
                 if future is None or future.done():
@@ -151,6 +154,7 @@ class _Worker:
 
     async def _lost(self) -> None:
         self.alive = False
+        self.settled.set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STOP_GRACE_S):
                 await self.proc.wait()
@@ -227,6 +231,12 @@ class WorkerPool:
         for _ in range(self.size):
             await self._spawn()
 
+    async def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Wait until every worker is ready or gone (at most ``timeout`` seconds)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(w.settled.wait() for w in self._workers))
+
     def expect(self, pages: int) -> None:
         """The crawl knows of ``pages`` pages: start the workers if that is enough."""
         if self._starting is None and self.start_at_pages and pages >= self.start_at_pages:
@@ -279,7 +289,12 @@ class WorkerPool:
         return min(ready, key=lambda w: len(w.pending)) if ready else None
 
     async def _replace_dead(self) -> None:
-        if not self._workers or all(w.alive for w in self._workers) or self.restarts >= MAX_RESTARTS:
+        if self.restarts >= MAX_RESTARTS or not self._workers:
+            return
+        for worker in self._workers:
+            if not worker.alive:
+                break
+        else:
             return
         async with self._spawn_lock:
             while self.restarts < MAX_RESTARTS and sum(w.alive for w in self._workers) < self.size:
@@ -331,7 +346,11 @@ def _child_env() -> dict[str, str]:
 
 
 async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answer jobs from ``reader`` on ``writer`` until end of input."""
+    """Answer jobs from ``reader`` on ``writer`` until end of input.
+
+    The coordinator closes the input once it wants no more answers: after the
+    crawl, or when the shop's time budget ran out with jobs in flight, which
+    are then cancelled rather than waited for."""
     setup: WorkerSetup = await read_frame(reader)
     fetcher = Fetcher(setup.config, trust_context(setup.config.ca_bundle), setup.scope.is_internal)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
@@ -346,10 +365,10 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             task = asyncio.create_task(_answer(fetcher, setup.scope, writer, job_id, kind, url))
             running.add(task)
             task.add_done_callback(running.discard)
-        await asyncio.gather(*running, return_exceptions=True)
     finally:
         for task in running:
             task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await fetcher.aclose()
 
 

@@ -22,8 +22,9 @@ def _staging_shop(root: Path, elsewhere: str) -> Path:
     return root
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 async def test_credentials_reach_the_shop_and_no_other_site(
-    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     monkeypatch.setenv("STAGING_AUTH", "user:secret")
     other = tmp_path / "other"
@@ -31,11 +32,12 @@ async def test_credentials_reach_the_shop_and_no_other_site(
     (other / "partner.html").write_text("<title>Partner</title>")
     with serve_shop(other) as partner:
         with serve_shop(_staging_shop(tmp_path / "shop", partner.url)) as shop:
-            run = await scan_url(shop.url, registry, credentials_env="STAGING_AUTH")
+            run = await scan_url(shop.url, registry, credentials_env="STAGING_AUTH", workers=workers)
         assert partner.requested("/partner")
         assert set(partner.server.authorizations) == {None}
     assert {p.url: p.status for p in run.evidence.pages} == {shop.url: 200, shop.url + "p": 200}
     assert shop.server.authorizations and None not in shop.server.authorizations
+    assert run.stats["workers"] == workers
 
 
 def test_missing_credentials_variable_is_one_line_of_bad_input() -> None:

@@ -4,8 +4,10 @@ across processes, and a worker that dies or never starts costs no page."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
+import time
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +18,10 @@ from checks.registry import Registry
 from crawler.config import ConfigError, ScanConfig, load_sites_file
 from crawler.fetch import Fetcher, trust_context
 from crawler.jobs import PageFetch
-from crawler.scan import SiteRun
+from crawler.scan import SiteRun, scan_site
 from crawler.urls import Scope
 from crawler.workers import AUTO_START_PAGES, WorkerPool, WorkerSetup, default_workers
+from fixtures.demo import demo_sites
 from fixtures.server import RunningShop, serve_shop
 from tests.conftest import fast_config, scan_url
 
@@ -194,3 +197,30 @@ def test_sites_file_takes_workers_as_a_count_or_auto(tmp_path: Path) -> None:
     sites.write_text("sites:\n  - {url: 'https://a.example/', workers: many}\n")
     with pytest.raises(ConfigError, match="workers must be a non-negative number"):
         load_sites_file(sites, ScanConfig())
+
+
+@pytest.mark.parametrize("name", ["TLS: valid certificate", "TLS: self-signed certificate"])
+async def test_workers_trust_the_ca_bundle_and_crawl_a_bad_certificate_unverified(
+    registry: Registry, name: str
+) -> None:
+    with demo_sites() as served:
+        site = next(s for s in served if s.name == name)
+        pooled = await scan_site(dataclasses.replace(site, config=site.config.replace(workers=2)), registry)
+        alone = await scan_site(dataclasses.replace(site, config=site.config.replace(workers=0)), registry)
+    assert pooled.stats["workers"] == 2
+    assert pooled.stats["tls_verification"] == alone.stats["tls_verification"]
+    assert [p.status for p in pooled.evidence.pages] == [p.status for p in alone.evidence.pages]
+    assert all(p.status == 200 for p in pooled.evidence.pages)
+    assert _findings(pooled) == _findings(alone)
+
+
+async def test_time_budget_ends_a_crawl_with_workers_promptly(
+    crawl_shop: RunningShop, registry: Registry
+) -> None:
+    started = time.monotonic()
+    run = await scan_url(crawl_shop.url, registry, workers=2, budget_s=1, request_timeout=20, read_timeout=20)
+    elapsed = time.monotonic() - started
+    assert run.stats["complete"] is False
+    assert "time budget of 1 s ran out" in run.stats["stopped_reason"]
+    assert elapsed < 4  # budget, the workers' start (they are not waited for at the end), the rest
+    assert run.stats["pages"] > 0
