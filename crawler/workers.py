@@ -1,14 +1,22 @@
 """Worker processes that fetch and parse for a crawl, so that a scan uses every core.
 
-A crawl is CPU-bound on a fast shop: per page, about 0.4 ms of HTTP through
-httpx, 1.2 ms decoding and parsing, 0.2 ms compressing, and as much again for
-the three or four links the page adds. One event loop uses one core. So the
+A crawl is CPU-bound on a fast shop: per page, about 0.35 ms of HTTP, 0.9 ms
+decoding, parsing and compressing, and 0.9 ms for the three link checks a
+page adds on the benchmark shop. One event loop uses one core. So the
 coordinator (:class:`crawler.gather.SiteCrawl`, in the main process) keeps
 the frontier, robots.txt, the politeness limits and every record, and hands
 the per-URL jobs of :mod:`crawler.jobs` (fetch and parse a page, verify a
-link) to ``workers`` processes, each with its own event loop and connection
+link) to worker processes, each with its own event loop and connection
 pool. A parsed page comes back as its :class:`~crawler.parse.ParsedDocument`
-(compressed HTML, facts, references): about 0.1 ms to unpickle.
+(compressed HTML and text, facts, references): about 0.1 ms to unpickle.
+On the 2,000-page benchmark this took the scan from ~9.5 s to ~5.5 s on two
+cores (see ``bench/README.md``).
+
+When: ``workers: N`` starts N workers and waits for them before the crawl.
+Unset, there is one per core on a machine with two or more, started once
+the crawl knows of :data:`AUTO_START_PAGES` pages; a smaller shop spawns
+nothing. While workers start (about 0.35 s of imports each) jobs run
+in-process. ``stats.workers`` in the report says how many took jobs.
 
 Politeness is still decided in one place: the coordinator takes the request's
 slot (the per-host limit, robots.txt ``Crawl-delay`` spacing, the global
@@ -19,14 +27,17 @@ other hosts. ``Retry-After`` waits happen in the worker, holding the slot.
 Protocol: each worker is ``python -m crawler.workers``; frames on its stdin
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
-requests so far, ok, PageFetch | LinkFetch | error text)``. End of input
-ends the worker. Only the coordinator writes what a worker unpickles.
+requests so far, ok, PageFetch | LinkFetch | error text)``; the worker's
+first answer, id :data:`HELLO`, says it is ready. End of input ends the
+worker and cancels what it still holds. Only the coordinator writes what a
+worker unpickles.
 
 Failures: a worker that dies (the parser crashing on hostile HTML, the
 kernel's OOM killer) fails only the jobs it held. Each is tried once more
 on another worker and then given up as an internal error; the worker is
 replaced, at most :data:`MAX_RESTARTS` times a shop, after which the jobs
-run in-process. A worker's stderr is kept (its last 2 KB) for the reason.
+run in-process and ``stats.workers_fallback`` says why. A worker's stderr is
+kept (its last 2 KB) for the reason.
 """
 
 from __future__ import annotations
