@@ -65,7 +65,11 @@ def scan_command(
     concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
     per_host: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts.")
+        int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts, at first.")
+    ] = None,
+    per_host_max: Annotated[
+        int | None,
+        typer.Option(min=1, help="At most this many to one of the shop's hosts while it answers as fast."),
     ] = None,
     ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
     credentials_env: Annotated[
@@ -97,6 +101,7 @@ def scan_command(
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
     config = base_config(
         per_host=per_host,
+        per_host_max=per_host_max,
         render=render,
         browser_path=str(browser) if browser else None,
         lighthouse_pages=lighthouse_pages,

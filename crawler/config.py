@@ -47,8 +47,9 @@ class ScanConfig:
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
     budget_s: float = 600.0  # wall clock per shop
-    concurrency: int = 32  # requests in flight, all hosts
-    per_host: int = 8  # requests in flight to one of the shop's hosts
+    concurrency: int = 64  # requests in flight, all hosts
+    per_host: int = 8  # requests in flight to one of the shop's hosts, at first
+    per_host_max: int = 32  # ...and at most, while the host answers as fast (see fetch.HostLimit)
     per_external_host: int = 4  # requests in flight to one external host
     connect_timeout: float = 10.0
     read_timeout: float = 15.0

@@ -276,7 +276,7 @@ class WorkerPool:
         assert isinstance(answer, LinkFetch)
         return answer
 
-    async def _run(self, kind: str, url: str) -> object | None:
+    async def _run(self, kind: str, url: str) -> PageFetch | LinkFetch | None:
         """The job's answer from a worker, or None when it must run in-process."""
         for attempt in range(2):
             await self._replace_dead()
@@ -286,11 +286,14 @@ class WorkerPool:
                     break  # run in-process, after giving back the slot the fetcher takes again
                 self._next_id += 1
                 try:
-                    answer: object = await worker.submit(self._next_id, kind, url)
-                    return answer
+                    answer: PageFetch | LinkFetch = await worker.submit(self._next_id, kind, url)
                 except WorkerLost:
                     if attempt == 1:
                         raise
+                    continue
+            if answer.result.backed_off:  # the host asked a worker to wait: ask it less
+                self.fetcher.host_policy(url).limit.back_off()
+            return answer
         return None
 
     def _least_busy(self) -> _Worker | None:

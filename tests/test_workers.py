@@ -7,8 +7,8 @@ import asyncio
 import dataclasses
 import os
 import signal
-import time
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,9 +91,15 @@ async def test_per_host_limit_holds_across_worker_processes(
     try:
         for per_host in (2, 6):
             server.max_in_flight = 0
-            run = await scan_url(small_shop.url, registry, workers=2, per_host=per_host, concurrency=32)
+            run = await scan_url(
+                small_shop.url, registry, workers=2, per_host=per_host, per_host_max=per_host, concurrency=32
+            )
             assert run.stats["workers"] == 2
             assert server.max_in_flight == per_host
+        for workers in (0, 2):  # a host answering as fast at 2 as at 1 is asked more, up to the most
+            server.max_in_flight = 0
+            await scan_url(small_shop.url, registry, workers=workers, per_host=1, per_host_max=6)
+            assert server.max_in_flight == 6, workers
     finally:
         del server.routes["*"]
 
