@@ -50,6 +50,7 @@ from crawler.urls import host_key, normalize
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
 MIN_WINDOW = 8  # answers a host's limit is judged on, at least
+FAST_ANSWER_S = 0.005  # answer times below this count as this (a shop next door)
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -124,6 +125,7 @@ class HostLimit:
             return
         median = statistics.median(self._window)
         self._window.clear()
+        median = max(median, FAST_ANSWER_S)  # below that, differences are noise
         fastest = self._fastest = median if self._fastest is None else min(self._fastest, median)
         if median <= 1.5 * fastest:
             self.limit = min(self.ceiling, self.limit + max(1, self.limit // 2))

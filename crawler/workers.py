@@ -280,10 +280,12 @@ class WorkerPool:
         """The job's answer from a worker, or None when it must run in-process."""
         for attempt in range(2):
             await self._replace_dead()
+            if self._least_busy() is None:
+                return None  # the fetcher takes the slot itself
             async with self.fetcher.slot(url):
                 worker = self._least_busy()
-                if worker is None:
-                    break  # run in-process, after giving back the slot the fetcher takes again
+                if worker is None:  # it died while the job waited for its turn
+                    continue
                 self._next_id += 1
                 try:
                     answer: PageFetch | LinkFetch = await worker.submit(self._next_id, kind, url)

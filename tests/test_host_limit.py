@@ -81,3 +81,13 @@ async def test_a_grown_limit_lets_waiting_requests_in_at_once() -> None:
     await asyncio.sleep(0.02)
     assert len(started) == 3
     await asyncio.gather(*tasks)
+
+
+async def test_instant_answers_do_not_make_every_later_answer_look_slow() -> None:
+    limit = HostLimit(8, 32)
+    await _answer(limit, 0.0, 8)  # refused connections, say: counted as 5 ms
+    assert limit.limit == 12
+    await _answer(limit, 0.009, 12)  # under twice 5 ms: kept
+    assert limit.limit == 12
+    await _answer(limit, 0.02, 12)
+    assert limit.limit == 8

@@ -230,3 +230,13 @@ async def test_time_budget_ends_a_crawl_with_workers_promptly(
     assert "time budget of 1 s ran out" in run.stats["stopped_reason"]
     assert elapsed < 4  # budget, the workers' start (they are not waited for at the end), the rest
     assert run.stats["pages"] > 0
+
+
+async def test_automatic_workers_keep_the_adaptive_per_host_limit(registry: Registry, tmp_path: Path) -> None:
+    _write_shop(tmp_path, 100)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(routes.read_text() + '"*": {delay: 0.02}\n')
+    with serve_shop(tmp_path) as shop:
+        run = await scan_url(shop.url, registry, per_host=1, per_host_max=6)
+    assert run.stats["workers"] == default_workers(ScanConfig())[0]
+    assert shop.server.max_in_flight == 6
