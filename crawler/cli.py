@@ -1,13 +1,16 @@
 """The ``shophealth`` command.
 
 Exit codes: 0 scanned (findings or not), 1 a shop could not be scanned at
-all, 2 bad input (URL, sites file, options). Errors are one line on stderr,
-never a traceback.
+all, 2 bad input (URL, sites file, options), 130 interrupted by Ctrl-C (the
+report is still written, with what was gathered). Errors are one line on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from checks.registry import RegistryError, load_registry
+from checks.registry import Registry, RegistryError, load_registry
 from crawler import __version__, tune_gc
 from crawler.config import (
     DEFAULT_USER_AGENT,
@@ -27,7 +30,7 @@ from crawler.config import (
     load_sites_file,
 )
 from crawler.gather import ProgressCallback
-from crawler.scan import Run, scan
+from crawler.scan import Run, SiteCallback, scan
 from crawler.urls import BadURLError, parse_start_url
 from reports.renderers.terminal import inert, render_summary
 from reports.report import build_report, write_json
@@ -42,6 +45,9 @@ checks_app = typer.Typer(help="The checks shophealth runs.", no_args_is_help=Tru
 app.add_typer(checks_app, name="checks")
 err = Console(stderr=True)
 out = Console()
+
+
+INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -133,6 +139,8 @@ def scan_command(
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
+    if run.interrupted:
+        raise typer.Exit(INTERRUPTED)
     if unreachable:
         raise typer.Exit(1)
 
@@ -158,7 +166,7 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
-        return asyncio.run(scan(targets, registry=registry, on_site=on_site, parallel=parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
@@ -172,7 +180,29 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
 
             return update
 
-        return asyncio.run(scan(targets, registry=registry, on_site=on_site, parallel=parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
+
+
+async def _scan_until_interrupted(
+    targets: list[SiteConfig], registry: Registry, on_site: SiteCallback | None, parallel: int
+) -> Run:
+    """The scan; a first Ctrl-C ends it with what was gathered (report written, exit
+    130), a second one quits at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        err.print("Interrupted: finishing the report with what was gathered (Ctrl-C again to quit now)")
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C raises KeyboardInterrupt
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers here
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    try:
+        return await scan(targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def _plain_progress(site: SiteConfig) -> ProgressCallback:

@@ -20,8 +20,9 @@ import asyncio
 import dataclasses
 import gzip
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -42,6 +43,7 @@ SOCIAL_HOSTS = (
     "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
 )  # fmt: skip
 MAX_SIGHTINGS = 5
+STOPPED_BY_USER = "interrupted (Ctrl-C): the report holds what was gathered until then"
 SITEMAP_MAX_BYTES = 10_000_000
 SITEMAP_MAX_URLS = 50_000
 BOT_WALL_MARKERS = (
@@ -117,8 +119,10 @@ class SiteCrawl:
         progress: ProgressCallback | None = None,
         renderer: Renderer | None = None,
         jobs: Jobs | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.config = config
+        self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
         self.fetcher = fetcher
         self.jobs = jobs or LocalJobs(fetcher, scope.is_internal)
@@ -144,7 +148,8 @@ class SiteCrawl:
         try:
             async with asyncio.timeout(self.config.budget_s):
                 await self._seed_from_sitemaps(seeds[0])
-                await self._queue.join()
+                if await _unless_stopped(self._queue.join(), self.stop):
+                    self.stats.stopped_reason = STOPPED_BY_USER
         except TimeoutError:
             self.stats.stopped_reason = f"time budget of {self.config.budget_s:g} s ran out"
         finally:
@@ -349,6 +354,25 @@ class SiteCrawl:
         if not record.internal and not self.config.verify_external:
             return "external links not verified (verify_external is off)"
         return self.stats.stopped_reason or "not checked before the scan ended"
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event | None) -> bool:
+    """Run ``work`` to its end, or until ``stop`` is set: then cancel it and say True."""
+    if stop is None:
+        await work
+        return False
+    running = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        running.cancel()
+        stopping.cancel()
+        await asyncio.gather(running, stopping, return_exceptions=True)
+    if running.done() and not running.cancelled():
+        running.result()  # its exception, if it raised one
+        return False
+    return True
 
 
 def _with_sightings(result: LinkResult, record: TargetRecord) -> LinkResult:

@@ -64,6 +64,13 @@ class BrowserPhase:
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
 
+    def stop(self, reason: str) -> None:
+        """Render and run nothing more; keep what was rendered."""
+        self.missing.setdefault("lighthouse", reason)
+        if self.pool is not None and not self.rendered:
+            self.missing.setdefault("rendered", reason)
+        self.pool = None
+
     async def render(self, url: str) -> RenderedPage:
         assert self.pool is not None
         if url not in self.rendered:
@@ -75,8 +82,8 @@ class BrowserPhase:
         return self.render if self.pool is not None else None
 
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
-        if self.pool is None:
-            return ()
+        if self.pool is None:  # rendering is off, failed, or was stopped
+            return tuple(self.rendered.values())
         from crawler.browser import choose_render_sample
 
         limit = len(pages) if self.config.render == "all" else self.config.render_pages

@@ -28,7 +28,7 @@ from crawler import __version__
 from crawler.config import ScanConfig, SiteConfig
 from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from crawler.fetch import Fetcher, trust_context
-from crawler.gather import ProgressCallback, SiteCrawl, fetched_page, probe_path
+from crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
 from crawler.parse import parse_document
 from crawler.rendering import BrowserPhase
 from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
@@ -60,6 +60,7 @@ class Run:
     id: str
     started_at: str
     finished_at: str = ""
+    interrupted: bool = False  # the user stopped it (Ctrl-C); what was gathered is reported
     config: dict[str, Any] = field(default_factory=dict)
     sites: list[SiteRun] = field(default_factory=list)
 
@@ -76,8 +77,10 @@ def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
 async def gather_site(
     site: SiteConfig,
     progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
-    """Everything the checks need about one shop, and the crawl's figures."""
+    """Everything the checks need about one shop, and the crawl's figures. Once
+    ``stop`` is set the crawl ends and the browser phase is skipped."""
     config = site.config
     started = time.monotonic()
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
@@ -93,10 +96,12 @@ async def gather_site(
             fetcher.insecure_hosts.add(host_key(site.url))
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
-        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool)
+        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool, stop=stop)
         await crawl.run(site.seeds)
         probe = await _probe(fetcher, site.url)
         plain_http = await _plain_http(fetcher, site.url)
+        if stop is not None and stop.is_set():
+            browser.stop(STOPPED_BY_USER)
         rendered = await browser.render_sample(crawl.pages)
     lighthouse = await browser.lighthouse(crawl.pages)
     hosts = hosts_to_inspect(site.url, crawl.pages)
@@ -192,10 +197,11 @@ async def scan_site(
     site: SiteConfig,
     registry: Registry | None = None,
     progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
 ) -> SiteRun:
     registry = registry or load_registry()
     checks = registry.select(disabled=_disabled(site.config))
-    evidence, stats = await gather_site(site, progress)
+    evidence, stats = await gather_site(site, progress, stop)
     error = unreachable_reason(evidence)
     if error is not None:
         return SiteRun(site, evidence, [], stats, error=error)
@@ -229,9 +235,12 @@ async def scan(
     on_site: SiteCallback | None = None,
     registry: Registry | None = None,
     parallel: int = 1,
+    stop: asyncio.Event | None = None,
 ) -> Run:
     """Scan the shops, ``parallel`` at a time (each with its own limits per host);
-    one failing shop never stops the others. Sites keep their order in the run."""
+    one failing shop never stops the others. Sites keep their order in the run.
+    Once ``stop`` is set, shops being scanned end with what they have and the
+    others are not started."""
     registry = registry or load_registry()
     run = Run(id=uuid.uuid4().hex[:12], started_at=now_iso())
     run.config = sites[0].config.public() if sites else {}
@@ -240,13 +249,19 @@ async def scan(
 
     async def scan_one(site: SiteConfig) -> SiteRun:
         async with slots:
+            if stop is not None and stop.is_set():
+                evidence = SiteEvidence(site=site.url, home=site.url)
+                return SiteRun(
+                    site, evidence, [], {}, error="not scanned: interrupted (Ctrl-C) before it began"
+                )
             progress = on_site(site) if on_site is not None else None
             try:
-                return await scan_site(site, registry, progress)
+                return await scan_site(site, registry, progress, stop)
             except Exception as exc:  # a bug met on one shop must not lose the others
                 evidence = SiteEvidence(site=site.url, home=site.url)
                 return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
 
     run.sites = list(await asyncio.gather(*(scan_one(site) for site in sites)))
     run.finished_at = now_iso()
+    run.interrupted = stop is not None and stop.is_set()
     return run

@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Container
@@ -404,6 +405,9 @@ async def _answer(
 
 
 async def _main() -> None:
+    # Ctrl-C reaches the whole process group; the coordinator decides when a
+    # worker stops (it closes the worker's input), so a worker ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     loop = asyncio.get_running_loop()
     answers = os.fdopen(os.dup(1), "wb", buffering=0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from fixtures.server import RunningShop
+from fixtures.server import RunningShop, serve_shop
 
 SHOPHEALTH = [sys.executable, "-m", "crawler"]
 
@@ -138,3 +140,34 @@ def test_bad_render_mode() -> None:
     assert_one_line_error(
         run_cli("scan", "https://shop.example/", "--render", "some"), 2, "--render must be one of"
     )
+
+
+def test_ctrl_c_ends_the_scan_with_a_report_of_what_was_gathered(tmp_path: Path) -> None:
+    root = tmp_path / "slow-shop"
+    root.mkdir()
+    links = "".join(f'<a href="/p{i}.html">p{i}</a>' for i in range(120))
+    (root / "index.html").write_text(f"<title>Slow</title>{links}")
+    for i in range(120):
+        (root / f"p{i}.html").write_text(f"<title>P{i}</title><a href='/'>home</a>")
+    (root / "routes.yaml").write_text('"*": {delay: 0.2}\n')  # ~3 s with 8 in flight
+    report = tmp_path / "report.json"
+    with serve_shop(root) as shop:
+        command = [*SHOPHEALTH, "scan", shop.url, "--json", str(report), "--render", "off"]
+        command += ["--lighthouse-pages", "0", "--workers", "2", "--per-host-max", "8", "--quiet"]
+        env = {**os.environ, "COLUMNS": "200"}
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env
+        )
+        time.sleep(2)  # past the workers' start, into the crawl
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in out + err
+    assert err.decode().strip().splitlines() == [
+        "Interrupted: finishing the report with what was gathered (Ctrl-C again to quit now)"
+    ]
+    site = json.loads(report.read_text())["sites"][0]
+    assert site["stats"]["complete"] is False
+    assert site["stats"]["stopped_reason"].startswith("interrupted (Ctrl-C)")
+    assert 0 < site["stats"]["pages"] < 121
+    assert site["stats"]["workers"] == 2

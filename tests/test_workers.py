@@ -240,3 +240,26 @@ async def test_automatic_workers_keep_the_adaptive_per_host_limit(registry: Regi
         run = await scan_url(shop.url, registry, per_host=1, per_host_max=6)
     assert run.stats["workers"] == default_workers(ScanConfig())[0]
     assert shop.server.max_in_flight == 6
+
+
+async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
+    small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_parser = (
+        "import asyncio, crawler.workers as w\n"
+        "real = w.fetch_page\n"
+        "async def fetch_page(fetcher, is_internal, url, parsed=()):\n"
+        "    if url.endswith('/p3.html'):\n"
+        "        raise ValueError('parser exploded')\n"
+        "    return await real(fetcher, is_internal, url, parsed)\n"
+        "w.fetch_page = fetch_page\n"
+        "asyncio.run(w._main())\n"
+    )
+    monkeypatch.setattr("crawler.workers.worker_command", lambda: [sys.executable, "-c", broken_parser])
+    run = await scan_url(small_shop.url, registry, workers=2)
+    assert run.stats["workers"] == 2
+    p3 = small_shop.url + "p3.html"
+    assert p3 not in {p.url for p in run.evidence.pages}
+    reasons = {r.url: r.reason for r in run.unverifiable}
+    assert reasons[p3] == "internal error: ValueError: parser exploded"
+    assert run.stats["pages"] == 2 * PAGES + 2 - 2  # p3 and the broken link only it carried
