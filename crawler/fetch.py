@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
 import certifi
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -255,8 +256,16 @@ class Fetcher:
     def _client(self, verify: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify)
         if client is None:
-            limits = httpx.Limits(max_connections=self.config.concurrency * 2)
-            transport = AiohttpTransport(verify=self._trust if verify else False, limits=limits)
+            connections = self.config.concurrency * 2
+            tls: ssl.SSLContext | bool = self._trust if verify else False
+
+            def session() -> aiohttp.ClientSession:
+                # Cookies live in self.cookies alone: aiohttp's own jar would store
+                # and send them a second time.
+                connector = aiohttp.TCPConnector(limit=connections, ssl=tls)
+                return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+            transport = AiohttpTransport(client=session)
             self._transports[verify] = transport
             client = httpx.AsyncClient(
                 transport=transport,
