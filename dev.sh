@@ -34,6 +34,9 @@ python_env() {
     fi
     echo "$want" > "$stamp"
   fi
+  # Byte-code for our own modules even where PYTHONDONTWRITEBYTECODE is set: the
+  # scan and each worker process would otherwise compile them at every start.
+  "$VENV/bin/python" -m compileall -q crawler checks reports fixtures >/dev/null 2>&1 || true
 }
 
 find_browser() {
