@@ -274,16 +274,14 @@ def _is_error_page(facts: PageFacts, phrase: str, title_word: str) -> bool:
     )
 
 
-PHP_DETECTORS = DetectorSet(
-    (
-        Detector((" on line ", "Stack trace:"), _php_messages),
-        Detector(("Stack trace:",), _php_traces),
-        Detector(("SQLSTATE[", "SQL syntax", "Access denied for user", WP_DATABASE), _database_errors),
-        Detector(("critical error on", "technical difficulties"), _wordpress_critical),
-    )
+PHP_DETECTORS: tuple[Detector, ...] = (
+    Detector((" on line ", "Stack trace:"), _php_messages),
+    Detector(("Stack trace:",), _php_traces),
+    Detector(("SQLSTATE[", "SQL syntax", "Access denied for user", WP_DATABASE), _database_errors),
+    Detector(("critical error on", "technical difficulties"), _wordpress_critical),
 )
 # Messages PHP writes into markup (attributes, scripts) in either of its formats.
-PHP_MARKUP_DETECTORS = DetectorSet(PHP_DETECTORS.detectors[:2])
+PHP_MARKUP_DETECTORS = DetectorSet(PHP_DETECTORS[:2])
 
 
 # --- other platforms -------------------------------------------------------------------
@@ -415,20 +413,19 @@ def _is_framework_page(text: str, facts: PageFacts, error_page: ErrorPage, start
     )
 
 
-SERVER_DETECTORS = DetectorSet(
-    (
-        Detector(("DEBUG = True", "Exception Type:", "Traceback (most recent"), _python_tracebacks),
-        Detector(("Server Error in '",), _aspnet_errors),
-        Detector(tuple(page.phrase for page in FRAMEWORK_PAGES), _framework_pages),
-        Detector((".java:", "Native Method", "Unknown Source"), _frames("java-exception", JAVA_FRAME)),
-        Detector((":line ", "] in "), _frames("dotnet-exception", DOTNET_FRAME)),
-        Detector((".js:", ".ts:", "node:"), _frames("node-exception", NODE_FRAME)),
-        Detector((":in ",), _frames("ruby-exception", RUBY_FRAME)),
-        Detector(("goroutine ",), _go_panics),
-        Detector(("Liquid ",), _liquid_errors),
-    )
+SERVER_DETECTORS: tuple[Detector, ...] = (
+    Detector(("DEBUG = True", "Exception Type:", "Traceback (most recent"), _python_tracebacks),
+    Detector(("Server Error in '",), _aspnet_errors),
+    Detector(tuple(page.phrase for page in FRAMEWORK_PAGES), _framework_pages),
+    Detector((".java:", "Native Method", "Unknown Source"), _frames("java-exception", JAVA_FRAME)),
+    Detector((":line ", "] in "), _frames("dotnet-exception", DOTNET_FRAME)),
+    Detector((".js:", ".ts:", "node:"), _frames("node-exception", NODE_FRAME)),
+    Detector((":in ",), _frames("ruby-exception", RUBY_FRAME)),
+    Detector(("goroutine ",), _go_panics),
+    Detector(("Liquid ",), _liquid_errors),
 )
-TEXT_DETECTORS = DetectorSet(PHP_DETECTORS.detectors + SERVER_DETECTORS.detectors)
+# Both checks' hints in one automaton: the visible text is searched once for both.
+TEXT_DETECTORS = DetectorSet(PHP_DETECTORS + SERVER_DETECTORS)
 _TEXT_NEEDS: weakref.WeakKeyDictionary[PageFacts, frozenset[Detector]] = weakref.WeakKeyDictionary()
 
 
@@ -450,7 +447,7 @@ def _leaks_found_by(needed: Sequence[Detector], data: bytes, facts: PageFacts) -
     return _without_overlaps(leaks)
 
 
-def _text_leaks(facts: PageFacts, detectors: DetectorSet) -> list[Leak]:
+def _text_leaks(facts: PageFacts, detectors: Sequence[Detector]) -> list[Leak]:
     """What ``detectors`` find in the page's visible text.
 
     Both checks read the same text: the hints of both are looked for in one
@@ -460,7 +457,7 @@ def _text_leaks(facts: PageFacts, detectors: DetectorSet) -> list[Leak]:
     if needs is None:
         needs = frozenset(TEXT_DETECTORS.needed(facts.text_bytes))
         _TEXT_NEEDS[facts] = needs
-    needed = [detector for detector in detectors.detectors if detector in needs]
+    needed = [detector for detector in detectors if detector in needs]
     return _leaks_found_by(needed, facts.text_bytes, facts) if needed else []
 
 
