@@ -326,7 +326,7 @@ class Fetcher:
         attempt = 0
         waited = 0.0
         while True:
-            result = await self._once(url, method, limit, policy)
+            result = await self._once(url, method, limit)
             if result.status not in RETRY_CODES:
                 return dataclasses.replace(result, backed_off=waited) if waited else result
             header = result.headers.get("retry-after")
@@ -342,25 +342,24 @@ class Fetcher:
     @contextlib.asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
         """A turn to ask ``url``'s host: its limit, its spacing, and the global limit.
-        Worker processes' jobs take it here, in the coordinating process."""
+        Every request takes one; worker processes' jobs take it here, in the
+        coordinating process."""
         policy = self.host_policy(url)
         async with policy.limit.held():
             await policy.wait_turn()
             async with self._global:
                 yield
 
-    async def _once(self, url: str, method: str, limit: int, policy: HostPolicy) -> FetchResult:
-        async with policy.limit.held():
-            await policy.wait_turn()
-            async with self._global:
-                self.requests += 1
-                verify = host_key(url) not in self.insecure_hosts
-                try:
-                    async with asyncio.timeout(self.config.request_timeout):
-                        return await self._exchange(verify, url, method, limit)
-                except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
-                    error = describe_error(exc, self.config.request_timeout)
-                    return FetchResult(url=url, final_url=url, status=None, error=error)
+    async def _once(self, url: str, method: str, limit: int) -> FetchResult:
+        async with self.slot(url):
+            self.requests += 1
+            verify = host_key(url) not in self.insecure_hosts
+            try:
+                async with asyncio.timeout(self.config.request_timeout):
+                    return await self._exchange(verify, url, method, limit)
+            except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
+                error = describe_error(exc, self.config.request_timeout)
+                return FetchResult(url=url, final_url=url, status=None, error=error)
 
     async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
         """One request straight to the client's transport.

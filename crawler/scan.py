@@ -11,7 +11,6 @@ shops are still scanned.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import ssl
 import time
@@ -182,7 +181,7 @@ async def _probe(fetcher: Fetcher, home: str) -> Page | None:
     if result.status is None:
         return None
     document = parse_document(result.body, result.content_type or None, result.final_url)
-    return dataclasses.replace(fetched_page(result, 0, document), refs=())
+    return fetched_page(result, 0, document, refs=())
 
 
 def unreachable_reason(evidence: SiteEvidence) -> str | None:
