@@ -114,17 +114,14 @@ if (window.navigation) {
 }
 """
 
-MEASURE_JS = """
-(maxItems) => {
-  const root = document.documentElement;
-  const edge = root.clientWidth;
-  const path = (el) => {
+# A short CSS selector for an element (id, else tag, two classes and position, at
+# most five levels), shared by the scripts below.
+PATH_JS = """const path = (el) => {
     const parts = [];
     for (let n = el; n && n.nodeType === 1 && parts.length < 5; n = n.parentElement) {
       if (n.id) { parts.unshift(n.tagName.toLowerCase() + '#' + CSS.escape(n.id)); break; }
       let part = n.tagName.toLowerCase();
-      const cls = Array.from(n.classList).slice(0, 2).map((c) => '.' + CSS.escape(c)).join('');
-      part += cls;
+      part += Array.from(n.classList).slice(0, 2).map((c) => '.' + CSS.escape(c)).join('');
       const parent = n.parentElement;
       if (parent) {
         const same = Array.from(parent.children).filter((c) => c.tagName === n.tagName);
@@ -134,7 +131,13 @@ MEASURE_JS = """
       if (n === document.body) break;
     }
     return parts.join(' > ');
-  };
+  };"""
+
+MEASURE_JS = """
+(maxItems) => {
+  const root = document.documentElement;
+  const edge = root.clientWidth;
+  __PATH_JS__
   const clippedBy = (el, includeRoot) => {
     for (let a = el.parentElement; a; a = a.parentElement) {
       if (!includeRoot && (a === document.body || a === root)) return false;
@@ -166,7 +169,7 @@ MEASURE_JS = """
   }
   return {scroll_width: root.scrollWidth, client_width: edge, overflowing: found};
 }
-"""
+""".replace("__PATH_JS__", PATH_JS)
 
 LINKS_JS = """
 (limit) => {
@@ -184,22 +187,7 @@ LINKS_JS = """
 SHARE_CANDIDATES_JS = """
 (limit) => {
   const hint = /(^|[^a-z])(share|sharer|facebook|fb|twitter|tweet|whatsapp|line|weibo|telegram|pinterest|linkedin|x-share)([^a-z]|$)/i;
-  const path = (el) => {
-    const parts = [];
-    for (let n = el; n && n.nodeType === 1 && parts.length < 5; n = n.parentElement) {
-      if (n.id) { parts.unshift(n.tagName.toLowerCase() + '#' + CSS.escape(n.id)); break; }
-      let part = n.tagName.toLowerCase();
-      part += Array.from(n.classList).slice(0, 2).map((c) => '.' + CSS.escape(c)).join('');
-      const parent = n.parentElement;
-      if (parent) {
-        const same = Array.from(parent.children).filter((c) => c.tagName === n.tagName);
-        if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(n) + 1) + ')';
-      }
-      parts.unshift(part);
-      if (n === document.body) break;
-    }
-    return parts.join(' > ');
-  };
+  __PATH_JS__
   const described = (el) => [el.className && el.className.baseVal === undefined ? el.className : '',
     el.id, el.getAttribute('aria-label') || '', el.getAttribute('title') || '',
     ...Array.from(el.attributes).filter((a) => a.name.startsWith('data-'))
@@ -217,7 +205,7 @@ SHARE_CANDIDATES_JS = """
   window.__shophealthShare = chosen;
   return chosen.map(path);
 }
-"""
+""".replace("__PATH_JS__", PATH_JS)
 
 CLICK_JS = """
 (i) => {
