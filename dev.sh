@@ -36,11 +36,11 @@ python_env() {
   fi
   # Byte-code for our own modules even where PYTHONDONTWRITEBYTECODE is set: the
   # scan and each worker process would otherwise compile them at every start.
-  "$VENV/bin/python" -m compileall -q crawler checks reports fixtures >/dev/null 2>&1 || true
+  "$VENV/bin/python" -m compileall -q shophealth crawler checks reports fixtures >/dev/null 2>&1 || true
 }
 
 find_browser() {
-  "$VENV/bin/python" -c 'from crawler.browser import find_browser; print(find_browser(None))' 2>/dev/null
+  "$VENV/bin/python" -c 'from shophealth.crawler.browser import find_browser; print(find_browser(None))' 2>/dev/null
 }
 
 browser() {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from crawler.evidence import SiteEvidence
+from shophealth.crawler.evidence import SiteEvidence
 
 Severity = Literal["error", "warning", "info"]
 Options = Mapping[str, Any]

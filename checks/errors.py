@@ -87,8 +87,8 @@ from typing import Any
 
 import ahocorasick_rs
 
-from checks.base import Check, Finding, Options, Severity, snippet
-from crawler.evidence import Page, PageFacts, SiteEvidence
+from shophealth.checks.base import Check, Finding, Options, Severity, snippet
+from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 
 PHP_CHECK = "errors.php"
 SERVER_CHECK = "errors.server"

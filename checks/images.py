@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.base import Check, Finding, Options
-from crawler.evidence import LinkResult, Page, Sighting, SiteEvidence
+from shophealth.checks.base import Check, Finding, Options
+from shophealth.crawler.evidence import LinkResult, Page, Sighting, SiteEvidence
+from shophealth.crawler.pagekind import is_product_page
 
 IMAGE_TAGS = frozenset({"img", "source", "video"})
 IMAGE_PLACES = frozenset({("video", "poster"), ("source", "srcset"), ("source", "data-srcset")})
@@ -80,10 +81,7 @@ def _image_finding(result: LinkResult, evidence: SiteEvidence, message: str) -> 
 
 
 def _is_product_page(page: Page) -> bool:
-    facts = page.facts
-    if facts is None or page.status != 200:
-        return False
-    return (facts.og_type or "").lower() == "product" or "Product" in facts.json_ld_types
+    return page.facts is not None and page.status == 200 and is_product_page(page)
 
 
 def _has_image(page: Page) -> bool:

@@ -36,9 +36,9 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from checks.base import Check, Finding, Options, Severity
-from checks.images import is_image_sighting
-from crawler.evidence import LinkResult, Page, SiteEvidence
+from shophealth.checks.base import Check, Finding, Options, Severity
+from shophealth.checks.images import is_image_sighting
+from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
 
 RESOURCE_TAGS = frozenset({"script", "link", "iframe", "form", "embed", "audio"})
 LOOP_ERRORS = frozenset({"redirect loop", "too many redirects"})

@@ -13,7 +13,7 @@ a number's leading digits count). One **warning** per page, naming every reason:
 * the width is a fixed number of pixels (``width=1200``) instead of ``device-width``.
 
 ``mobile.overflow`` (evidence ``rendered``) judges pages rendered at a 375 px
-phone viewport by :mod:`crawler.browser`. One finding per page when the page is laid
+phone viewport by :mod:`shophealth.crawler.browser`. One finding per page when the page is laid
 out wider than the phone (``clientWidth`` above the viewport: no or a fixed-width
 viewport tag), the document scrolls sideways (``scrollWidth`` above ``clientWidth``),
 or elements stick out past the right edge (named by CSS selector). **error** when
@@ -47,8 +47,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from checks.base import Check, Finding, Options, Severity
-from crawler.evidence import LighthouseResult, Page, RenderedPage, SiteEvidence
+from shophealth.checks.base import Check, Finding, Options, Severity
+from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage, SiteEvidence
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "performance": 50,

@@ -1,7 +1,7 @@
 """The check registry: every check comes in through the ``shophealth.checks``
 entry-point group, built-in ones included (pytest's plugin model).
 
-An entry point names a :class:`~checks.base.Check` or a sequence of them.
+An entry point names a :class:`~shophealth.checks.base.Check` or a sequence of them.
 ``SHOPHEALTH_DISABLE_PLUGIN_AUTOLOAD=1`` loads only the checks shipped with
 shophealth, so a CI run is not changed by whatever else is installed.
 Running checks never raises: a check whose evidence is missing is
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from checks.base import Check, Finding, Options
-from crawler.evidence import SiteEvidence
+from shophealth.checks.base import Check, Finding, Options
+from shophealth.crawler.evidence import SiteEvidence
 
 GROUP = "shophealth.checks"
 OWN_DISTRIBUTION = "shophealth"

@@ -20,8 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from checks.base import Check, Finding, Options
-from crawler.evidence import Page, SiteEvidence
+from shophealth.checks.base import Check, Finding, Options
+from shophealth.crawler.evidence import Page, SiteEvidence
 
 MAX_LISTED_PAGES = 10
 PAGE_IN_PATH = re.compile(r"/page/\d+/?$")

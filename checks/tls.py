@@ -52,8 +52,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from checks.base import Check, Finding, Options, Severity
-from crawler.evidence import Page, Ref, SiteEvidence, TlsFacts
+from shophealth.checks.base import Check, Finding, Options, Severity
+from shophealth.crawler.evidence import Page, Ref, SiteEvidence, TlsFacts
 
 EXPIRY_KINDS = {"expired", "not-yet-valid"}
 UNREACHABLE_KINDS = {"connect"}

@@ -34,8 +34,7 @@ none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
 A crashed page is replaced and a disconnected browser relaunched; a page that
 cannot be rendered gives a ``RenderedPage`` with ``error`` set, never an exception.
 
-Which pages to render: :func:`choose_render_sample` and
-:func:`choose_lighthouse_sample` pick pages that cover the shop's kinds of page.
+Which pages to render is chosen by :mod:`shophealth.crawler.sampling`.
 """
 
 from __future__ import annotations
@@ -45,15 +44,12 @@ import contextlib
 import functools
 import hashlib
 import os
-import re
 import shutil
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from playwright.async_api import (
     Browser,
@@ -66,7 +62,7 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as BrowserPage
 
-from crawler.evidence import Page, RenderedPage
+from shophealth.crawler.evidence import RenderedPage
 
 BROWSER_ENV = "SHOPHEALTH_CHROMIUM"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -460,76 +456,3 @@ def _failed(url: str, exc: BaseException) -> RenderedPage:
     return RenderedPage(
         url=url, viewport_width=PHONE_VIEWPORT["width"], scroll_width=0, client_width=0, error=message[:300]
     )
-
-
-# --- which pages to render -------------------------------------------------------------
-
-PAGE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("cart", re.compile(r"/(cart|basket|bag|checkout)(/|$|\.)", re.I)),
-    ("policy", re.compile(r"(privacy|polic|terms|refund|return|shipping|delivery|faq)", re.I)),
-    ("contact", re.compile(r"(contact|about|store-?locat|stores?(/|$))", re.I)),
-    ("product", re.compile(r"/(products?|p|item|items|goods|dp)/[^/]+", re.I)),
-    ("category", re.compile(r"/(collections?|categor(y|ies)|c|shop|catalog|department)(/|$)", re.I)),
-)
-PRODUCT_TYPES = {"product", "productgroup", "og:product", "product.item"}
-CATEGORY_TYPES = {"collectionpage", "itemlist", "offercatalog"}
-RENDER_QUOTA = (("home", 1), ("category", 1), ("product", 3), ("cart", 1), ("policy", 1), ("contact", 1))
-
-
-def page_kind(page: Page) -> str:
-    """home, product, category, cart, policy, contact or other, from facts and URL."""
-    path = urlsplit(page.final_url or page.url).path
-    if path in ("", "/") or re.fullmatch(r"/[a-z]{2}([-_][a-z]{2,4})?/?", path, re.I):
-        return "home"
-    facts = page.facts
-    types = {t.lower() for t in facts.json_ld_types} if facts else set()
-    og_type = (facts.og_type or "").lower() if facts else ""
-    if types & PRODUCT_TYPES or og_type in PRODUCT_TYPES:
-        return "product"
-    if types & CATEGORY_TYPES:
-        return "category"
-    for kind, pattern in PAGE_KINDS:
-        if pattern.search(path):
-            return kind
-    return "other"
-
-
-def _renderable(pages: Sequence[Page]) -> list[Page]:
-    return [p for p in pages if p.facts is not None and p.status is not None and p.status < 400]
-
-
-def choose_render_sample(pages: Sequence[Page], limit: int) -> list[str]:
-    """URLs to render: home, a category, a few products, cart, policy, contact, one per language.
-
-    Pages are taken in crawl order, so the shallowest page of each kind comes first.
-    """
-    candidates = _renderable(pages)
-    chosen: list[str] = []
-    for kind, quota in RENDER_QUOTA:
-        chosen += [p.url for p in candidates if page_kind(p) == kind and p.url not in chosen][:quota]
-    seen_langs = {_lang(p) for p in candidates if p.url in chosen}
-    for page in candidates:
-        lang = _lang(page)
-        if lang not in seen_langs and page.url not in chosen:
-            seen_langs.add(lang)
-            chosen.append(page.url)
-    rest = [p.url for p in candidates if p.url not in chosen]
-    return (chosen + rest)[: max(0, limit)]
-
-
-def choose_lighthouse_sample(
-    pages: Sequence[Page], kinds: Sequence[str] = ("home", "category", "product")
-) -> list[str]:
-    """One URL per page template in ``kinds`` (the shallowest of each)."""
-    candidates = _renderable(pages)
-    chosen: list[str] = []
-    for kind in kinds:
-        match = next((p.url for p in candidates if page_kind(p) == kind), None)
-        if match and match not in chosen:
-            chosen.append(match)
-    return chosen
-
-
-def _lang(page: Page) -> str:
-    lang = (page.facts.lang if page.facts else None) or ""
-    return lang.strip().lower().replace("_", "-")

@@ -19,9 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from checks.registry import Registry, RegistryError, load_registry
-from crawler import __version__, tune_gc
-from crawler.config import (
+from shophealth import __version__, tune_gc
+from shophealth.checks.registry import Registry, RegistryError, load_registry
+from shophealth.crawler.config import (
     DEFAULT_USER_AGENT,
     RENDER_MODES,
     ConfigError,
@@ -29,11 +29,11 @@ from crawler.config import (
     SiteConfig,
     load_sites_file,
 )
-from crawler.gather import ProgressCallback
-from crawler.scan import Run, SiteCallback, scan
-from crawler.urls import BadURLError, parse_start_url
-from reports.renderers.terminal import inert, render_summary
-from reports.report import build_report, write_json
+from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.scan import Run, SiteCallback, scan
+from shophealth.crawler.urls import BadURLError, parse_start_url
+from shophealth.reports.renderers.terminal import inert, render_summary
+from shophealth.reports.report import build_report, write_json
 
 app = typer.Typer(
     help="Health crawler for retail web shops: broken links, server errors, TLS, mobile and more.",
@@ -237,7 +237,7 @@ def demo_command(
     ),
 ) -> None:
     """Serve the bundled demo shops on 127.0.0.1 (one plain, eight HTTPS), scan them and write the report."""
-    from fixtures.demo import run_demo
+    from shophealth.demo.run import run_demo
 
     report = run_demo(json_path)
     render_summary(report, out)

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from crawler.urls import BadURLError, parse_start_url
+from shophealth.crawler.urls import BadURLError, parse_start_url
 
 DEFAULT_USER_AGENT = "shophealth/{version} (+https://pypi.org/project/shophealth/; web shop health check)"
 

@@ -44,9 +44,9 @@ import certifi
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from crawler.config import ScanConfig
-from crawler.evidence import Hop
-from crawler.urls import host_key, normalize
+from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.evidence import Hop
+from shophealth.crawler.urls import host_key, normalize
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})

@@ -27,13 +27,13 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.config import ScanConfig
-from crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
-from crawler.fetch import Fetcher, FetchResult
-from crawler.jobs import Jobs, LocalJobs, PageFetch
-from crawler.parse import ParsedDocument
-from crawler.robots import RobotsCache
-from crawler.urls import Scope, resolve
+from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
+from shophealth.crawler.fetch import Fetcher, FetchResult
+from shophealth.crawler.jobs import Jobs, LocalJobs, PageFetch
+from shophealth.crawler.parse import ParsedDocument
+from shophealth.crawler.robots import RobotsCache
+from shophealth.crawler.urls import Scope, resolve
 
 PAGE_TAGS = frozenset({"a", "area", "iframe"})
 SOCIAL_HOSTS = (

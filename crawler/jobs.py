@@ -3,7 +3,7 @@
 This is the part of a crawl that costs CPU (HTTP, decoding, parsing,
 compressing), kept free of crawl state so that it runs the same in the
 coordinating process (:class:`LocalJobs`) or in worker processes
-(:class:`crawler.workers.WorkerPool`). Both give the coordinator the same
+(:class:`shophealth.crawler.workers.WorkerPool`). Both give the coordinator the same
 records: a :class:`PageFetch` for a page, a :class:`LinkFetch` for a link.
 
 Bodies are cut to :data:`BODY_HEAD` bytes before they leave a job: the
@@ -18,8 +18,8 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Protocol
 
-from crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
-from crawler.parse import ParsedDocument, parse_document
+from shophealth.crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
+from shophealth.crawler.parse import ParsedDocument, parse_document
 
 BODY_HEAD = 4096
 LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much

@@ -8,7 +8,7 @@ at the repository root, then ``lighthouse`` on ``PATH``; with neither it raises
 
 :func:`run_lighthouse` audits one URL with Lighthouse's default mobile emulation
 (Moto G Power, slow 4G, 4× CPU slowdown) in the Chromium found by
-:func:`crawler.browser.find_browser` (``CHROME_PATH``), for the performance,
+:func:`shophealth.crawler.browser.find_browser` (``CHROME_PATH``), for the performance,
 accessibility, best-practices and SEO categories. Runs are serialised by one
 process-wide lock, since two Lighthouse runs on one machine skew each other's
 performance scores. Each run is time-limited; on timeout the whole process group
@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crawler.browser import NotConfigured, chromium_args
-from crawler.evidence import LighthouseResult
+from shophealth.crawler.browser import NotConfigured, chromium_args
+from shophealth.crawler.evidence import LighthouseResult
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from crawler.evidence import Page, PageFacts, Ref, compress, compress_fast
-from crawler.urls import malformed_reason, resolve
+from shophealth.crawler.evidence import Page, PageFacts, Ref, compress, compress_fast
+from shophealth.crawler.urls import malformed_reason, resolve
 
 # The attributes of each element that name a link or resource.
 REF_ATTRIBUTES: dict[str, tuple[str, ...]] = {

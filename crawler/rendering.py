@@ -21,11 +21,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from crawler.config import ScanConfig
-from crawler.evidence import LighthouseResult, Page, RenderedPage
+from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
 if TYPE_CHECKING:
-    from crawler.browser import BrowserPool
+    from shophealth.crawler.browser import BrowserPool
 
 Renderer = Callable[[str], Awaitable[RenderedPage]]
 POOL_SIZE = 2
@@ -47,7 +47,7 @@ class BrowserPhase:
             if self.config.lighthouse_pages <= 0:
                 self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
                 return
-        from crawler.browser import BrowserPool, NotConfigured, find_browser
+        from shophealth.crawler.browser import BrowserPool, NotConfigured, find_browser
 
         try:
             self.executable = await asyncio.to_thread(find_browser, self.config.browser_path)
@@ -84,7 +84,7 @@ class BrowserPhase:
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
         if self.pool is None:  # rendering is off, failed, or was stopped
             return tuple(self.rendered.values())
-        from crawler.browser import choose_render_sample
+        from shophealth.crawler.sampling import choose_render_sample
 
         limit = len(pages) if self.config.render == "all" else self.config.render_pages
         urls = choose_render_sample(pages, limit)
@@ -98,8 +98,9 @@ class BrowserPhase:
             self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
             return ()
         try:
-            from crawler.browser import NotConfigured, choose_lighthouse_sample
-            from crawler.lighthouse import find_lighthouse, run_lighthouse
+            from shophealth.crawler.browser import NotConfigured
+            from shophealth.crawler.lighthouse import find_lighthouse, run_lighthouse
+            from shophealth.crawler.sampling import choose_lighthouse_sample
         except ImportError as exc:
             self.missing["lighthouse"] = f"not configured: {exc}"
             return ()

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from protego import Protego
 
-from crawler.fetch import Fetcher
-from crawler.urls import origin
+from shophealth.crawler.fetch import Fetcher
+from shophealth.crawler.urls import origin
 
 ROBOTS_MAX_BYTES = 512_000
 MAX_CRAWL_DELAY = 10.0

@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from checks.base import Finding
-from checks.registry import CheckOutcome, Registry, load_registry, run_checks
-from crawler import __version__
-from crawler.config import ScanConfig, SiteConfig
-from crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
-from crawler.fetch import Fetcher, trust_context
-from crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
-from crawler.parse import parse_document
-from crawler.rendering import BrowserPhase
-from crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
-from crawler.urls import Scope, host_key, origin
-from crawler.workers import WorkerPool, WorkerSetup, default_workers
+from shophealth import __version__
+from shophealth.checks.base import Finding
+from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
+from shophealth.crawler.config import ScanConfig, SiteConfig
+from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
+from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
+from shophealth.crawler.parse import parse_document
+from shophealth.crawler.rendering import BrowserPhase
+from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
+from shophealth.crawler.urls import Scope, host_key, origin
+from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
 
 
 @dataclass

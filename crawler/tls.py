@@ -32,7 +32,7 @@ The served chain comes from ``get_unverified_chain()`` (private in CPython
 from ``getpeercert(binary_form=True)``. Certificates are parsed with
 ``cryptography``; nothing shells out to openssl.
 
-:func:`crawler.fetch.trust_context` builds the trust store every fetch and check uses:
+:func:`shophealth.crawler.fetch.trust_context` builds the trust store every fetch and check uses:
 ``--ca-bundle PATH`` if given, else ``SSL_CERT_FILE``, else certifi's bundle
 (the one httpx uses). A bundle replaces the public roots, as curl's
 ``--cacert`` does.
@@ -57,8 +57,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from crawler.evidence import Page, TlsFacts
-from crawler.fetch import trust_context
+from shophealth.crawler.evidence import Page, TlsFacts
+from shophealth.crawler.fetch import trust_context
 
 # OpenSSL X509_V_ERR_* codes that get their own error_kind.
 _KIND_BY_VERIFY_CODE = {

@@ -3,9 +3,9 @@
 A crawl is CPU-bound on a fast shop: per page, about 0.35 ms of HTTP, 0.9 ms
 decoding, parsing and compressing, and 0.9 ms for the three link checks a
 page adds on the benchmark shop. One event loop uses one core. So the
-coordinator (:class:`crawler.gather.SiteCrawl`, in the main process) keeps
+coordinator (:class:`shophealth.crawler.gather.SiteCrawl`, in the main process) keeps
 the frontier, robots.txt, the politeness limits and every record, and hands
-the per-URL jobs of :mod:`crawler.jobs` (fetch and parse a page, verify a
+the per-URL jobs of :mod:`shophealth.crawler.jobs` (fetch and parse a page, verify a
 link) to worker processes, each with its own event loop and connection
 pool. A parsed page comes back as its :class:`~crawler.parse.ParsedDocument`
 (compressed HTML and text, facts, references): about 0.1 ms to unpickle.
@@ -24,7 +24,7 @@ limit) before it hands a job over and holds it until the answer is back.
 A worker's own limits, the same settings, only matter for redirect hops to
 other hosts. ``Retry-After`` waits happen in the worker, holding the slot.
 
-Protocol: each worker is ``python -m crawler.workers``; frames on its stdin
+Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its stdin
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
 requests so far, ok, PageFetch | LinkFetch | error text)``; the worker's
@@ -51,14 +51,13 @@ import struct
 import sys
 from collections.abc import Container
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from crawler import tune_gc
-from crawler.config import ScanConfig
-from crawler.fetch import Fetcher, trust_context
-from crawler.jobs import LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
-from crawler.urls import Scope
+from shophealth import tune_gc
+from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.jobs import LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
+from shophealth.crawler.urls import Scope
 
 MAX_RESTARTS = 3
 STDERR_TAIL = 2048
@@ -335,7 +334,6 @@ class WorkerPool:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=_child_env(),
                 limit=READ_LIMIT,
             )  # fmt: skip
         except OSError as exc:
@@ -349,14 +347,7 @@ class WorkerPool:
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "crawler.workers"]
-
-
-def _child_env() -> dict[str, str]:
-    """This environment, with this checkout first on the path (for a run from source)."""
-    root = str(Path(__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, path]) if path else root}
+    return [sys.executable, "-m", "shophealth.crawler.workers"]
 
 
 # --- the worker's side ----------------------------------------------------------------

@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.evidence import LighthouseResult, RenderedPage
-from reports.scoring import Rubric, score
+from shophealth.crawler.evidence import LighthouseResult, RenderedPage
+from shophealth.reports.scoring import Rubric, score
 
 if TYPE_CHECKING:
-    from crawler.scan import Run, SiteRun
+    from shophealth.crawler.scan import Run, SiteRun
 
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

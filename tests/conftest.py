@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from checks.registry import Registry, load_registry
-from crawler.config import ScanConfig, SiteConfig
-from crawler.scan import SiteRun, scan_site
-from fixtures.server import SHOPS_DIR, RunningShop, serve_shop
+from shophealth.checks.registry import Registry, load_registry
+from shophealth.crawler.config import ScanConfig, SiteConfig
+from shophealth.crawler.scan import SiteRun, scan_site
+from shophealth.demo.server import RunningShop, serve_shop
 
-TEST_SHOPS = SHOPS_DIR / "test_shops"
+REPO = Path(__file__).resolve().parents[1]
+TEST_SHOPS = REPO / "fixtures" / "test_shops"  # in the repository, not installed
 REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
 
 

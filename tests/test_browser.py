@@ -15,17 +15,16 @@ from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as BrowserPage
 
-from crawler.browser import (
+from shophealth.crawler.browser import (
     BROWSER_ENV,
     BrowserNotFound,
     BrowserPool,
-    choose_lighthouse_sample,
-    choose_render_sample,
     find_browser,
-    page_kind,
 )
-from crawler.evidence import Page
-from crawler.parse import page_from_body
+from shophealth.crawler.evidence import Page
+from shophealth.crawler.pagekind import page_kind
+from shophealth.crawler.parse import page_from_body
+from shophealth.crawler.sampling import choose_lighthouse_sample, choose_render_sample
 
 PHONE = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
@@ -118,8 +117,8 @@ def test_browser_from_environment_comes_first(chromium: str, monkeypatch: pytest
 
 def test_no_browser_anywhere_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BROWSER_ENV, raising=False)
-    monkeypatch.setattr("crawler.browser._playwright_chromium", lambda: None)
-    monkeypatch.setattr("crawler.browser.shutil.which", lambda name: None)
+    monkeypatch.setattr("shophealth.crawler.browser._playwright_chromium", lambda: None)
+    monkeypatch.setattr("shophealth.crawler.browser.shutil.which", lambda name: None)
     with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
         find_browser()
 

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from fixtures.server import RunningShop, serve_shop
+from shophealth.demo.server import RunningShop, serve_shop
 
-SHOPHEALTH = [sys.executable, "-m", "crawler"]
+SHOPHEALTH = [sys.executable, "-m", "shophealth"]
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import fast_config, scan_url
 
-from checks.registry import Registry
-from crawler.scan import SiteRun
-from fixtures.demo import DEMO_SHOP, SEEDED, demo_config
-from fixtures.server import RunningShop, serve_shop
-from tests.conftest import fast_config, scan_url
+from shophealth.checks.registry import Registry
+from shophealth.crawler.scan import SiteRun
+from shophealth.demo.run import DEMO_SHOP, SEEDED, demo_config
+from shophealth.demo.server import RunningShop, serve_shop
 
 
 def findings_of(run: SiteRun, check: str) -> list[dict[str, object]]:
@@ -126,8 +126,8 @@ def demo_shop() -> object:
 
 @pytest.fixture(scope="module")
 async def demo_run(demo_shop: RunningShop, registry: Registry) -> SiteRun:
-    from crawler.config import SiteConfig
-    from crawler.scan import scan_site
+    from shophealth.crawler.config import SiteConfig
+    from shophealth.crawler.scan import scan_site
 
     return await scan_site(SiteConfig(url=demo_shop.url, config=demo_config()), registry)
 
@@ -204,8 +204,8 @@ async def test_another_sites_403_page_is_unverifiable_but_a_403_image_is_broken(
 async def test_one_shop_failing_inside_never_loses_the_others(
     crawl_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.scan as scan_module
-    from crawler.config import SiteConfig
+    import shophealth.crawler.scan as scan_module
+    from shophealth.crawler.config import SiteConfig
 
     real_scan_site = scan_module.scan_site
 

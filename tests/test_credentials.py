@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import scan_url
+from test_cli import assert_one_line_error, run_cli
 
-from checks.registry import Registry
-from fixtures.server import serve_shop
-from tests.conftest import scan_url
-from tests.test_cli import assert_one_line_error, run_cli
+from shophealth.checks.registry import Registry
+from shophealth.demo.server import serve_shop
 
 
 def _staging_shop(root: Path, elsewhere: str) -> Path:

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from checks.registry import load_registry
-from crawler.config import SiteConfig
-from crawler.scan import scan
-from fixtures.demo import DEMO_SHOP_NAME, TLS_DEMO_SHOPS, TLS_SEEDED, TlsDemoShop, demo_sites
-from reports.report import build_report
+from shophealth.checks.registry import load_registry
+from shophealth.crawler.config import SiteConfig
+from shophealth.crawler.scan import scan
+from shophealth.demo.run import DEMO_SHOP_NAME, TLS_DEMO_SHOPS, TLS_SEEDED, TlsDemoShop, demo_sites
+from shophealth.reports.report import build_report
 
 CERTIFICATE_CHECKS = {"tls.expired", "tls.invalid"}
 BAD_CERTIFICATE_SHOPS = sorted(

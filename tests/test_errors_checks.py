@@ -11,11 +11,11 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from checks.base import Check, Finding
-from checks.errors import CHECKS, PHP_CHECK, SERVER_CHECK
-from checks.registry import run_check
-from crawler.evidence import Page, SiteEvidence
-from crawler.parse import page_from_body
+from shophealth.checks.base import Check, Finding
+from shophealth.checks.errors import CHECKS, PHP_CHECK, SERVER_CHECK
+from shophealth.checks.registry import run_check
+from shophealth.crawler.evidence import Page, SiteEvidence
+from shophealth.crawler.parse import page_from_body
 
 SHOP = "https://shop.example/"
 ELEMENTOR_FATAL = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from crawler.fetch import MIN_WINDOW, HostLimit
+from shophealth.crawler.fetch import MIN_WINDOW, HostLimit
 
 
 async def _answer(limit: HostLimit, seconds: float, count: int) -> None:

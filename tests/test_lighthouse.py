@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from checks.mobile import CHECKS
-from checks.registry import run_check
-from crawler.browser import BrowserNotFound, find_browser
-from crawler.evidence import SiteEvidence
-from crawler.lighthouse import (
+from shophealth.checks.mobile import CHECKS
+from shophealth.checks.registry import run_check
+from shophealth.crawler.browser import BrowserNotFound, find_browser
+from shophealth.crawler.evidence import SiteEvidence
+from shophealth.crawler.lighthouse import (
     LighthouseNotFound,
     failing_audits,
     find_lighthouse,

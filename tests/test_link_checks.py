@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from checks.images import find_broken_images
-from checks.links import find_broken_links, find_redirect_problems, find_soft_404s, is_not_found_heading
-from checks.seo import find_seo_basics
-from crawler.evidence import Hop, LinkResult, Sighting, SiteEvidence
-from crawler.parse import page_from_body
+from shophealth.checks.images import find_broken_images
+from shophealth.checks.links import (
+    find_broken_links,
+    find_redirect_problems,
+    find_soft_404s,
+    is_not_found_heading,
+)
+from shophealth.checks.seo import find_seo_basics
+from shophealth.crawler.evidence import Hop, LinkResult, Sighting, SiteEvidence
+from shophealth.crawler.parse import page_from_body
 
 HOME = "https://shop.example/"
 

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from checks.mobile import CHECKS, overflow_problems, parse_viewport, viewport_problems
-from checks.registry import CheckOutcome, run_check
-from crawler.browser import BrowserNotFound, BrowserPool, find_browser
-from crawler.evidence import LighthouseResult, Page, RenderedPage, SiteEvidence
-from crawler.parse import page_from_body
+from shophealth.checks.mobile import CHECKS, overflow_problems, parse_viewport, viewport_problems
+from shophealth.checks.registry import CheckOutcome, run_check
+from shophealth.crawler.browser import BrowserNotFound, BrowserPool, find_browser
+from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage, SiteEvidence
+from shophealth.crawler.parse import page_from_body
 
 CHECK = {c.id: c for c in CHECKS}
 SHOP = "http://shop.example/"

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from checks.errors import CHECKS
-from crawler.evidence import Page, SiteEvidence
-from crawler.parse import page_from_body
+from shophealth.checks.errors import CHECKS
+from shophealth.crawler.evidence import Page, SiteEvidence
+from shophealth.crawler.parse import page_from_body
 
 ERROR_CHECKS = tuple(c.id for c in CHECKS)
 RECALL_BAR = 0.95

@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+from conftest import fast_config
+from realworld import Entry, cases, corpus_dir, expects, manifest_entries, scope_of
 
-from checks.registry import Registry
-from crawler.config import SiteConfig
-from crawler.scan import SiteRun, scan_site
-from crawler.urls import resolve
-from fixtures.server import RunningShop, serve_shop
-from tests.conftest import fast_config
-from tests.realworld import Entry, cases, corpus_dir, expects, manifest_entries, scope_of
+from shophealth.checks.registry import Registry
+from shophealth.crawler.config import SiteConfig
+from shophealth.crawler.scan import SiteRun, scan_site
+from shophealth.crawler.urls import resolve
+from shophealth.demo.server import RunningShop, serve_shop
 
 FOLDER = "links/"
 LINK_CHECKS = ("links.broken", "links.soft-404", "links.redirect", "images.broken")

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from checks.mobile import CHECKS, viewport_problems
-from crawler.browser import BrowserNotFound, BrowserPool, find_browser
-from crawler.evidence import RenderedPage, SiteEvidence
-from crawler.parse import page_from_body
+from shophealth.checks.mobile import CHECKS, viewport_problems
+from shophealth.crawler.browser import BrowserNotFound, BrowserPool, find_browser
+from shophealth.crawler.evidence import RenderedPage, SiteEvidence
+from shophealth.crawler.parse import page_from_body
 
 AGREEMENT_BAR = 0.95
 FOLDER = "mobile/"

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import TEST_SHOPS, scan_url
 
-from checks.registry import Registry
-from crawler.browser import BrowserNotFound, find_browser
-from crawler.lighthouse import LighthouseNotFound, find_lighthouse
-from crawler.scan import Run
-from fixtures.server import serve_shop
-from reports.report import build_report
-from tests.conftest import TEST_SHOPS, scan_url
+from shophealth.checks.registry import Registry
+from shophealth.crawler.browser import BrowserNotFound, find_browser
+from shophealth.crawler.lighthouse import LighthouseNotFound, find_lighthouse
+from shophealth.crawler.scan import Run
+from shophealth.demo.server import serve_shop
+from shophealth.reports.report import build_report
 
 
 def _browser_or_skip() -> str:

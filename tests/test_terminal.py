@@ -7,7 +7,7 @@ import re
 
 from rich.console import Console
 
-from reports.renderers.terminal import render_summary
+from shophealth.reports.renderers.terminal import render_summary
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07[bold red]FAKE[/] Warning"
 

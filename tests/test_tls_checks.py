@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from certs import Authority, Leaf, make_intermediate, make_leaf, make_root
 
-from checks.base import Finding
-from checks.registry import load_registry, run_check
-from checks.tls import CHECKS, expiry_windows
-from crawler.evidence import Hop, Page, SiteEvidence, TlsFacts
-from crawler.fetch import trust_context
-from crawler.parse import page_from_body
-from crawler.tls import inspect_tls
+from shophealth.checks.base import Finding
+from shophealth.checks.registry import load_registry, run_check
+from shophealth.checks.tls import CHECKS, expiry_windows
+from shophealth.crawler.evidence import Hop, Page, SiteEvidence, TlsFacts
+from shophealth.crawler.fetch import trust_context
+from shophealth.crawler.parse import page_from_body
+from shophealth.crawler.tls import inspect_tls
 
 HOME = "https://shop.example/"
 BY_ID = {check.id: check for check in CHECKS}

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from certs import Authority, Leaf, make_intermediate, make_leaf, make_root
 
-from crawler.evidence import TlsFacts
-from crawler.fetch import trust_context
-from crawler.parse import page_from_body
-from crawler.tls import (
+from shophealth.crawler.evidence import TlsFacts
+from shophealth.crawler.fetch import trust_context
+from shophealth.crawler.parse import page_from_body
+from shophealth.crawler.tls import (
     hosts_to_inspect,
     inspect_hosts,
     inspect_tls,

@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import fast_config, scan_url
 
-from checks.registry import Registry
-from crawler.config import ConfigError, ScanConfig, load_sites_file
-from crawler.fetch import Fetcher, trust_context
-from crawler.jobs import PageFetch
-from crawler.scan import SiteRun, scan_site
-from crawler.urls import Scope
-from crawler.workers import AUTO_START_PAGES, WorkerPool, WorkerSetup, default_workers
-from fixtures.demo import demo_sites
-from fixtures.server import RunningShop, serve_shop
-from tests.conftest import fast_config, scan_url
+from shophealth.checks.registry import Registry
+from shophealth.crawler.config import ConfigError, ScanConfig, load_sites_file
+from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.jobs import PageFetch
+from shophealth.crawler.scan import SiteRun, scan_site
+from shophealth.crawler.urls import Scope
+from shophealth.crawler.workers import AUTO_START_PAGES, WorkerPool, WorkerSetup, default_workers
+from shophealth.demo.run import demo_sites
+from shophealth.demo.server import RunningShop, serve_shop
 
 PAGES = 30
 
@@ -140,7 +140,7 @@ async def test_workers_that_die_at_start_leave_the_crawl_in_process(
     small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "crawler.workers.worker_command",
+        "shophealth.crawler.workers.worker_command",
         lambda: [sys.executable, "-c", "import sys; sys.stderr.write('no luck here'); sys.exit(3)"],
     )
     run = await scan_url(small_shop.url, registry, workers=2)
@@ -154,7 +154,7 @@ async def test_workers_that_die_at_start_leave_the_crawl_in_process(
 async def test_an_unstartable_worker_program_is_a_fallback_not_an_error(
     small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("crawler.workers.worker_command", lambda: ["/nonexistent/python"])
+    monkeypatch.setattr("shophealth.crawler.workers.worker_command", lambda: ["/nonexistent/python"])
     run = await scan_url(small_shop.url, registry, workers=1)
     assert run.error is None
     assert run.stats["pages"] == 2 * PAGES + 2
@@ -255,7 +255,9 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
         "w.fetch_page = fetch_page\n"
         "asyncio.run(w._main())\n"
     )
-    monkeypatch.setattr("crawler.workers.worker_command", lambda: [sys.executable, "-c", broken_parser])
+    monkeypatch.setattr(
+        "shophealth.crawler.workers.worker_command", lambda: [sys.executable, "-c", broken_parser]
+    )
     run = await scan_url(small_shop.url, registry, workers=2)
     assert run.stats["workers"] == 2
     p3 = small_shop.url + "p3.html"
