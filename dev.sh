@@ -66,6 +66,11 @@ test_tools() {
     log "installing nginx (benchmark server)"
     apt_install nginx
   fi
+  # PostgreSQL: the history store's tests start a throw-away server (initdb, pg_ctl).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "installing postgresql (history store tests)"
+    apt_install postgresql
+  fi
 }
 
 node_tools() {

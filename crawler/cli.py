@@ -99,6 +99,12 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Store the run in this history database.", envvar="SHOPHEALTH_STORE")
+    ] = None,
+    webhook: Annotated[str | None, typer.Option(help="POST the diff here on regressions.")] = None,
+    mail_to: Annotated[list[str] | None, typer.Option(help="E-mail the diff here on regressions.")] = None,
+    smtp: Annotated[str, typer.Option(help="SMTP server: smtp://[user@]host[:port].")] = "smtp://localhost",
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -128,8 +134,11 @@ def scan_command(
             target.config.shop_headers()  # a missing variable is bad input, said before scanning
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    nightly = cli_history.Nightly.start(store, quiet, cli_history.Notify(webhook, mail_to or (), smtp))
     run = _run_scan(targets, quiet, parallel)
     report = build_report(run)
+    if nightly is not None:
+        nightly.finish(run, report)
     if json_path is not None:
         write_json(report, json_path)
     if not quiet:
@@ -248,3 +257,6 @@ def demo_command(
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+from shophealth.crawler import cli_history  # noqa: E402  (registers history, diff; used by scan)

@@ -1,0 +1,262 @@
+"""Run history on the command line: ``history``, ``diff``, and what
+``scan --store`` does around a scan (the nightly use).
+
+``scan --store URL`` (or ``$SHOPHEALTH_STORE``; ``--store default`` is the
+SQLite file in the user's data directory) takes a lock on the store so two
+runs never overlap (the second exits with code 75, EX_TEMPFAIL, and says
+why), stores the run, compares each shop with its previous stored run, and on
+regressions posts the diff to ``--webhook`` and mails it to ``--mail-to``.
+With ``--quiet`` it prints one line: the run id, shops, findings and what
+changed. Exit codes are the scan's; a store that cannot be opened is 2, one
+that cannot be written after the scan is 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import filelock
+import platformdirs
+import typer
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from shophealth import __version__
+from shophealth.crawler.cli import app, err, fail, out
+from shophealth.crawler.scan import Run
+from shophealth.reports.renderers.terminal import inert
+from shophealth.reports.store import PageSummary, Store, StoreError, default_url
+from shophealth.reports.store.diff import diff_reports, has_regressions
+from shophealth.reports.store.notify import NotifyError, post_webhook, send_mail
+
+LOCKED = 75  # EX_TEMPFAIL: another run holds the store's lock; try later
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="History database URL: sqlite:///path or postgresql://… ('default': in the user data dir).",
+        envvar="SHOPHEALTH_STORE",
+    ),
+]
+
+
+def store_url(option: str | None) -> str:
+    return default_url() if option in (None, "", "default") else str(option)
+
+
+def open_store(option: str | None) -> Store:
+    try:
+        return Store(store_url(option))
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("history")
+def history_command(
+    shop: Annotated[str | None, typer.Argument(help="Only this shop (its URL or name).")] = None,
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Shop runs listed, newest first.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List stored runs with their scores and finding counts."""
+    with open_store(store) as history:
+        try:
+            rows = history.history(shop, limit)
+        except StoreError as exc:
+            raise fail(str(exc), 1) from None
+    if as_json:
+        out.print_json(json.dumps([row.__dict__ for row in rows]))
+        return
+    table = Table("run", "started", "status", "shop", "score", "errors", "warnings", "info")
+    for row in rows:
+        counts = row.findings
+        score = "not scanned" if row.error else ("–" if row.overall is None else f"{row.overall:.1f}")
+        table.add_row(
+            row.run_id,
+            row.started_at,
+            row.status,
+            inert(row.shop),
+            score,
+            *(str(counts.get(level, 0)) for level in ("error", "warning", "info")),
+        )
+    out.print(table)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[
+        str, typer.Argument(help="The earlier run: a stored run id (or prefix), or a JSON report.")
+    ],
+    new: Annotated[str, typer.Argument(help="The later run: a stored run id (or prefix), or a JSON report.")],
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+) -> None:
+    """What changed between two runs: new, fixed and persisting problems, score changes."""
+    diff = diff_reports(*_load_reports((old, new), store))
+    if as_json:
+        print(json.dumps(diff, ensure_ascii=False, indent=2))
+        return
+    _print_diff(diff)
+
+
+def _load_reports(refs: Sequence[str], store: str | None) -> list[dict[str, Any]]:
+    """Reports from JSON files, or from the store for what is not a file."""
+    history: Store | None = None
+    reports = []
+    try:
+        for ref in refs:
+            if Path(ref).is_file():
+                reports.append(_read_report(Path(ref)))
+                continue
+            history = history or open_store(store)
+            reports.append(history.load_report(ref))
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if history is not None:
+            history.close()
+    return reports
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"cannot read report {path}: {exc}") from None
+    if not isinstance(report, dict) or not isinstance(report.get("sites"), list):
+        raise fail(f"{path} is not a shophealth JSON report")
+    return report
+
+
+def _print_diff(diff: Mapping[str, Any]) -> None:
+    totals = diff["totals"]
+    out.print(f"{totals['new']} new, {totals['fixed']} fixed, {totals['persisting']} persisting")
+    for site in diff["sites"]:
+        overall = site["scores"]["overall"]
+        out.rule(f"[bold]{inert(site['site'])}")
+        out.print(f"score {overall['old']} → {overall['new']} ({_signed(overall['change'])})")
+        for label, key in (("new", "new"), ("fixed", "fixed")):
+            for f in site[key]:
+                out.print(
+                    f"  {label:<5} {f['severity']:<7} {inert(f['check'])} {inert(f['target'] or f['page'])}"
+                )
+
+
+def _signed(change: float | None) -> str:
+    return "–" if change is None else f"{change:+.1f}"
+
+
+@dataclass
+class Notify:
+    """Where regressions are sent."""
+
+    webhook: str | None = None
+    mail_to: Sequence[str] = ()
+    smtp: str = "smtp://localhost"
+    mail_from: str = field(
+        default_factory=lambda: os.environ.get("SHOPHEALTH_MAIL_FROM", "shophealth@localhost")
+    )
+
+
+@dataclass
+class Nightly:
+    """The store side of one ``scan --store``: lock, store, compare, notify."""
+
+    store: Store
+    lock: filelock.BaseFileLock
+    quiet: bool
+    notify: Notify = field(default_factory=Notify)
+
+    @classmethod
+    def start(cls, option: str | None, quiet: bool, notify: Notify) -> Nightly | None:
+        """Open the store and take its lock before scanning; None without a store."""
+        if option is None:
+            if notify.webhook or notify.mail_to:
+                raise fail("--webhook and --mail-to compare with the last run: give --store too")
+            return None
+        store = open_store(option)
+        lock = filelock.FileLock(lock_path(store.url), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            store.close()
+            raise fail(
+                f"another shophealth scan is using store {store.display_url}; this run exits without scanning",
+                LOCKED,
+            ) from None
+        return cls(store, lock, quiet, notify)
+
+    def finish(self, run: Run, report: Mapping[str, Any]) -> None:
+        """Store the run, compare it with the last one, tell who asked, release the lock."""
+        try:
+            status = "interrupted" if run.interrupted else "complete"
+            self.store.save_report(report, pages_of(run), status)
+            diff = diff_with_previous(self.store, report)
+        except StoreError as exc:
+            raise fail(f"the scan could not be stored: {exc}", 1) from None
+        finally:
+            self.store.close()
+            self.lock.release()
+        self._notify(diff)
+        line = summary_line(report, diff, self.store.display_url)
+        if self.quiet:
+            print(line)
+        else:
+            out.print(inert(line))
+
+    def _notify(self, diff: dict[str, Any]) -> None:
+        if not has_regressions(diff):
+            return
+        try:
+            if self.notify.webhook:
+                post_webhook(self.notify.webhook, diff, f"shophealth/{__version__}")
+            if self.notify.mail_to:
+                send_mail(self.notify.smtp, self.notify.mail_from, self.notify.mail_to, diff)
+        except NotifyError as exc:
+            err.print(f"[bold yellow]warning:[/] regressions not sent: {inert(str(exc))}")
+
+
+def diff_with_previous(store: Store, report: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored run ``report`` against each shop's previous stored run; shops
+    stored for the first time are left out (nothing to compare with)."""
+    previous = store.previous_report(report["run"]["id"])
+    known = {site["site"] for site in previous["sites"]}
+    return diff_reports(previous, {**report, "sites": [s for s in report["sites"] if s["site"] in known]})
+
+
+def lock_path(url: str) -> Path:
+    """Beside a SQLite file; else in the user's runtime folder, one per store URL."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        return Path(f"{Path(parsed.database).expanduser()}.lock")
+    folder = Path(platformdirs.user_runtime_dir("shophealth", appauthor=False, ensure_exists=True))
+    digest = hashlib.sha256(parsed.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return folder / f"store-{digest}.lock"
+
+
+def pages_of(run: Run) -> dict[str, list[PageSummary]]:
+    """What the store keeps of each shop's pages: URL, status, kind."""
+    return {
+        site_run.site.url: [
+            PageSummary(p.url, p.status, getattr(p, "kind", None)) for p in site_run.evidence.pages
+        ]
+        for site_run in run.sites
+    }
+
+
+def summary_line(report: Mapping[str, Any], diff: Mapping[str, Any], where: str) -> str:
+    sites = report["sites"]
+    failed = sum(1 for s in sites if s.get("error"))
+    findings = sum(len(s.get("findings") or ()) for s in sites)
+    totals = diff["totals"]
+    return (
+        f"run {report['run']['id']}: {len(sites) - failed} shops scanned, {failed} not; "
+        f"{findings} findings, {totals['new']} new, {totals['fixed']} fixed since the last run; "
+        f"stored in {where}"
+    )

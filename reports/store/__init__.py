@@ -1,0 +1,454 @@
+"""The history store: every scan's findings and summaries in a database.
+
+SQLite by default (``history.sqlite3`` in the user's data directory, from
+``platformdirs``), or any URL SQLAlchemy knows: ``sqlite:///path``,
+``postgresql://user@host/db`` (driven by psycopg 3). Opening a store brings
+its schema up to date with the Alembic migrations shipped in
+``migrations/``, so history written by an older version is kept.
+
+What is stored per shop and run (SPEC §3, less the raw artifacts): pages
+(URL, status, kind), findings with their fingerprints, check statuses,
+scores per area and indicator, TLS facts per host, Lighthouse scores and
+unverifiable links. :meth:`Store.load_report` gives a stored run back in
+the report's shape. Writing a shop's part of a run replaces what was stored
+for that run and shop, in one transaction, so a retried write never
+duplicates findings.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import ColumnElement, Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from shophealth.reports.store.schema import (
+    CheckRow,
+    FindingRow,
+    LighthouseRow,
+    PageRow,
+    RunRow,
+    ScoreRow,
+    Shop,
+    ShopRun,
+    TlsRow,
+    UnverifiableRow,
+)
+
+STORE_ENV = "SHOPHEALTH_STORE"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+RUN_ORDER = (RunRow.started_at, RunRow.stored_at, RunRow.id)  # oldest first
+CHILDREN = (PageRow, FindingRow, CheckRow, ScoreRow, TlsRow, LighthouseRow, UnverifiableRow)
+
+
+class StoreError(Exception):
+    """A store that cannot be opened, read or written (the message is one line)."""
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    """What is kept of a crawled page."""
+
+    url: str
+    status: int | None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One shop's part of a stored run, as ``shophealth history`` lists it."""
+
+    run_id: str
+    started_at: str
+    status: str
+    shop: str
+    overall: float | None
+    findings: Mapping[str, int]  # by severity
+    error: str | None
+
+
+def default_url() -> str:
+    """``$SHOPHEALTH_STORE``, else a SQLite file in the user's data directory."""
+    if os.environ.get(STORE_ENV):
+        return os.environ[STORE_ENV]
+    folder = Path(platformdirs.user_data_dir("shophealth", appauthor=False))
+    return f"sqlite:///{folder / 'history.sqlite3'}"
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for a store URL; ``postgresql://`` means psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a store URL: {url!r} (try sqlite:///path or postgresql://host/db)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(parsed)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use store {parsed.render_as_string()}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` on the store."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+class Store:
+    """A history database, its schema brought up to date on opening."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.engine = engine_for(self.url)
+        try:
+            upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise StoreError(f"cannot open store {self.display_url}: {_first_line(exc)}") from None
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {self.display_url}: {_first_line(exc)}") from None
+
+    # writing
+
+    def save_report(
+        self,
+        report: Mapping[str, Any],
+        pages: Mapping[str, Iterable[PageSummary]] | None = None,
+        status: str = "complete",
+    ) -> None:
+        """Store a report (SPEC §3) and the pages of each shop (by site URL)."""
+        run = report["run"]
+        self.save_run_header(run, status)
+        for position, site in enumerate(report["sites"]):
+            self.save_site(run["id"], position, site, (pages or {}).get(site["site"], ()))
+
+    def save_run_header(self, run: Mapping[str, Any], status: str = "complete") -> None:
+        with self.session() as session:
+            row = session.get(RunRow, run["id"]) or RunRow(id=run["id"], stored_at=time.time())
+            row.started_at = run["started_at"]
+            row.finished_at = run.get("finished_at") or None
+            row.tool_version = run.get("tool_version")
+            row.config = dict(run.get("config") or {})
+            row.status = status
+            session.add(row)
+
+    def save_site(
+        self, run_id: str, position: int, site: Mapping[str, Any], pages: Iterable[PageSummary] = ()
+    ) -> None:
+        """One shop's part of a run, replacing what was stored for this run and shop."""
+        shop_id = self._shop_id(site["site"], site.get("name"))
+        with self.session() as session:
+            old = session.scalar(select(ShopRun).where(ShopRun.run_id == run_id, ShopRun.shop_id == shop_id))
+            if old is not None:
+                for table in CHILDREN:
+                    session.execute(delete(table).where(table.shop_run_id == old.id))
+                session.delete(old)
+                session.flush()
+            scores = site.get("scores") or {}
+            shop_run = ShopRun(
+                run_id=run_id,
+                shop_id=shop_id,
+                position=position,
+                error=site.get("error"),
+                stats=dict(site.get("stats") or {}),
+                overall=scores.get("overall"),
+                algorithm_version=scores.get("algorithm_version"),
+            )
+            session.add(shop_run)
+            session.flush()
+            session.add_all(_children(shop_run.id, site, pages))
+
+    def _shop_id(self, url: str, name: str | None) -> int:
+        """The shop's id, created if new; safe when two writers add the same shop."""
+        for _attempt in range(2):
+            try:
+                with self.session() as session:
+                    shop = session.scalar(select(Shop).where(Shop.url == url))
+                    if shop is None:
+                        shop = Shop(url=url, name=name)
+                        session.add(shop)
+                    elif name and shop.name != name:
+                        shop.name = name
+                    session.flush()
+                    return shop.id
+            except StoreError as exc:
+                if not isinstance(exc.__context__, IntegrityError):
+                    raise
+        raise StoreError(f"cannot add shop {url} to the store")
+
+    # reading
+
+    def run_ids(self) -> list[str]:
+        with self.session() as session:
+            return list(session.scalars(select(RunRow.id).order_by(*RUN_ORDER)))
+
+    def resolve_run(self, ref: str) -> str:
+        """A run id from an id or a unique prefix of one; ``latest`` and ``previous`` work too."""
+        ids = self.run_ids()
+        if ref in ("latest", "previous") and len(ids) >= (1 if ref == "latest" else 2):
+            return ids[-1] if ref == "latest" else ids[-2]
+        matches = [i for i in ids if i.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        reason = "no stored run" if not matches else f"{len(matches)} stored runs"
+        raise StoreError(f"{reason} matches {ref!r} in {self.display_url}")
+
+    def history(self, shop: str | None = None, limit: int = 50) -> list[RunSummary]:
+        """The latest ``limit`` shop runs, newest first; of one shop (URL or name) if given."""
+        with self.session() as session:
+            query = (
+                select(ShopRun)
+                .join(RunRow)
+                .join(Shop)
+                .options(selectinload(ShopRun.run), selectinload(ShopRun.shop))
+                .order_by(*(c.desc() for c in RUN_ORDER), ShopRun.position)
+                .limit(limit)
+            )
+            if shop:
+                query = query.where((Shop.url == shop) | (Shop.name == shop) | (Shop.url == shop + "/"))
+            rows = list(session.scalars(query))
+            counts = _severity_counts(session, [row.id for row in rows])
+            return [
+                RunSummary(
+                    run_id=row.run_id,
+                    started_at=row.run.started_at,
+                    status=row.run.status,
+                    shop=row.shop.url,
+                    overall=row.overall,
+                    findings=counts.get(row.id, {}),
+                    error=row.error,
+                )
+                for row in rows
+            ]
+
+    def load_report(self, ref: str) -> dict[str, Any]:
+        """A stored run in the report's shape (SPEC §3), without raw artifacts."""
+        run_id = self.resolve_run(ref)
+        with self.session() as session:
+            run = session.get_one(RunRow, run_id)
+            sites = [_site_report(session, shop_run) for shop_run in run.shops]
+            return {
+                "schema": "shophealth.report/1",
+                "run": {
+                    "id": run.id,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "tool_version": run.tool_version,
+                    "config": run.config,
+                    "status": run.status,
+                },
+                "sites": sites,
+            }
+
+    def previous_report(self, ref: str) -> dict[str, Any]:
+        """For each shop of run ``ref``, its latest earlier stored run, as one report
+        (a shop never stored before is left out): what ``ref`` is compared with."""
+        run_id = self.resolve_run(ref)
+        with self.session() as session:
+            run = session.get_one(RunRow, run_id)
+            sites = []
+            for shop_run in run.shops:
+                query = (
+                    select(ShopRun)
+                    .join(RunRow)
+                    .where(ShopRun.shop_id == shop_run.shop_id, RunRow.id != run_id, _before(run))
+                    .order_by(*(c.desc() for c in RUN_ORDER))
+                    .limit(1)
+                )
+                previous = session.scalar(query)
+                if previous is not None:
+                    sites.append(_site_report(session, previous))
+            return {"schema": "shophealth.report/1", "run": {"id": None}, "sites": sites}
+
+    def pages(self, run_id: str, site: str) -> list[PageSummary]:
+        with self.session() as session:
+            query = (
+                select(PageRow)
+                .join(ShopRun, PageRow.shop_run_id == ShopRun.id)
+                .join(Shop)
+                .where(ShopRun.run_id == run_id, Shop.url == site)
+                .order_by(PageRow.id)
+            )
+            return [PageSummary(p.url, p.status, p.kind) for p in session.scalars(query)]
+
+
+def _before(run: RunRow) -> ColumnElement[bool]:
+    """Runs stored before ``run``: started earlier, or in the same second and stored earlier."""
+    same_second = RunRow.started_at == run.started_at
+    if run.stored_at is None:
+        return or_(RunRow.started_at < run.started_at, and_(same_second, RunRow.stored_at.is_(None)))
+    earlier = or_(RunRow.stored_at < run.stored_at, RunRow.stored_at.is_(None))
+    return or_(RunRow.started_at < run.started_at, and_(same_second, earlier))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _children(shop_run_id: int, site: Mapping[str, Any], pages: Iterable[PageSummary]) -> Iterator[Any]:
+    """The rows of one shop's part of a run, from its report entry."""
+    sid = shop_run_id
+    for page in pages:
+        yield PageRow(shop_run_id=sid, url=page.url, status=page.status, kind=page.kind)
+    for f in site.get("findings") or ():
+        yield FindingRow(
+            shop_run_id=sid,
+            fingerprint=f["fingerprint"],
+            check=f["check"],
+            severity=f["severity"],
+            page=f["page"],
+            target=f.get("target"),
+            message=f["message"],
+            evidence=f.get("evidence") or {},
+        )
+    for c in site.get("checks") or ():
+        yield CheckRow(
+            shop_run_id=sid,
+            check=c["check"],
+            status=c["status"],
+            findings=c.get("findings", 0),
+            detail=c.get("detail"),
+        )
+    scores = site.get("scores") or {}
+    for scope in ("areas", "indicators"):
+        for name, value in (scores.get(scope) or {}).items():
+            yield ScoreRow(shop_run_id=sid, scope=scope, name=name, value=value)
+    for t in site.get("tls") or ():
+        yield TlsRow(
+            shop_run_id=sid,
+            host=t["host"],
+            valid=t.get("valid"),
+            error=t.get("error"),
+            issuer=t.get("issuer"),
+            not_after=t.get("not_after"),
+            days_left=t.get("days_left"),
+        )
+    for result in site.get("lighthouse") or ():
+        for category, value in (result.get("scores") or {}).items():
+            yield LighthouseRow(shop_run_id=sid, url=result["url"], category=category, score=value)
+    for u in site.get("unverifiable") or ():
+        yield UnverifiableRow(
+            shop_run_id=sid,
+            target=u["target"],
+            reason=u["reason"],
+            count=u.get("count", 1),
+            pages=list(u.get("pages") or []),
+        )
+
+
+def _severity_counts(session: Session, shop_run_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    if not shop_run_ids:
+        return counts
+    query = (
+        select(FindingRow.shop_run_id, FindingRow.severity, func.count())
+        .where(FindingRow.shop_run_id.in_(shop_run_ids))
+        .group_by(FindingRow.shop_run_id, FindingRow.severity)
+    )
+    for shop_run_id, severity, count in session.execute(query):
+        counts.setdefault(shop_run_id, {})[severity] = count
+    return counts
+
+
+def _rows(session: Session, table: Any, shop_run_id: int) -> list[Any]:
+    return list(session.scalars(select(table).where(table.shop_run_id == shop_run_id).order_by(table.id)))
+
+
+def _site_report(session: Session, shop_run: ShopRun) -> dict[str, Any]:
+    sid = shop_run.id
+    scores: dict[str, Any] | None = None
+    if shop_run.error is None:
+        scores = {"overall": shop_run.overall, "areas": {}, "indicators": {}}
+        for s in _rows(session, ScoreRow, sid):
+            scores[s.scope][s.name] = s.value
+        scores["algorithm_version"] = shop_run.algorithm_version
+    lighthouse: dict[str, dict[str, Any]] = {}
+    for row in _rows(session, LighthouseRow, sid):
+        lighthouse.setdefault(row.url, {"url": row.url, "scores": {}})["scores"][row.category] = row.score
+    return {
+        "site": shop_run.shop.url,
+        "name": shop_run.shop.name,
+        "error": shop_run.error,
+        "stats": shop_run.stats,
+        "unverifiable": [
+            {"target": u.target, "reason": u.reason, "pages": u.pages, "count": u.count}
+            for u in _rows(session, UnverifiableRow, sid)
+        ],
+        "tls": [
+            {
+                "host": t.host,
+                "valid": t.valid,
+                "error": t.error,
+                "issuer": t.issuer,
+                "not_after": t.not_after,
+                "days_left": t.days_left,
+            }
+            for t in _rows(session, TlsRow, sid)
+        ],
+        "lighthouse": list(lighthouse.values()),
+        "checks": [
+            {"check": c.check, "status": c.status, "findings": c.findings, "detail": c.detail}
+            for c in _rows(session, CheckRow, sid)
+        ],
+        "findings": [
+            {
+                "check": f.check,
+                "severity": f.severity,
+                "page": f.page,
+                "target": f.target,
+                "message": f.message,
+                "evidence": f.evidence,
+                "fingerprint": f.fingerprint,
+            }
+            for f in _rows(session, FindingRow, sid)
+        ],
+        "scores": scores,
+    }
