@@ -30,6 +30,7 @@ from shophealth.crawler.config import (
     load_sites_file,
 )
 from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
 from shophealth.reports.renderers.terminal import inert, render_summary
@@ -105,6 +106,9 @@ def scan_command(
     webhook: Annotated[str | None, typer.Option(help="POST the diff here on regressions.")] = None,
     mail_to: Annotated[list[str] | None, typer.Option(help="E-mail the diff here on regressions.")] = None,
     smtp: Annotated[str, typer.Option(help="SMTP server: smtp://[user@]host[:port].")] = "smtp://localhost",
+    link_cache_days: Annotated[
+        float, typer.Option(min=0, help="With --store: keep external-link verdicts this long (0 = off).")
+    ] = 3,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -134,8 +138,9 @@ def scan_command(
             target.config.shop_headers()  # a missing variable is bad input, said before scanning
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    nightly = cli_history.Nightly.start(store, quiet, cli_history.Notify(webhook, mail_to or (), smtp))
-    run = _run_scan(targets, quiet, parallel)
+    notify = cli_history.Notify(webhook, mail_to or (), smtp)
+    nightly = cli_history.Nightly.start(store, quiet, notify, link_cache_days)
+    run = _run_scan(targets, quiet, parallel, nightly.hooks if nightly else None)
     report = build_report(run)
     if nightly is not None:
         nightly.finish(run, report)
@@ -167,7 +172,7 @@ def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list
     return targets
 
 
-def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
+def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int, hooks: RunHooks | None = None) -> Run:
     try:
         registry = load_registry()
     except RegistryError as exc:
@@ -175,7 +180,7 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
@@ -189,11 +194,15 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
 
             return update
 
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
 
 
 async def _scan_until_interrupted(
-    targets: list[SiteConfig], registry: Registry, on_site: SiteCallback | None, parallel: int
+    targets: list[SiteConfig],
+    registry: Registry,
+    on_site: SiteCallback | None,
+    parallel: int,
+    hooks: RunHooks | None = None,
 ) -> Run:
     """The scan; a first Ctrl-C ends it with what was gathered (report written, exit
     130), a second one quits at once."""
@@ -208,7 +217,9 @@ async def _scan_until_interrupted(
     with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers here
         loop.add_signal_handler(signal.SIGINT, interrupted)
     try:
-        return await scan(targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop)
+        return await scan(
+            targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop, hooks=hooks
+        )
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)

@@ -29,6 +29,8 @@ from sqlalchemy.engine import make_url
 
 from shophealth import __version__
 from shophealth.crawler.cli import app, err, fail, out
+from shophealth.crawler.hooks import RunHooks
+from shophealth.crawler.link_cache import LinkCache
 from shophealth.crawler.scan import Run
 from shophealth.reports.renderers.terminal import inert
 from shophealth.reports.store import PageSummary, Store, StoreError, default_url
@@ -172,10 +174,14 @@ class Nightly:
     lock: filelock.BaseFileLock
     quiet: bool
     notify: Notify = field(default_factory=Notify)
+    hooks: RunHooks = field(default_factory=RunHooks)
 
     @classmethod
-    def start(cls, option: str | None, quiet: bool, notify: Notify) -> Nightly | None:
-        """Open the store and take its lock before scanning; None without a store."""
+    def start(
+        cls, option: str | None, quiet: bool, notify: Notify, link_cache_days: float = 3
+    ) -> Nightly | None:
+        """Open the store, take its lock and read the link cache before scanning;
+        None without a store."""
         if option is None:
             if notify.webhook or notify.mail_to:
                 raise fail("--webhook and --mail-to compare with the last run: give --store too")
@@ -190,7 +196,18 @@ class Nightly:
                 f"another shophealth scan is using store {store.display_url}; this run exits without scanning",
                 LOCKED,
             ) from None
-        return cls(store, lock, quiet, notify)
+        nightly = cls(store, lock, quiet, notify)
+        if link_cache_days > 0:
+            try:
+                nightly.hooks.link_cache = LinkCache.from_rows(store.cached_links(), link_cache_days * 86400)
+            except StoreError as exc:
+                nightly.close()
+                raise fail(str(exc)) from None
+        return nightly
+
+    def close(self) -> None:
+        self.store.close()
+        self.lock.release()
 
     def finish(self, run: Run, report: Mapping[str, Any]) -> None:
         """Store the run, compare it with the last one, tell who asked, release the lock."""
@@ -198,11 +215,13 @@ class Nightly:
             status = "interrupted" if run.interrupted else "complete"
             self.store.save_report(report, pages_of(run), status)
             diff = diff_with_previous(self.store, report)
+            cache = self.hooks.link_cache
+            if cache is not None:
+                self.store.cache_links(cache.fresh_rows(), cache.expires_at())
         except StoreError as exc:
             raise fail(f"the scan could not be stored: {exc}", 1) from None
         finally:
-            self.store.close()
-            self.lock.release()
+            self.close()
         self._notify(diff)
         line = summary_line(report, diff, self.store.display_url)
         if self.quiet:

@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import gzip
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +30,9 @@ from selectolax.lexbor import LexborHTMLParser
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
 from shophealth.crawler.fetch import Fetcher, FetchResult
+from shophealth.crawler.hooks import RunHooks, SiteCheckpoint
 from shophealth.crawler.jobs import Jobs, LocalJobs, PageFetch
+from shophealth.crawler.link_cache import LinkCache
 from shophealth.crawler.parse import ParsedDocument
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.urls import Scope, resolve
@@ -122,6 +124,8 @@ class SiteCrawl:
         stop: asyncio.Event | None = None,
     ) -> None:
         self.config = config
+        self.link_cache: LinkCache | None = None  # external-link verdicts kept across runs
+        self.checkpoint: SiteCheckpoint | None = None  # where done work is recorded as it goes
         self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
         self.fetcher = fetcher
@@ -137,6 +141,36 @@ class SiteCrawl:
         self._parsed_finals: set[str] = set()
         self._strings: dict[str, str] = {}
         self.judged = 0  # targets with a verdict
+
+    def attach(self, site: str, hooks: RunHooks | None) -> None:
+        """Use the run's link cache and checkpoints; a checkpointed crawl goes on
+        from where it was."""
+        if hooks is None:
+            return
+        self.link_cache = hooks.link_cache
+        if hooks.checkpoints is not None:
+            self.checkpoint = hooks.checkpoints.for_site(site)
+            self._restore(*self.checkpoint.restored())
+
+    def _restore(self, pages: Sequence[Page], verdicts: Mapping[str, LinkResult]) -> None:
+        """Take checkpointed pages and verdicts as done, and record the links on
+        those pages again: that rebuilds where each target was seen and
+        schedules what was not done yet."""
+        for url, result in verdicts.items():
+            record = TargetRecord(url, self.scope.is_internal(url))
+            record.result = result
+            self.targets[url] = record
+        self.judged = len(verdicts)
+        for page in pages:
+            self.pages.append(page)
+            self._scheduled_pages.update((page.url, page.final_url) if page.facts else (page.url,))
+            if page.facts is not None:
+                self._parsed_finals.add(page.final_url)
+        self.jobs.expect(len(self._scheduled_pages))
+        for page in pages:
+            if page.facts is not None and _done_ok(page) and self.scope.allows(page.final_url):
+                for ref in page.refs:
+                    self._record(page.final_url, ref, page.depth)
 
     # -- the frontier ---------------------------------------------------------
 
@@ -222,6 +256,8 @@ class SiteCrawl:
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)
         self.pages.append(page)
+        if self.checkpoint is not None:
+            self.checkpoint.page_done(page)
         self._judge(url, link_result_of(fetched.result, internal=True))
         if page.facts is None or not _is_success(fetched.result) or not self.scope.allows(page.final_url):
             return
@@ -319,6 +355,10 @@ class SiteCrawl:
         if internal and self.config.respect_robots and not await self.robots.allows(url):
             self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
             return
+        cached = self.link_cache.get(url) if self.link_cache is not None and not internal else None
+        if cached is not None:
+            self._judge(url, cached)
+            return
         checked = await self.jobs.link(url)
         result = checked.result
         verdict = link_result_of(result, internal, method=checked.method)
@@ -326,6 +366,8 @@ class SiteCrawl:
             reason = f"HTTP {result.status} from another site's page: it may refuse crawlers"
             verdict = dataclasses.replace(verdict, outcome="unverifiable", reason=reason)
         self._judge(url, verdict)
+        if self.link_cache is not None:
+            self.link_cache.put(verdict)
 
     def _judge(self, url: str, result: LinkResult) -> None:
         record = self.targets.get(url)
@@ -335,6 +377,8 @@ class SiteCrawl:
         if record.result is None:
             record.result = result
             self.judged += 1
+            if self.checkpoint is not None:
+                self.checkpoint.link_judged(url, result)
 
     # -- results ----------------------------------------------------------------
 
@@ -414,6 +458,11 @@ def _refused_page_link(result: FetchResult, record: TargetRecord | None) -> bool
 
 def _is_success(result: FetchResult) -> bool:
     return result.status is not None and result.status < 400 and result.error is None
+
+
+def _done_ok(page: Page) -> bool:
+    """:func:`_is_success` for a page already made."""
+    return page.status is not None and page.status < 400 and page.error is None
 
 
 MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")

@@ -28,6 +28,7 @@ from shophealth.crawler.config import ScanConfig, SiteConfig
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
+from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.parse import parse_document
 from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
@@ -77,6 +78,7 @@ async def gather_site(
     site: SiteConfig,
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures. Once
     ``stop`` is set the crawl ends and the browser phase is skipped."""
@@ -96,6 +98,7 @@ async def gather_site(
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
         crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool, stop=stop)
+        crawl.attach(site.url, hooks)
         await crawl.run(site.seeds)
         probe = await _probe(fetcher, site.url)
         plain_http = await _plain_http(fetcher, site.url)
@@ -197,10 +200,11 @@ async def scan_site(
     registry: Registry | None = None,
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> SiteRun:
     registry = registry or load_registry()
     checks = registry.select(disabled=_disabled(site.config))
-    evidence, stats = await gather_site(site, progress, stop)
+    evidence, stats = await gather_site(site, progress, stop, hooks)
     error = unreachable_reason(evidence)
     if error is not None:
         return SiteRun(site, evidence, [], stats, error=error)
@@ -235,13 +239,14 @@ async def scan(
     registry: Registry | None = None,
     parallel: int = 1,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> Run:
     """Scan the shops, ``parallel`` at a time (each with its own limits per host);
     one failing shop never stops the others. Sites keep their order in the run.
     Once ``stop`` is set, shops being scanned end with what they have and the
     others are not started."""
     registry = registry or load_registry()
-    run = Run(id=uuid.uuid4().hex[:12], started_at=now_iso())
+    run = Run(id=(hooks.run_id if hooks else None) or uuid.uuid4().hex[:12], started_at=now_iso())
     run.config = sites[0].config.public() if sites else {}
     run.config["tool_version"] = __version__
     slots = asyncio.Semaphore(max(1, parallel))
@@ -255,7 +260,7 @@ async def scan(
                 )
             progress = on_site(site) if on_site is not None else None
             try:
-                return await scan_site(site, registry, progress, stop)
+                return await scan_site(site, registry, progress, stop, hooks)
             except Exception as exc:  # a bug met on one shop must not lose the others
                 evidence = SiteEvidence(site=site.url, home=site.url)
                 return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")

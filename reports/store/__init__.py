@@ -37,6 +37,7 @@ from shophealth.reports.store.schema import (
     CheckRow,
     FindingRow,
     LighthouseRow,
+    LinkCacheRow,
     PageRow,
     RunRow,
     ScoreRow,
@@ -222,6 +223,29 @@ class Store:
                 if not isinstance(exc.__context__, IntegrityError):
                     raise
         raise StoreError(f"cannot add shop {url} to the store")
+
+    def cache_links(
+        self, rows: Iterable[tuple[str, str, int | None, dict[str, Any]]], expires_at: float
+    ) -> None:
+        """Keep external-link verdicts until ``expires_at``; expired ones are dropped."""
+        rows = list(rows)
+        with self.session() as session:
+            session.execute(delete(LinkCacheRow).where(LinkCacheRow.expires_at <= time.time()))
+            for start in range(0, len(rows), 500):
+                batch = rows[start : start + 500]
+                session.execute(delete(LinkCacheRow).where(LinkCacheRow.url.in_([row[0] for row in batch])))
+                session.add_all(
+                    LinkCacheRow(
+                        url=url, outcome=outcome, status=status, detail=detail, expires_at=expires_at
+                    )
+                    for url, outcome, status, detail in batch
+                )
+
+    def cached_links(self) -> list[tuple[str, str, int | None, dict[str, Any]]]:
+        """The external-link verdicts that have not expired."""
+        with self.session() as session:
+            query = select(LinkCacheRow).where(LinkCacheRow.expires_at > time.time())
+            return [(r.url, r.outcome, r.status, r.detail) for r in session.scalars(query)]
 
     # reading
 
