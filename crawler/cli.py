@@ -109,6 +109,9 @@ def scan_command(
     link_cache_days: Annotated[
         float, typer.Option(min=0, help="With --store: keep external-link verdicts this long (0 = off).")
     ] = 3,
+    resume: Annotated[
+        bool, typer.Option(help="With --store: go on with the last run if it did not finish.")
+    ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -139,7 +142,7 @@ def scan_command(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     notify = cli_history.Notify(webhook, mail_to or (), smtp)
-    nightly = cli_history.Nightly.start(store, quiet, notify, link_cache_days)
+    nightly = cli_history.Nightly.start(store, quiet, notify, link_cache_days, resume)
     run = _run_scan(targets, quiet, parallel, nightly.hooks if nightly else None)
     report = build_report(run)
     if nightly is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,10 @@ from shophealth import __version__
 from shophealth.crawler.cli import app, err, fail, out
 from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.link_cache import LinkCache
-from shophealth.crawler.scan import Run
+from shophealth.crawler.scan import Run, now_iso
 from shophealth.reports.renderers.terminal import inert
 from shophealth.reports.store import PageSummary, Store, StoreError, default_url
+from shophealth.reports.store.checkpoint import StoreCheckpoints
 from shophealth.reports.store.diff import diff_reports, has_regressions
 from shophealth.reports.store.notify import NotifyError, post_webhook, send_mail
 
@@ -176,15 +178,18 @@ class Nightly:
     notify: Notify = field(default_factory=Notify)
     hooks: RunHooks = field(default_factory=RunHooks)
 
+    checkpoints: StoreCheckpoints | None = None
+
     @classmethod
     def start(
-        cls, option: str | None, quiet: bool, notify: Notify, link_cache_days: float = 3
+        cls, option: str | None, quiet: bool, notify: Notify, link_cache_days: float = 3, resume: bool = False
     ) -> Nightly | None:
-        """Open the store, take its lock and read the link cache before scanning;
-        None without a store."""
+        """Open the store, take its lock, read the link cache and start
+        checkpointing (or go on with the unfinished run) before scanning; None
+        without a store."""
         if option is None:
-            if notify.webhook or notify.mail_to:
-                raise fail("--webhook and --mail-to compare with the last run: give --store too")
+            if notify.webhook or notify.mail_to or resume:
+                raise fail("--webhook, --mail-to and --resume need --store")
             return None
         store = open_store(option)
         lock = filelock.FileLock(lock_path(store.url), timeout=0)
@@ -197,15 +202,29 @@ class Nightly:
                 LOCKED,
             ) from None
         nightly = cls(store, lock, quiet, notify)
-        if link_cache_days > 0:
-            try:
-                nightly.hooks.link_cache = LinkCache.from_rows(store.cached_links(), link_cache_days * 86400)
-            except StoreError as exc:
-                nightly.close()
-                raise fail(str(exc)) from None
+        try:
+            nightly._begin(link_cache_days, resume)
+        except StoreError as exc:
+            nightly.close()
+            raise fail(str(exc)) from None
         return nightly
 
+    def _begin(self, link_cache_days: float, resume: bool) -> None:
+        if link_cache_days > 0:
+            self.hooks.link_cache = LinkCache.from_rows(self.store.cached_links(), link_cache_days * 86400)
+        run_id = self.store.resumable_run() if resume else None
+        if resume and not self.quiet:
+            err.print(f"Resuming run {run_id}" if run_id else "Nothing to resume: starting a new run")
+        self.hooks.run_id = run_id or uuid.uuid4().hex[:12]
+        self.store.save_run_header(
+            {"id": self.hooks.run_id, "started_at": now_iso(), "config": {}}, "running"
+        )
+        self.checkpoints = StoreCheckpoints(self.store, self.hooks.run_id, resume=run_id is not None)
+        self.hooks.checkpoints = self.checkpoints
+
     def close(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         self.store.close()
         self.lock.release()
 
@@ -213,7 +232,11 @@ class Nightly:
         """Store the run, compare it with the last one, tell who asked, release the lock."""
         try:
             status = "interrupted" if run.interrupted else "complete"
+            if self.checkpoints is not None:
+                self.checkpoints.close()
             self.store.save_report(report, pages_of(run), status)
+            if status == "complete":
+                self.store.drop_checkpoint(run.id)
             diff = diff_with_previous(self.store, report)
             cache = self.hooks.link_cache
             if cache is not None:

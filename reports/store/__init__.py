@@ -34,6 +34,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from shophealth.reports.store.schema import (
+    CheckpointItem,
     CheckRow,
     FindingRow,
     LighthouseRow,
@@ -246,6 +247,41 @@ class Store:
         with self.session() as session:
             query = select(LinkCacheRow).where(LinkCacheRow.expires_at > time.time())
             return [(r.url, r.outcome, r.status, r.detail) for r in session.scalars(query)]
+
+    # checkpoints of a run in progress (see checkpoint.py)
+
+    def write_checkpoint(self, run_id: str, items: Iterable[tuple[str, str, str, bytes]]) -> None:
+        with self.session() as session:
+            session.add_all(
+                CheckpointItem(run_id=run_id, site=site, kind=kind, url=url, data=data)
+                for site, kind, url, data in items
+            )
+
+    def load_checkpoint(self, run_id: str) -> dict[str, tuple[dict[str, bytes], dict[str, bytes]]]:
+        """Per site, its checkpointed pages and link verdicts by URL (the latest of each)."""
+        sites: dict[str, tuple[dict[str, bytes], dict[str, bytes]]] = {}
+        with self.session() as session:
+            query = select(CheckpointItem).where(CheckpointItem.run_id == run_id).order_by(CheckpointItem.id)
+            for item in session.scalars(query):
+                pages, links = sites.setdefault(item.site, ({}, {}))
+                (pages if item.kind == "page" else links)[item.url] = item.data
+        return sites
+
+    def drop_checkpoint(self, run_id: str) -> None:
+        with self.session() as session:
+            session.execute(delete(CheckpointItem).where(CheckpointItem.run_id == run_id))
+
+    def resumable_run(self) -> str | None:
+        """The latest run that did not complete, if it left checkpoints."""
+        with self.session() as session:
+            query = (
+                select(RunRow.id)
+                .where(RunRow.status.in_(("running", "interrupted")))
+                .where(select(CheckpointItem.id).where(CheckpointItem.run_id == RunRow.id).exists())
+                .order_by(*(c.desc() for c in RUN_ORDER))
+                .limit(1)
+            )
+            return session.scalar(query)
 
     # reading
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -146,3 +146,16 @@ class LinkCacheRow(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]]
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class CheckpointItem(Base):
+    """A page or link verdict of a run in progress (added in migration 0003)."""
+
+    __tablename__ = "checkpoint_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))  # page or link
+    url: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
