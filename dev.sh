@@ -71,6 +71,11 @@ test_tools() {
     log "installing postgresql (history store tests)"
     apt_install postgresql
   fi
+  # Redis: the broker of the distributed scan's tests (started by the tests).
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing redis-server (distributed scan tests)"
+    apt_install redis-server
+  fi
 }
 
 node_tools() {

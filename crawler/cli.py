@@ -112,6 +112,13 @@ def scan_command(
     resume: Annotated[
         bool, typer.Option(help="With --store: go on with the last run if it did not finish.")
     ] = False,
+    distributed: Annotated[
+        bool, typer.Option(help="Enqueue one job per shop for `shophealth worker`s.")
+    ] = False,
+    broker: Annotated[
+        str | None, typer.Option(help="Celery broker URL (redis://…).", envvar="SHOPHEALTH_BROKER")
+    ] = None,
+    detach: Annotated[bool, typer.Option(help="With --distributed: print the run id, do not wait.")] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -142,7 +149,10 @@ def scan_command(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     notify = cli_history.Notify(webhook, mail_to or (), smtp)
-    nightly = cli_history.Nightly.start(store, quiet, notify, link_cache_days, resume)
+    if distributed:
+        cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)
+        return
+    nightly = cli_history.start_nightly(store, quiet, notify, link_cache_days, resume)
     run = _run_scan(targets, quiet, parallel, nightly.hooks if nightly else None)
     report = build_report(run)
     if nightly is not None:
@@ -273,4 +283,4 @@ def version_command() -> None:
     out.print(__version__)
 
 
-from shophealth.crawler import cli_history  # noqa: E402  (registers history, diff; used by scan)
+from shophealth.crawler import cli_distributed, cli_history  # noqa: E402  (history, diff, worker; used by scan)

@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from db_servers import free_port
 
-from shophealth.crawler.cli_history import lock_path
+from shophealth.crawler.nightly import lock_path
 from shophealth.demo.server import RunningShop, serve_shop
 
 SHOPHEALTH = [sys.executable, "-m", "shophealth"]

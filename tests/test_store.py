@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import scan_url
-from db_servers import create_database, postgres_bin, postgres_server
+from db_servers import create_database, postgres
 from sqlalchemy import text
 
 from shophealth.checks.registry import Registry
-from shophealth.crawler.cli_history import pages_of
+from shophealth.crawler.nightly import pages_of
 from shophealth.crawler.scan import Run, now_iso
 from shophealth.demo.server import RunningShop
 from shophealth.reports.report import build_report
@@ -44,12 +43,7 @@ async def scanned_report(crawl_shop: RunningShop, registry: Registry) -> tuple[d
     return report, run
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    if postgres_bin() is None:
-        pytest.skip("PostgreSQL's initdb/pg_ctl not found: install Debian's postgresql (./dev.sh test does)")
-    with postgres_server() as url:
-        yield url
+_ = postgres  # the session's server, a fixture
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

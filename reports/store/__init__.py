@@ -26,9 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import ColumnElement, Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, create_engine, delete, event, func, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -49,6 +47,7 @@ from shophealth.reports.store.schema import (
 )
 
 STORE_ENV = "SHOPHEALTH_STORE"
+MIGRATION_LOCK_KEY = 0x5348_4F50  # "SHOP": one migration at a time on a PostgreSQL store
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 RUN_ORDER = (RunRow.started_at, RunRow.stored_at, RunRow.id)  # oldest first
 CHILDREN = (PageRow, FindingRow, CheckRow, ScoreRow, TlsRow, LighthouseRow, UnverifiableRow)
@@ -116,9 +115,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` on the store."""
+    from alembic import command  # only here: most commands never migrate
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # workers opening one new store at once
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -247,6 +251,16 @@ class Store:
         with self.session() as session:
             query = select(LinkCacheRow).where(LinkCacheRow.expires_at > time.time())
             return [(r.url, r.outcome, r.status, r.detail) for r in session.scalars(query)]
+
+    def has_site(self, run_id: str, site: str) -> bool:
+        """Whether the shop's part of the run is stored."""
+        with self.session() as session:
+            query = select(ShopRun.id).join(Shop).where(ShopRun.run_id == run_id, Shop.url == site)
+            return session.scalar(query) is not None
+
+    def stored_sites(self, run_id: str) -> int:
+        with self.session() as session:
+            return int(session.scalar(select(func.count()).where(ShopRun.run_id == run_id)) or 0)
 
     # checkpoints of a run in progress (see checkpoint.py)
 
