@@ -29,7 +29,7 @@ from shophealth.crawler.config import (
     SiteConfig,
     load_sites_file,
 )
-from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
 from shophealth.reports.renderers.terminal import inert, render_summary
@@ -171,14 +171,20 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
 
-        def on_site(site: SiteConfig) -> ProgressCallback:
+        def on_site(site: SiteConfig) -> SiteProgress:
             task = progress.add_task(f"Scanning {inert(site.url)}")
 
             def update(pages: int, queued: int, judged: int) -> None:
-                description = f"{inert(site.url)}: {pages} pages, {judged} links judged, {queued} queued"
+                description = (
+                    f"{inert(site.url)}: crawling: {pages} pages, {judged} links judged, {queued} queued"
+                )
                 progress.update(task, description=description)
 
-            return update
+            def phase(name: str, done: int, total: int | None) -> None:
+                counts = f" {done}/{total}" if total else ""
+                progress.update(task, description=f"{inert(site.url)}: {name}{counts}")
+
+            return SiteProgress(update, phase)
 
         return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
 
@@ -205,17 +211,21 @@ async def _scan_until_interrupted(
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _plain_progress(site: SiteConfig) -> ProgressCallback:
-    """Progress for logs (no terminal): one line per 100 pages."""
+def _plain_progress(site: SiteConfig) -> SiteProgress:
+    """Progress for logs (no terminal): one line per 100 pages, one per phase."""
     err.print(f"Scanning {inert(site.url)} …")
     last = [0]
 
     def update(pages: int, queued: int, judged: int) -> None:
         if pages >= last[0] + 100:
             last[0] = pages
-            err.print(f"  {pages} pages, {judged} links judged, {queued} queued")
+            err.print(f"  crawling: {pages} pages, {judged} links judged, {queued} queued")
 
-    return update
+    def phase(name: str, done: int, total: int | None) -> None:
+        if done == 0:
+            err.print(f"  {inert(site.url)}: {name}" + (f" ({total})" if total else ""))
+
+    return SiteProgress(update, phase)
 
 
 @checks_app.command("list")

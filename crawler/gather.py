@@ -32,6 +32,7 @@ from shophealth.crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sig
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.jobs import Jobs, LocalJobs, PageFetch
 from shophealth.crawler.parse import ParsedDocument
+from shophealth.crawler.phases import BUDGET, INTERRUPTED, INTERRUPTED_DETAIL, CrawlProgress
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.urls import Scope, resolve
 
@@ -43,7 +44,6 @@ SOCIAL_HOSTS = (
     "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
 )  # fmt: skip
 MAX_SIGHTINGS = 5
-STOPPED_BY_USER = "interrupted (Ctrl-C): the report holds what was gathered until then"
 SITEMAP_MAX_BYTES = 10_000_000
 SITEMAP_MAX_URLS = 50_000
 BOT_WALL_MARKERS = (
@@ -100,11 +100,15 @@ class TargetRecord:
 
 @dataclass
 class CrawlStats:
-    stopped_reason: str | None = None
+    stopped_reason: str | None = None  # a stop code (crawler.phases): budget, page-limit, interrupted
+    stopped_detail: str | None = None  # the same in words
     pages_limited: bool = False
 
+    def stop(self, code: str, detail: str) -> None:
+        self.stopped_reason, self.stopped_detail = code, detail
 
-ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links judged
+
+ProgressCallback = CrawlProgress
 Renderer = Callable[[str], Awaitable[RenderedPage]]
 
 
@@ -140,24 +144,25 @@ class SiteCrawl:
 
     # -- the frontier ---------------------------------------------------------
 
-    async def run(self, seeds: tuple[str, ...]) -> None:
-        """Crawl from ``seeds`` until done, the page limit or the budget."""
+    async def run(self, seeds: tuple[str, ...], budget: float | None = None) -> None:
+        """Crawl from ``seeds`` until done, the page limit or the budget (seconds
+        left of the shop's; the whole ``budget_s`` when not given)."""
         for seed in seeds:
             self._schedule_page(seed, 0)
         workers = [asyncio.create_task(self._work()) for _ in range(max(1, self.config.concurrency))]
         try:
-            async with asyncio.timeout(self.config.budget_s):
+            async with asyncio.timeout(self.config.budget_s if budget is None else budget):
                 await self._seed_from_sitemaps(seeds[0])
                 if await _unless_stopped(self._queue.join(), self.stop):
-                    self.stats.stopped_reason = STOPPED_BY_USER
+                    self.stats.stop(INTERRUPTED, INTERRUPTED_DETAIL)
         except TimeoutError:
-            self.stats.stopped_reason = f"time budget of {self.config.budget_s:g} s ran out"
+            self.stats.stop(BUDGET, f"time budget of {self.config.budget_s:g} s ran out while crawling")
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         if self.stats.stopped_reason is None and self.stats.pages_limited:
-            self.stats.stopped_reason = f"page limit of {self.config.max_pages} reached"
+            self.stats.stop("page-limit", f"page limit of {self.config.max_pages} reached")
 
     async def _work(self) -> None:
         while True:
@@ -168,7 +173,10 @@ class SiteCrawl:
                 else:
                     await self._verify_link(url)
             except Exception as exc:  # one bad page or link never ends a scan
-                self._judge(url, LinkResult(url, "unverifiable", reason=f"internal error: {exc}"))
+                reason = f"internal error: {exc}"
+                self._judge(url, LinkResult(url, "unverifiable", reason=reason))
+                if kind == "page" and depth == 0:  # a start page: say why the shop was not crawled
+                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
             finally:
                 self._queue.task_done()
                 if self.progress is not None:
@@ -217,7 +225,8 @@ class SiteCrawl:
                 reason = rules.reason or "robots.txt disallows it"
                 self._judge(url, LinkResult(url, "unverifiable", reason=reason))
                 if depth == 0:  # a start page: say why the shop was not crawled
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
+                    why = rules.unreachable or reason
+                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=why))
                 return
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)
@@ -281,6 +290,12 @@ class SiteCrawl:
         )
 
     async def _seed_from_sitemaps(self, home: str) -> None:
+        try:
+            await self._seed_from_listed_sitemaps(home)
+        except Exception:  # sitemaps only add pages: the crawl goes on from the start pages
+            return
+
+    async def _seed_from_listed_sitemaps(self, home: str) -> None:
         await self.robots.rules_for(home)
         listed = [resolve(home, s) for s in self.robots.sitemaps(home)]
         sitemaps = [s for s in listed if s] or [resolve(home, "/sitemap.xml") or home]
@@ -353,7 +368,7 @@ class SiteCrawl:
             return "social site: not fetched (judged by shape)"
         if not record.internal and not self.config.verify_external:
             return "external links not verified (verify_external is off)"
-        return self.stats.stopped_reason or "not checked before the scan ended"
+        return self.stats.stopped_detail or "not checked before the scan ended"
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event | None) -> bool:

@@ -60,8 +60,13 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
         "checks": checks,
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
+        "scores": score(findings, statuses, rubric) if site_run.error is None else _no_score(site_run.error),
     }
+
+
+def _no_score(reason: str) -> dict[str, Any]:
+    """A shop that could not be scanned gets no score, rather than one that looks healthy."""
+    return {"overall": None, "areas": {}, "indicators": {}, "reason": f"not scored: {reason}"}
 
 
 def _tls(facts: Any) -> dict[str, Any]:

@@ -224,12 +224,12 @@ async def test_time_budget_ends_a_crawl_with_workers_promptly(
     crawl_shop: RunningShop, registry: Registry
 ) -> None:
     started = time.monotonic()
-    run = await scan_url(crawl_shop.url, registry, workers=2, budget_s=1, request_timeout=20, read_timeout=20)
+    run = await scan_url(crawl_shop.url, registry, workers=2, budget_s=3, request_timeout=20, read_timeout=20)
     elapsed = time.monotonic() - started
     assert run.stats["complete"] is False
-    assert "time budget of 1 s ran out" in run.stats["stopped_reason"]
-    assert elapsed < 4  # budget, the workers' start (they are not waited for at the end), the rest
-    assert run.stats["pages"] > 0
+    assert "time budget of 3 s ran out" in run.stats["stopped_detail"]
+    assert elapsed < 7  # the budget (the workers' start included), then closing
+    assert run.stats["pages"] > 0, run.stats
 
 
 async def test_automatic_workers_keep_the_adaptive_per_host_limit(registry: Registry, tmp_path: Path) -> None:
