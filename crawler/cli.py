@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,9 @@ from shophealth.crawler.config import (
     ConfigError,
     ScanConfig,
     SiteConfig,
+    check_check_settings,
+    check_config,
+    check_output_file,
     load_sites_file,
 )
 from shophealth.crawler.phases import SiteProgress
@@ -101,41 +106,34 @@ def scan_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise fail(f"CA bundle not found: {ca_bundle}")
     if render is not None and render not in RENDER_MODES:
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
-    config = base_config(
-        per_host=per_host,
-        per_host_max=per_host_max,
-        render=render,
-        browser_path=str(browser) if browser else None,
-        lighthouse_pages=lighthouse_pages,
-        lighthouse_runs=lighthouse_runs,
-        artifacts_dir=str(artifacts) if artifacts else None,
-        max_pages=max_pages,
-        max_depth=max_depth,
-        budget_s=budget,
-        concurrency=concurrency,
-        exclude=tuple(exclude) if exclude else None,
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
-        credentials_env=credentials_env,
-        workers=workers,
-    )
-    targets = _sites(urls or [], sites, config)
-    try:
-        for target in targets:
-            target.config.shop_headers()  # a missing variable is bad input, said before scanning
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-    run = _run_scan(targets, quiet, parallel)
+    given = {
+        "per_host": per_host,
+        "per_host_max": per_host_max,
+        "render": render,
+        "browser_path": str(browser) if browser else None,
+        "lighthouse_pages": lighthouse_pages,
+        "lighthouse_runs": lighthouse_runs,
+        "artifacts_dir": str(artifacts) if artifacts else None,
+        "max_pages": max_pages,
+        "max_depth": max_depth,
+        "budget_s": budget,
+        "concurrency": concurrency,
+        "exclude": tuple(exclude) if exclude else None,
+        "ca_bundle": str(ca_bundle) if ca_bundle else None,
+        "credentials_env": credentials_env,
+        "workers": workers,
+    }
+    overrides = {key: value for key, value in given.items() if value is not None}
+    registry = _registry()
+    targets = _sites(urls or [], sites, overrides, registry)
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if json_path is not None and not to_stdout:
+        _checked(check_output_file, str(json_path), "--json")
+    run = _run_scan(targets, registry, quiet, parallel)
     report = build_report(run)
-    if json_path is not None:
-        write_json(report, json_path)
-    if not quiet:
-        render_summary(report, out)
-        if json_path is not None:
-            out.print(f"Report written to {inert(str(json_path))}")
+    _write_report(report, json_path, quiet)
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
@@ -145,24 +143,61 @@ def scan_command(
         raise typer.Exit(1)
 
 
-def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list[SiteConfig]:
+def _write_report(report: dict[str, Any], json_path: Path | None, quiet: bool) -> None:
+    """The JSON report to its file (or standard output for ``-``), then the summary
+    (on standard error when standard output carries the report)."""
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    elif json_path is not None:
+        write_json(report, json_path)
+    if quiet:
+        return
+    console = err if to_stdout else out
+    render_summary(report, console)
+    if json_path is not None and not to_stdout:
+        console.print(f"Report written to {inert(str(json_path))}")
+
+
+def _checked(validate: Callable[..., None], *args: Any) -> None:
+    try:
+        validate(*args)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _registry() -> Registry:
+    try:
+        return load_registry()
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+
+
+def _sites(
+    urls: list[str], sites_file: Path | None, overrides: dict[str, Any], registry: Registry
+) -> list[SiteConfig]:
+    """The shops to scan, every one's settings checked before any work: options
+    given here win over the sites file's ``defaults``, a site's own win over both."""
     if not urls and sites_file is None:
         raise fail("give at least one shop URL or --sites FILE")
+    config = base_config(**overrides)
+    check_defaults = {cid: check.defaults for cid, check in registry.checks.items()}
     targets: list[SiteConfig] = []
     try:
+        check_config(config, "options")
         targets.extend(SiteConfig(url=parse_start_url(u), config=config) for u in urls)
         if sites_file is not None:
-            targets.extend(load_sites_file(sites_file, config))
+            targets.extend(load_sites_file(sites_file, base_config(), overrides))
+        for target in targets:
+            where = target.name or target.url
+            check_check_settings(target.config.checks, check_defaults, where)
+            target.config.shop_headers()  # a missing variable is bad input, said before scanning
     except (BadURLError, ConfigError) as exc:
         raise fail(str(exc)) from None
     return targets
 
 
-def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
-    try:
-        registry = load_registry()
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
+def _run_scan(targets: list[SiteConfig], registry: Registry, quiet: bool, parallel: int) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
@@ -249,6 +284,7 @@ def demo_command(
     """Serve the bundled demo shops on 127.0.0.1 (one plain, eight HTTPS), scan them and write the report."""
     from shophealth.demo.run import run_demo
 
+    _checked(check_output_file, str(json_path), "--json")
     report = run_demo(json_path)
     render_summary(report, out)
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")

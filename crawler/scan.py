@@ -26,9 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shophealth import __version__
 from shophealth.checks.base import Finding
-from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
+from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
 from shophealth.crawler.availability import why_not_scanned
-from shophealth.crawler.config import ScanConfig, SiteConfig
+from shophealth.crawler.config import ScanConfig, SiteConfig, check_settings
 from shophealth.crawler.evidence import LighthouseResult, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import SiteCrawl, fetched_page, probe_path
@@ -38,6 +38,8 @@ from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from shophealth.crawler.urls import Scope, host_key, origin
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
+
+SEVERITIES = ("error", "warning", "info")
 
 
 @dataclass
@@ -255,11 +257,10 @@ async def scan_site(
     stop: asyncio.Event | None = None,
 ) -> SiteRun:
     registry = registry or load_registry()
-    checks = registry.select(disabled=_disabled(site.config))
     gathered = await gather_site(site, progress, stop)
     if gathered.down is not None:
         return not_scanned(site, registry, gathered.down[1], gathered.evidence, gathered.stats)
-    outcomes = run_checks(checks, gathered.evidence, _check_options(site.config))
+    outcomes = judge(registry, gathered.evidence, site.config)
     return SiteRun(site, gathered.evidence, outcomes, gathered.stats)
 
 
@@ -300,22 +301,20 @@ def empty_stats(code: str, detail: str) -> dict[str, Any]:
     }
 
 
-def _disabled(config: ScanConfig) -> list[str]:
-    return [cid for cid, setting in config.checks.items() if _level(setting) == "off"]
-
-
-def _level(setting: Any) -> str:
-    if isinstance(setting, list) and setting:
-        return str(setting[0])
-    return str(setting)
-
-
-def _check_options(config: ScanConfig) -> dict[str, dict[str, Any]]:
-    options: dict[str, dict[str, Any]] = {}
-    for cid, setting in config.checks.items():
-        if isinstance(setting, list) and len(setting) > 1 and isinstance(setting[1], dict):
-            options[cid] = setting[1]
-    return options
+def judge(registry: Registry, evidence: SiteEvidence, config: ScanConfig) -> list[CheckOutcome]:
+    """Every registered check's outcome: run with its settings' options and
+    severity, or ``skipped`` saying why it did not run (turned off, or off by default)."""
+    settings = check_settings(config.checks, "checks")
+    outcomes = []
+    for check in registry.checks.values():
+        level, options = settings.get(check.id, ["on" if check.enabled_by_default else "off", {}])
+        if level == "off":
+            why = "turned off in the settings" if check.id in settings else "off unless turned on"
+            outcomes.append(CheckOutcome(check.id, "skipped", detail=f"{why} (checks: {{{check.id}: …}})"))
+            continue
+        outcome = run_check(check, evidence, options)
+        outcomes.append(with_severity(outcome, level) if level in SEVERITIES else outcome)
+    return outcomes
 
 
 SiteCallback = Callable[[SiteConfig], SiteProgress | None]
