@@ -40,6 +40,7 @@ from shophealth.crawler.urls import Scope, host_key, origin
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
 
 SEVERITIES = ("error", "warning", "info")
+MAX_LISTED = 5  # pages listed in stats where a count says how many
 
 
 @dataclass
@@ -172,7 +173,8 @@ async def gather_site(
         "complete": stopped is None,
         "stopped_reason": stopped,
         "stopped_detail": detail,
-        "truncated": sum(1 for p in crawl.pages if p.truncated),
+        "truncated": sum(1 for p in crawl.pages if p.truncated),  # bodies cut at max_bytes
+        "truncated_pages": [p.url for p in crawl.pages if p.truncated][:MAX_LISTED],
         "rendered": len(evidence.rendered),
         "lighthouse_runs": sum(r.runs for r in evidence.lighthouse),
         "tls_verification": (
@@ -295,6 +297,7 @@ def empty_stats(code: str, detail: str) -> dict[str, Any]:
         "stopped_reason": code,
         "stopped_detail": detail,
         "truncated": 0,
+        "truncated_pages": [],
         "rendered": 0,
         "lighthouse_runs": 0,
         "tls_verification": "on",
