@@ -65,36 +65,101 @@ def base_config(**options: Any) -> ScanConfig:
     return config.replace(**{k: v for k, v in options.items() if v is not None})
 
 
-@app.command("scan")
+SCAN_EPILOG = (
+    "Exit codes: 0 scanned (findings or not); 1 a shop could not be scanned (down, unreachable, "
+    "refused: the others are still scanned and the report says why); 2 bad input (URL, sites file, "
+    "option), said in one line before any work; 130 interrupted (Ctrl-C: the report holds what was "
+    "gathered)."
+)
+
+
+def _default(field: str) -> str:
+    """A ScanConfig default as ``--help`` shows it (the options default to None so
+    that a sites file's ``defaults`` apply unless the option is given)."""
+    return str(getattr(ScanConfig(), field))
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"shophealth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
+
+
+@app.command("scan", epilog=SCAN_EPILOG)
 def scan_command(
     urls: Annotated[list[str] | None, typer.Argument(help="Shop URLs to scan.")] = None,
     sites: Annotated[Path | None, typer.Option(help="YAML file listing shops and their options.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    max_pages: Annotated[int | None, typer.Option(min=1, help="Pages to crawl per shop.")] = None,
-    max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the start page.")] = None,
-    budget: Annotated[float | None, typer.Option(min=1, help="Wall-clock seconds per shop.")] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(min=1, help="Pages to crawl per shop.", show_default=_default("max_pages"))
+    ] = None,
+    max_depth: Annotated[
+        int | None,
+        typer.Option(min=0, help="Link depth from the start page.", show_default=_default("max_depth")),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(min=1, help="Wall-clock seconds per shop.", show_default=_default("budget_s")),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Requests in flight.", show_default=_default("concurrency"))
+    ] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
     per_host: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts, at first.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Requests in flight to one of the shop's hosts, at first.",
+            show_default=_default("per_host"),
+        ),
     ] = None,
     per_host_max: Annotated[
         int | None,
-        typer.Option(min=1, help="At most this many to one of the shop's hosts while it answers as fast."),
+        typer.Option(
+            min=1,
+            help="At most this many to one of the shop's hosts while it answers as fast.",
+            show_default=_default("per_host_max"),
+        ),
     ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(help="CA bundle (PEM) to trust.", show_default="SSL_CERT_FILE, else certifi"),
+    ] = None,
     credentials_env: Annotated[
         str | None, typer.Option(help="Env var holding user:password for the shop (HTTP Basic auth).")
     ] = None,
-    render: Annotated[str | None, typer.Option(help="Browser rendering: off, sample or all.")] = None,
+    render: Annotated[
+        str | None,
+        typer.Option(help="Browser rendering: off, sample or all.", show_default=_default("render")),
+    ] = None,
     browser: Annotated[Path | None, typer.Option(help="Chromium executable (found automatically).")] = None,
     lighthouse_pages: Annotated[
-        int | None, typer.Option(min=0, help="Page templates Lighthouse runs on (0 = off).")
+        int | None,
+        typer.Option(
+            min=0,
+            help="Page templates Lighthouse runs on (0 = off).",
+            show_default=_default("lighthouse_pages"),
+        ),
     ] = None,
     lighthouse_runs: Annotated[
-        int | None, typer.Option(min=1, help="Lighthouse runs per page (median).")
+        int | None,
+        typer.Option(
+            min=1, help="Lighthouse runs per page (median).", show_default=_default("lighthouse_runs")
+        ),
     ] = None,
-    artifacts: Annotated[Path | None, typer.Option(help="Folder for screenshots.")] = None,
+    artifacts: Annotated[
+        Path | None, typer.Option(help="Folder for screenshots.", show_default="a temporary folder")
+    ] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     workers: Annotated[
         int | None,
