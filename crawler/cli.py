@@ -274,13 +274,14 @@ def _run_scan(targets: list[SiteConfig], registry: Registry, quiet: bool, parall
         def on_site(site: SiteConfig) -> SiteProgress:
             task = progress.add_task(f"Scanning {inert(site.url)}")
 
+            current = ["crawling"]
+
             def update(pages: int, queued: int, judged: int) -> None:
-                description = (
-                    f"{inert(site.url)}: crawling: {pages} pages, {judged} links judged, {queued} queued"
-                )
-                progress.update(task, description=description)
+                counts = f"{pages} pages, {judged} links judged, {queued} queued"
+                progress.update(task, description=f"{inert(site.url)}: {current[0]}: {counts}")
 
             def phase(name: str, done: int, total: int | None) -> None:
+                current[0] = name
                 counts = f" {done}/{total}" if total else ""
                 progress.update(task, description=f"{inert(site.url)}: {name}{counts}")
 
@@ -319,7 +320,7 @@ def _plain_progress(site: SiteConfig) -> SiteProgress:
     def update(pages: int, queued: int, judged: int) -> None:
         if pages >= last[0] + 100:
             last[0] = pages
-            err.print(f"  crawling: {pages} pages, {judged} links judged, {queued} queued")
+            err.print(f"  {inert(site.url)}: {pages} pages, {judged} links judged, {queued} queued")
 
     def phase(name: str, done: int, total: int | None) -> None:
         if done == 0:

@@ -124,8 +124,10 @@ class SiteCrawl:
         renderer: Renderer | None = None,
         jobs: Jobs | None = None,
         stop: asyncio.Event | None = None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_phase = on_phase  # told "crawling" or "verifying links" as the work turns
         self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
         self.fetcher = fetcher
@@ -141,6 +143,8 @@ class SiteCrawl:
         self._parsed_finals: set[str] = set()
         self._strings: dict[str, str] = {}
         self.judged = 0  # targets with a verdict
+        self._pages_pending = 0  # page jobs queued or running
+        self._phase = "crawling"
 
     # -- the frontier ---------------------------------------------------------
 
@@ -179,8 +183,19 @@ class SiteCrawl:
                     self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
             finally:
                 self._queue.task_done()
+                if kind == "page":
+                    self._pages_pending -= 1
+                    self._tell_phase()
                 if self.progress is not None:
                     self.progress(len(self.pages), self._queue.qsize(), self.judged)
+
+    def _tell_phase(self) -> None:
+        """Say when only links are left to verify, and when pages come again."""
+        phase = "crawling" if self._pages_pending else "verifying links"
+        if phase != self._phase:
+            self._phase = phase
+            if self.on_phase is not None:
+                self.on_phase(phase)
 
     def _schedule_page(self, url: str, depth: int) -> bool:
         if url in self._scheduled_pages:
@@ -192,6 +207,8 @@ class SiteCrawl:
             return False
         self._scheduled_pages.add(url)
         self._queue.put_nowait(("page", url, depth))
+        self._pages_pending += 1
+        self._tell_phase()
         self.jobs.expect(len(self._scheduled_pages))
         return True
 

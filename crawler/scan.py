@@ -123,15 +123,21 @@ async def gather_site(
     after = AfterCrawl()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(fetcher.aclose)
-        home_tls = await phases.run("home_tls", _inspect_home_tls(site.url, trust, tls_timeout), None)
+        home_tls = await _inspect_home_tls(phases, site.url, trust, tls_timeout)
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
-        crawl_progress = progress.crawl if progress is not None else None
         crawl = SiteCrawl(
-            config, fetcher, scope, crawl_progress, renderer=browser.renderer, jobs=pool, stop=stop
+            config,
+            fetcher,
+            scope,
+            progress.crawl if progress is not None else None,
+            renderer=browser.renderer,
+            jobs=pool,
+            stop=stop,
+            on_phase=phases.announce,
         )
         phases.announce("crawling")
         await crawl.run(site.seeds, budget=phases.remaining())
@@ -143,7 +149,8 @@ async def gather_site(
             )
             await _render(phases, browser, crawl.pages)
     if down is None:
-        after.lighthouse = await phases.run("lighthouse", browser.lighthouse(crawl.pages), None)
+        if "lighthouse" not in browser.missing:
+            after.lighthouse = await phases.run("lighthouse", browser.lighthouse(crawl.pages), None)
         hosts = hosts_to_inspect(site.url, crawl.pages)
         after.tls = await phases.run("tls", inspect_hosts(hosts, trust, tls_timeout), None)
     evidence = SiteEvidence(
@@ -186,6 +193,8 @@ async def gather_site(
 
 async def _render(phases: Phases, browser: BrowserPhase, pages: Sequence[Page]) -> None:
     """The browser's sample, unless the budget is spent or the user stopped the scan."""
+    if browser.renderer is None:  # rendering is off or the browser did not start: said in missing
+        return
     if phases.halted(during="rendering"):
         browser.stop(phases.stopped_detail or INTERRUPTED_DETAIL)  # keeps what was rendered
     else:
@@ -210,12 +219,14 @@ async def _start_workers(
     return pool
 
 
-async def _inspect_home_tls(home: str, trust: ssl.SSLContext, timeout: float) -> TlsFacts | None:
+async def _inspect_home_tls(
+    phases: Phases, home: str, trust: ssl.SSLContext, timeout: float
+) -> TlsFacts | None:
     """The shop's own certificate, looked at before crawling so a bad one can be crawled past."""
     parts = urlsplit(home)
     if parts.scheme != "https" or not parts.hostname:
         return None
-    return await inspect_tls(parts.hostname, parts.port or 443, trust, timeout)
+    return await phases.run("home_tls", inspect_tls(parts.hostname, parts.port or 443, trust, timeout), None)
 
 
 async def _plain_http(fetcher: Fetcher, home: str, pages: Sequence[Page]) -> Page:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import scan_url
+from conftest import fast_config, scan_url
 
 from shophealth.checks.registry import Registry
-from shophealth.crawler.phases import Phases
+from shophealth.crawler.config import SiteConfig
+from shophealth.crawler.phases import Phases, SiteProgress
+from shophealth.crawler.scan import scan_site
 from shophealth.demo.server import serve_shop
 
 
@@ -78,3 +80,18 @@ async def test_the_budget_bounds_the_phases_after_the_crawl(registry: Registry, 
     assert run.evidence.missing["probe"].startswith("cut short: time budget of 2 s ran out")
     assert run.evidence.missing["tls"].startswith("not gathered")
     assert [p.status for p in run.evidence.pages] == [200]
+
+
+async def test_progress_names_each_phase_as_it_begins(registry: Registry, tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "index.html").write_text('<title>Shop</title><img src="/slow.png" alt="">')
+    (root / "routes.yaml").write_text("/slow.png: {delay: 0.5, type: image/png}\n")
+    phases: list[str] = []
+    progress = SiteProgress(
+        crawl=lambda pages, queued, judged: None, phase=lambda name, *_: phases.append(name)
+    )
+    with serve_shop(root) as shop:
+        await scan_site(SiteConfig(url=shop.url, config=fast_config()), registry, progress)
+    assert phases[:2] == ["crawling", "verifying links"]
+    assert phases[2:] == ["probing the not-found page", "asking over plain HTTP", "inspecting certificates"]
