@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shophealth import __version__
 from shophealth.checks.base import Finding
+from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
 from shophealth.crawler.config import ScanConfig, SiteConfig
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
@@ -50,8 +51,9 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
-    def unverifiable(self) -> list[LinkResult]:
-        return [r for r in self.evidence.links.values() if r.outcome == "unverifiable"]
+    def unverifiable(self) -> list[tuple[LinkResult, str]]:
+        """The link targets that could not be judged, with the reason."""
+        return unverifiable_links(self.evidence.links.values())
 
 
 @dataclass
@@ -119,7 +121,7 @@ async def gather_site(
     )
     stats = {
         "pages": len(crawl.pages),
-        "links_checked": sum(1 for r in evidence.links.values() if r.outcome != "unverifiable"),
+        "links_checked": sum(1 for r in evidence.links.values() if link_verdict(r).outcome != "unverifiable"),
         "requests": fetcher.requests + (pool.requests if pool is not None else 0),
         "workers": pool.used if pool is not None else 0,
         **({"workers_fallback": pool.fallback_reason} if pool is not None and pool.fallback_reason else {}),
