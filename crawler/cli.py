@@ -29,6 +29,7 @@ from shophealth.crawler.config import (
     SiteConfig,
     load_sites_file,
 )
+from shophealth.crawler.evidence_store import EvidenceError, save_evidence
 from shophealth.crawler.gather import ProgressCallback
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
@@ -99,6 +100,9 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    save_evidence: Annotated[
+        Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
+    ] = None,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -129,6 +133,8 @@ def scan_command(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     run = _run_scan(targets, quiet, parallel)
+    if save_evidence is not None:
+        _save_evidence(run, save_evidence)
     report = build_report(run)
     if json_path is not None:
         write_json(report, json_path)
@@ -143,6 +149,13 @@ def scan_command(
         raise typer.Exit(INTERRUPTED)
     if unreachable:
         raise typer.Exit(1)
+
+
+def _save_evidence(run: Run, folder: Path) -> None:
+    try:
+        save_evidence(run, folder)
+    except EvidenceError as exc:
+        err.print(f"[bold red]error:[/] {inert(str(exc))}")  # the report is still written
 
 
 def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list[SiteConfig]:
@@ -248,3 +261,6 @@ def demo_command(
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)

@@ -39,6 +39,7 @@ target's body is Zstandard too. The figures behind these choices are in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -288,6 +289,12 @@ class LighthouseResult:
     runs: int = 0
     failing_audits: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
+    report_z: bytes = b""  # the median run's Lighthouse report (LHR) JSON, Zstandard
+
+    @property
+    def report(self) -> Mapping[str, Any] | None:
+        """The median run's Lighthouse report, or None when there was none."""
+        return json.loads(decompress(self.report_z)) if self.report_z else None
 
 
 @dataclass(frozen=True)

@@ -200,12 +200,18 @@ async def scan_site(
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
 ) -> SiteRun:
-    registry = registry or load_registry()
-    checks = registry.select(disabled=_disabled(site.config))
     evidence, stats = await gather_site(site, progress, stop)
+    return judge_site(site, evidence, stats, registry or load_registry())
+
+
+def judge_site(
+    site: SiteConfig, evidence: SiteEvidence, stats: dict[str, Any], registry: Registry
+) -> SiteRun:
+    """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``)."""
     error = unreachable_reason(evidence)
     if error is not None:
         return SiteRun(site, evidence, [], stats, error=error)
+    checks = registry.select(disabled=_disabled(site.config))
     outcomes = run_checks(checks, evidence, _check_options(site.config))
     return SiteRun(site, evidence, outcomes, stats)
 
@@ -215,6 +221,8 @@ def _disabled(config: ScanConfig) -> list[str]:
 
 
 def _level(setting: Any) -> str:
+    if setting is False:  # YAML reads a bare `off` as false
+        return "off"
     if isinstance(setting, list) and setting:
         return str(setting[0])
     return str(setting)

@@ -246,7 +246,7 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
     small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken_parser = (
-        "import asyncio, crawler.workers as w\n"
+        "import asyncio, shophealth.crawler.workers as w\n"
         "real = w.fetch_page\n"
         "async def fetch_page(fetcher, is_internal, url, parsed=()):\n"
         "    if url.endswith('/p3.html'):\n"
