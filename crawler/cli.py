@@ -31,6 +31,7 @@ from shophealth.crawler.config import (
 )
 from shophealth.crawler.evidence_store import EvidenceError, save_evidence
 from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
 from shophealth.reports.renderers.terminal import inert, render_summary
@@ -49,6 +50,22 @@ out = Console()
 
 
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        str, typer.Option(help=f"Log records at this level and above: {', '.join(LEVELS)}.")
+    ] = "warning",
+    log_file: Annotated[Path | None, typer.Option(help="Append the log here instead of stderr.")] = None,
+) -> None:
+    """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
+    if log_level.lower() not in LEVELS:
+        raise fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}")
+    try:
+        configure_logging(log_level.lower(), log_file, console=err)
+    except OSError as exc:
+        raise fail(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -130,6 +147,7 @@ def scan_command(
     try:
         for target in targets:
             target.config.shop_headers()  # a missing variable is bad input, said before scanning
+            forget_in_logs([*target.config.headers_env.values(), target.config.credentials_env or ""])
     except ConfigError as exc:
         raise fail(str(exc)) from None
     run = _run_scan(targets, quiet, parallel)

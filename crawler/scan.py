@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 import time
 import uuid
@@ -34,6 +35,8 @@ from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from shophealth.crawler.urls import Scope, host_key, origin
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -267,6 +270,7 @@ async def scan(
             try:
                 return await scan_site(site, registry, progress, stop)
             except Exception as exc:  # a bug met on one shop must not lose the others
+                log.debug("internal error scanning %s", site.url, exc_info=True)
                 evidence = SiteEvidence(site=site.url, home=site.url)
                 return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
 

@@ -328,6 +328,7 @@ class WorkerPool:
             self._retired_ready += worker.ready
             if worker.died:
                 self.deaths.append(worker.reason())
+                log.warning("%s", worker.reason())
 
     async def _spawn(self) -> None:
         dead = [w for w in self._workers if not w.alive]
@@ -340,9 +341,11 @@ class WorkerPool:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 limit=READ_LIMIT,
+                process_group=0,  # a terminal's Ctrl-C is the coordinator's to handle, not theirs
             )  # fmt: skip
         except OSError as exc:
             self.deaths.append(f"cannot start a worker process: {exc}")
+            log.warning("cannot start a worker process, crawling in-process: %s", exc)
             self.restarts = MAX_RESTARTS
             return
         worker = _Worker(proc)
@@ -401,8 +404,9 @@ async def _answer(
 
 
 async def _main() -> None:
-    # Ctrl-C reaches the whole process group; the coordinator decides when a
-    # worker stops (it closes the worker's input), so a worker ignores it.
+    # A worker runs in a process group of its own, so a terminal's Ctrl-C does not
+    # reach it; the coordinator decides when it stops (it closes the worker's input).
+    # A SIGINT sent to it all the same is ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     loop = asyncio.get_running_loop()
