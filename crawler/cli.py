@@ -85,7 +85,12 @@ def scan_command(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     max_pages: Annotated[int | None, typer.Option(min=1, help="Pages to crawl per shop.")] = None,
     max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the start page.")] = None,
-    budget: Annotated[float | None, typer.Option(min=1, help="Wall-clock seconds per shop.")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Seconds the crawl of each shop may take (TLS, browser and Lighthouse come after)."
+        ),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
     per_host: Annotated[

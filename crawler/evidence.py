@@ -230,7 +230,7 @@ class LinkResult:
     method: str = "GET"
     internal: bool = False
     seen: tuple[Sighting, ...] = ()  # the first few places it was seen
-    count: int = 0  # how many (page, element) places carry it
+    count: int = 0  # how many pages carry it (a page linking it twice counts once)
 
     @property
     def content_type(self) -> str:

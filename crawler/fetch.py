@@ -21,7 +21,15 @@ Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
 flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
 interval between request starts, and 429/503 ``Retry-After`` honoured (capped
 at ``max_retry_after``) for ``retries`` more attempts, after which the answer
-stands and the caller treats the target as unverifiable.
+stands with ``retries_exhausted`` set (the link verdict calls that
+unverifiable). Only those answers are retried: a connect error, a timeout or
+a reset is not asked again.
+
+Errors: :meth:`Fetcher.fetch` never raises for anything a server does (a
+refused or reset connection, a failed TLS handshake, an answer that is not
+HTTP, a header too long, a timeout): the result carries an
+:class:`~shophealth.crawler.evidence.ErrorKind` and a message
+(:func:`classify_error`).
 """
 
 from __future__ import annotations

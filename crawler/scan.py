@@ -74,7 +74,7 @@ def now_iso() -> str:
 
 
 def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
-    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else the system's."""
+    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else certifi's."""
     return trust_context(ca_bundle)
 
 
