@@ -242,6 +242,11 @@ class LinkResult:
         return decompress(self.body_head_z)
 
 
+def day_of(iso: str | None) -> str:
+    """The date of an ISO-8601 timestamp (``2026-11-29``), for messages."""
+    return iso[:10] if iso else "an unknown date"
+
+
 @dataclass(frozen=True, slots=True)
 class TlsFacts:
     """What a host's TLS handshake showed."""

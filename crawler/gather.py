@@ -23,7 +23,7 @@ import dataclasses
 import gzip
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,13 +38,13 @@ from shophealth.crawler.evidence import (
     LinkResult,
     Page,
     Ref,
-    RenderedPage,
     Sighting,
     compress_bytes,
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch
 from shophealth.crawler.parse import ParsedDocument
+from shophealth.crawler.rendering import Renderer
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.urls import Scope, resolve
 
@@ -94,7 +94,6 @@ class CrawlStats:
 
 
 ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links checked
-Renderer = Callable[[str], Awaitable[RenderedPage]]
 
 
 class SiteCrawl:
