@@ -27,6 +27,7 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import Page, TlsFacts
 from shophealth.crawler.fetch import retry_after_seconds
 
+NOT_SCANNED = frozenset({"unreachable", "unavailable", "refused", "disallowed"})  # the stop codes below
 LOOP_ERRORS = ("redirect loop", "too many redirects")
 CONNECTION_TLS_KINDS = ("handshake", "connect")
 

@@ -34,6 +34,8 @@ from shophealth.crawler.config import (
     check_output_file,
     load_sites_file,
 )
+from shophealth.crawler.evidence_store import EvidenceError, save_evidence
+from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
@@ -53,6 +55,32 @@ out = Console()
 
 
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"shophealth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        str, typer.Option(help=f"Log records at this level and above: {', '.join(LEVELS)}.")
+    ] = "warning",
+    log_file: Annotated[Path | None, typer.Option(help="Append the log here instead of stderr.")] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
+    if log_level.lower() not in LEVELS:
+        raise fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}")
+    try:
+        configure_logging(log_level.lower(), log_file, console=err)
+    except OSError as exc:
+        raise fail(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -79,22 +107,6 @@ def _default(field: str) -> str:
     return str(getattr(ScanConfig(), field))
 
 
-def _print_version(asked: bool) -> None:
-    if asked:
-        out.print(f"shophealth {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
-) -> None:
-    """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
-
-
 @app.command("scan", epilog=SCAN_EPILOG)
 def scan_command(
     urls: Annotated[list[str] | None, typer.Argument(help="Shop URLs to scan.")] = None,
@@ -109,7 +121,11 @@ def scan_command(
     ] = None,
     budget: Annotated[
         float | None,
-        typer.Option(min=1, help="Wall-clock seconds per shop.", show_default=_default("budget_s")),
+        typer.Option(
+            min=1,
+            help="Wall-clock seconds per shop, every phase included (crawl, TLS, browser, Lighthouse).",
+            show_default=_default("budget_s"),
+        ),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Requests in flight.", show_default=_default("concurrency"))
@@ -169,6 +185,9 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    save_evidence: Annotated[
+        Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
+    ] = None,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
@@ -197,6 +216,8 @@ def scan_command(
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
     run = _run_scan(targets, registry, quiet, parallel)
+    if save_evidence is not None:
+        _save_evidence(run, save_evidence)
     report = build_report(run)
     _write_report(report, json_path, quiet)
     unreachable = [s for s in report["sites"] if s.get("error")]
@@ -206,6 +227,13 @@ def scan_command(
         raise typer.Exit(INTERRUPTED)
     if unreachable:
         raise typer.Exit(1)
+
+
+def _save_evidence(run: Run, folder: Path) -> None:
+    try:
+        save_evidence(run, folder)
+    except EvidenceError as exc:
+        err.print(f"[bold red]error:[/] {inert(str(exc))}")  # the report is still written
 
 
 def _write_report(report: dict[str, Any], json_path: Path | None, quiet: bool) -> None:
@@ -257,6 +285,7 @@ def _sites(
             where = target.name or target.url
             check_check_settings(target.config.checks, check_defaults, where)
             target.config.shop_headers()  # a missing variable is bad input, said before scanning
+            forget_in_logs([*target.config.headers_env.values(), target.config.credentials_env or ""])
     except (BadURLError, ConfigError) as exc:
         raise fail(str(exc)) from None
     return targets
@@ -360,3 +389,6 @@ def demo_command(
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)

@@ -5,8 +5,9 @@ everything); a 5xx answer or no answer means "disallow everything" until it
 can be read. When nothing answered at all, :attr:`RobotsRules.unreachable`
 keeps the transport error, so the shop is reported unreachable (connection
 refused, DNS, TLS) rather than as having an unreadable robots.txt. Loading
-never raises: a failure is taken as no answer. ``Crawl-delay`` becomes the host's minimum interval between
-requests, capped at 10 s so a hostile value cannot stall a nightly scan.
+never raises: a failure is taken as no answer.
+
+``Crawl-delay`` becomes the host's minimum interval between requests, capped at 10 s so a hostile value cannot stall a nightly scan.
 Only the shop's own hosts are governed: link verification of other hosts
 sends one HEAD/GET per target, as every link checker does.
 """

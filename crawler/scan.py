@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 import time
 import uuid
@@ -26,8 +27,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shophealth import __version__
 from shophealth.checks.base import Finding
+from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
-from shophealth.crawler.availability import why_not_scanned
+from shophealth.crawler.availability import NOT_SCANNED, why_not_scanned
 from shophealth.crawler.config import ScanConfig, SiteConfig, check_settings
 from shophealth.crawler.evidence import LighthouseResult, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
@@ -41,6 +43,7 @@ from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
 
 SEVERITIES = ("error", "warning", "info")
 MAX_LISTED = 5  # pages listed in stats where a count says how many
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,8 +61,9 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
-    def unverifiable(self) -> list[LinkResult]:
-        return [r for r in self.evidence.links.values() if r.outcome == "unverifiable"]
+    def unverifiable(self) -> list[tuple[LinkResult, str]]:
+        """The link targets that could not be judged, with the reason."""
+        return unverifiable_links(self.evidence.links.values())
 
 
 @dataclass
@@ -77,17 +81,8 @@ def now_iso() -> str:
 
 
 def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
-    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else the system's."""
+    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else certifi's."""
     return trust_context(ca_bundle)
-
-
-@dataclass
-class Gathered:
-    """What :func:`gather_site` brings back for one shop."""
-
-    evidence: SiteEvidence
-    stats: dict[str, Any]
-    down: tuple[str, str] | None = None  # (stop code, reason) when the shop could not be scanned
 
 
 @dataclass
@@ -104,13 +99,14 @@ async def gather_site(
     site: SiteConfig,
     progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
-) -> Gathered:
+) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures.
 
     Every phase runs within what is left of the shop's wall-clock budget and
     ends when ``stop`` is set; a phase that fails or is cut short marks its
     evidence kind missing with the reason and the others are kept. A shop
-    whose start pages gave no usable answer is not asked anything more."""
+    whose start pages gave no usable answer is not asked anything more: its
+    ``stopped_reason`` is one of :data:`~shophealth.crawler.availability.NOT_SCANNED`."""
     config = site.config
     started = time.monotonic()
     phases = Phases(config.budget_s, stop, progress)
@@ -165,14 +161,14 @@ async def gather_site(
         lighthouse=after.lighthouse or (),
         missing=_missing_kinds(after, browser, phases),
     )
-    stopped, detail = (
+    stopped, detail = down or (
         (crawl.stats.stopped_reason, crawl.stats.stopped_detail)
         if crawl.stats.stopped_reason is not None
-        else down or (phases.stopped, phases.stopped_detail)
+        else (phases.stopped, phases.stopped_detail)
     )
     stats = {
         "pages": len(crawl.pages),
-        "links_checked": sum(1 for r in evidence.links.values() if r.outcome != "unverifiable"),
+        "links_checked": sum(1 for r in evidence.links.values() if link_verdict(r).outcome != "unverifiable"),
         "requests": fetcher.requests + (pool.requests if pool is not None else 0),
         "workers": pool.used if pool is not None else 0,
         **({"workers_fallback": pool.fallback_reason} if pool is not None and pool.fallback_reason else {}),
@@ -188,7 +184,7 @@ async def gather_site(
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"
         ),
     }
-    return Gathered(evidence, stats, down)
+    return evidence, stats
 
 
 async def _render(phases: Phases, browser: BrowserPhase, pages: Sequence[Page]) -> None:
@@ -269,12 +265,19 @@ async def scan_site(
     progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
 ) -> SiteRun:
-    registry = registry or load_registry()
-    gathered = await gather_site(site, progress, stop)
-    if gathered.down is not None:
-        return not_scanned(site, registry, gathered.down[1], gathered.evidence, gathered.stats)
-    outcomes = judge(registry, gathered.evidence, site.config)
-    return SiteRun(site, gathered.evidence, outcomes, gathered.stats)
+    evidence, stats = await gather_site(site, progress, stop)
+    return judge_site(site, evidence, stats, registry or load_registry())
+
+
+def judge_site(
+    site: SiteConfig, evidence: SiteEvidence, stats: dict[str, Any], registry: Registry
+) -> SiteRun:
+    """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``);
+    a shop that could not be scanned (its stop code says so) is judged by no check."""
+    if stats.get("stopped_reason") in NOT_SCANNED:
+        reason = str(stats.get("stopped_detail") or stats["stopped_reason"])
+        return not_scanned(site, registry, reason, evidence, stats)
+    return SiteRun(site, evidence, judge(registry, evidence, site.config), stats)
 
 
 def not_scanned(
@@ -360,6 +363,7 @@ async def scan(
             try:
                 return await scan_site(site, registry, progress, stop)
             except Exception as exc:  # a bug met on one shop must not lose the others
+                log.debug("internal error scanning %s", site.url, exc_info=True)
                 reason = f"internal error: {type(exc).__name__}: {exc}"
                 return not_scanned(site, registry, reason, code="internal-error")
 
