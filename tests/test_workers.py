@@ -123,7 +123,9 @@ async def test_a_job_held_by_a_killed_worker_is_done_by_another(small_shop: Runn
     try:
         await _until_ready(pool)
         slow = asyncio.create_task(pool.page(small_shop.url + "slow"))
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(10):  # until a worker holds the job
+            while not any(w.pending for w in pool._workers):
+                await asyncio.sleep(0.01)
         holder = next(w for w in pool._workers if w.pending)
         os.kill(holder.proc.pid, signal.SIGKILL)
         answer = await slow
