@@ -17,7 +17,7 @@ begins (``crawling``, ``probing``, ``rendering``, ``lighthouse``, …) with
 
 Stop codes (``stats.stopped_reason``, stable): ``budget``, ``page-limit``,
 ``interrupted``, ``unreachable``, ``unavailable``, ``refused``,
-``disallowed``, ``not-started``, ``internal-error``; ``stats.stopped_detail``
+``disallowed``, ``not-started``, ``bad-input``, ``internal-error``; ``stats.stopped_detail``
 says it in words.
 """
 

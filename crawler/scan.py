@@ -30,7 +30,7 @@ from shophealth.checks.base import Finding
 from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
 from shophealth.crawler.availability import NOT_SCANNED, why_not_scanned
-from shophealth.crawler.config import ScanConfig, SiteConfig, check_settings
+from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, check_config, check_settings
 from shophealth.crawler.evidence import LighthouseResult, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import SiteCrawl, fetched_page, probe_path
@@ -359,6 +359,10 @@ async def scan(
             if stop is not None and stop.is_set():
                 reason = "interrupted (Ctrl-C) before it began"
                 return not_scanned(site, registry, reason, code=INTERRUPTED)
+            try:  # the command line checked this already; a caller of scan() may not have
+                check_config(site.config, site.url)
+            except ConfigError as exc:
+                return not_scanned(site, registry, f"bad settings: {exc}", code="bad-input")
             progress = on_site(site) if on_site is not None else None
             try:
                 return await scan_site(site, registry, progress, stop)

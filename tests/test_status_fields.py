@@ -41,3 +41,11 @@ async def test_a_shop_never_started_has_every_stats_field_and_every_check(
     assert site.stats["stopped_reason"] == "interrupted"
     assert site.error is not None and "interrupted" in site.error
     assert {o.check: o.status for o in site.outcomes} == dict.fromkeys(registry.checks, "skipped")
+
+
+async def test_settings_that_would_hang_are_refused_by_the_library_too(registry: Registry) -> None:
+    sites = [SiteConfig(url="http://127.0.0.1:9/", config=fast_config(concurrency=0))]
+    run = await asyncio.wait_for(scan(sites, registry=registry), 30)
+    (site,) = run.sites
+    assert site.error is not None and "concurrency must be above 0" in site.error
+    assert site.stats["stopped_reason"] == "bad-input"
