@@ -1,0 +1,197 @@
+"""Text detectors for ``i18n.placeholder`` and ``i18n.mojibake`` (see ``checks/i18n.py``).
+
+Pure functions of one block of visible text; the checks decide per page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import ftfy
+from ftfy.badness import is_bad
+from ftfy.fixes import fix_c1_controls
+
+REPLACEMENT_CHAR = "\ufffd"
+TRANSLATION_MISSING = re.compile(
+    r"translation[ _]missing:?\s*(?:[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?\.[\w.-]+)?|\[missing \"[^\"]{1,100}\" translation\]",
+    re.IGNORECASE,
+)
+TEMPLATE_TAG = re.compile(
+    r"\{\{-?\s*[\w$@'\"|:.()\[\] -]{1,80}?\s*-?\}\}"  # Liquid, Handlebars, Jinja, Vue, Angular
+    r"|\{%-?\s*[a-z]\w*[^%{}\n]{0,80}?-?%\}"  # Liquid, Jinja, Twig, Django tags
+    r"|<%[=-]?\s*[^%\n]{1,80}?%>"  # ERB, EJS, ASP
+    r"|\$\{\s*[A-Za-z_][\w.]{0,60}\s*\}"  # JavaScript template literals, JSP EL
+)
+SHORTCODE = re.compile(
+    r"\[(?P<name>[a-z][a-z0-9_-]{1,30})(?:\s+[a-z_][\w-]*=(?:\"[^\"\]\n]{0,120}\"|'[^'\]\n]{0,120}'|[^\s\]\"']+))+\s*/?\]"
+    r"|\[/[a-z][a-z0-9_-]{1,30}\]"
+)
+PRINTF = re.compile(r"(?<![\w%])%(?:\d\$)?[sd](?![\w%])")
+LOREM = re.compile(r"\blorem ipsum\b|\bdolor sit amet\b|\bconsectetur adipiscing elit\b", re.IGNORECASE)
+_SEGMENT = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+TRANSLATION_KEY = re.compile(
+    rf"(?<![A-Za-z0-9_@./:-])(?P<key>{_SEGMENT}(?:\.{_SEGMENT}){{1,6}})(?![A-Za-z0-9_@/-]|\.\w)"
+)
+# Last parts that make a dotted name a host, a file or an abbreviation, not a key.
+NOT_KEY_ENDINGS = frozenset(
+    [
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "hk",
+        "cn",
+        "tw",
+        "mo",
+        "jp",
+        "kr",
+        "sg",
+        "my",
+        "uk",
+        "us",
+        "eu",
+        "au",
+        "ca",
+        "nz",
+        "de",
+        "fr",
+        "it",
+        "es",
+        "nl",
+        "ch",
+        "io",
+        "co",
+        "ai",
+        "app",
+        "dev",
+        "shop",
+        "store",
+        "online",
+        "site",
+        "web",
+        "info",
+        "biz",
+        "asia",
+        "me",
+        "tv",
+        "cc",
+        "xyz",
+        "top",
+        "html",
+        "htm",
+        "php",
+        "asp",
+        "aspx",
+        "jsp",
+        "js",
+        "mjs",
+        "css",
+        "json",
+        "xml",
+        "txt",
+        "csv",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "zip",
+        "rar",
+        "gz",
+        "tar",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "svg",
+        "ico",
+        "mp3",
+        "mp4",
+        "mov",
+        "avi",
+        "exe",
+        "dmg",
+        "apk",
+        "ipa",
+        "md",
+        "py",
+        "rb",
+        "go",
+        "java",
+        "ts",
+        "yml",
+        "yaml",
+        "ini",
+        "cfg",
+        "log",
+        "bak",
+        "tmp",
+    ]
+)
+PLACEHOLDER_WORDS = {
+    "translation-missing": "a missing translation",
+    "template": "an unrendered template tag",
+    "shortcode": "an unrendered shortcode",
+    "format": "an unfilled format placeholder",
+    "lorem-ipsum": "lorem ipsum filler text",
+    "translation-key": "a translation key instead of text",
+}
+
+
+class Placeholder(NamedTuple):
+    kind: str  # a key of PLACEHOLDER_WORDS
+    text: str  # what was found
+
+
+def placeholders(text: str) -> list[Placeholder]:
+    """Leaked keys, unrendered templates and filler text in one block of visible text."""
+    found = [Placeholder("translation-missing", m.group(0)) for m in TRANSLATION_MISSING.finditer(text)]
+    found += [Placeholder("template", m.group(0)) for m in TEMPLATE_TAG.finditer(text)]
+    found += [Placeholder("shortcode", m.group(0)) for m in SHORTCODE.finditer(text)]
+    found += [Placeholder("format", m.group(0)) for m in PRINTF.finditer(text)]
+    found += [Placeholder("lorem-ipsum", m.group(0)) for m in LOREM.finditer(text)]
+    if not found:
+        found = [Placeholder("translation-key", key) for key in translation_keys(text)]
+    return found
+
+
+def translation_keys(text: str) -> list[str]:
+    """Dotted i18n keys (``product.add_to_cart``, ``general.cart.title``) shown as text.
+
+    Two parts count only with an underscore in them or as the whole block (a
+    button reading ``cart.checkout``); host names, file names, e-mail
+    addresses, version numbers and abbreviations (``e.g.``) never count."""
+    keys = []
+    whole = text.strip()
+    for match in TRANSLATION_KEY.finditer(text):
+        key = match.group("key")
+        parts = key.split(".")
+        if parts[-1] in NOT_KEY_ENDINGS or parts[0] == "www" or any(len(p) < 2 for p in parts):
+            continue
+        if len(parts) >= 3 or "_" in key or key == whole:
+            keys.append(key)
+    return keys
+
+
+class Garble(NamedTuple):
+    shown: str
+    intended: str  # "" when it cannot be known (U+FFFD: the bytes are gone)
+
+
+def mojibake(text: str) -> Garble | None:
+    """Mis-decoded text (``Ã©``, ``å…è²»é€è²¨``) or U+FFFD in one block, with ftfy's repair."""
+    if text.isascii():
+        return None
+    if REPLACEMENT_CHAR in text:
+        return Garble(text, "")
+    if not is_bad(text):
+        return None
+    fixed = ftfy.fix_encoding(text)
+    if fixed == text or fixed == fix_c1_controls(text):
+        return None  # stray C1 controls (\x85 for "…") are a typing slip, not mis-decoded text
+    return Garble(text, fixed)
