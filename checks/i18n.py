@@ -227,14 +227,30 @@ def _language_name(code: str | None) -> str:
 
 
 def expected_language(page: Page) -> tuple[str | None, str]:
-    """The language a page should be in: declared, else what most of its text is in."""
+    """The language a page should be in: declared, unless most of its text is clearly in
+    another (then the declaration is what is wrong: ``i18n.lang-mismatch``); else what
+    most of its text is in."""
     tag, source = declared_tag(page)
-    if tag is not None:
-        return tag.language, f"{tag.tag} ({source})"
     content = content_language(page)
+    if tag is not None and not _contradicts(tag, content):
+        return tag.language, f"{tag.tag} ({source})"
     if content.language is not None and content.share >= MIN_UNDECLARED_SHARE:
         return content.language, f"{_language_name(content.language)} (most of its text)"
     return None, ""
+
+
+def _contradicts(tag: LanguageTag, content: ContentLanguage) -> bool:
+    return (
+        content.language is not None
+        and content.share >= MIN_DOMINANT_SHARE
+        and not _same_language(tag.language, content.language)
+    )
+
+
+def _weight(text: str) -> int:
+    """How much text there is, Chinese characters weighing like short words."""
+    counts = script_counts(text)
+    return cjk_weight(counts) + counts.latin
 
 
 def _is_latin_prose(text: str) -> bool:
@@ -282,8 +298,8 @@ def _untranslated(page: Page) -> Finding | None:
     foreign = [(b, lang) for b, lang in judged if lang is not None]
     if not foreign:
         return None
-    total = sum(len(b.text) for b in blocks(page)) or 1
-    share = sum(len(b.text) for b, _ in foreign) / total
+    total = sum(_weight(b.text) for b in blocks(page)) or 1
+    share = sum(_weight(b.text) for b, _ in foreign) / total
     languages = sorted({lang for _, lang in foreign})
     first = foreign[0][0]
     return Finding(
@@ -340,9 +356,15 @@ def _dominant_script(text: str) -> Script | None:
     return None
 
 
-def _is_switcher_label(block: TextBlock) -> bool:
-    text = block.text.strip().lower()
-    return text in SWITCHER_LABELS or (len(text) <= 8 and any(label in text for label in ("繁", "简", "簡")))
+def _without_switcher_labels(text: str) -> str:
+    """``text`` without language-switcher labels (繁體, 简体中文, English), which name a
+    script rather than use it."""
+    return " ".join(word for word in text.split() if not _is_switcher_label(word))
+
+
+def _is_switcher_label(word: str) -> bool:
+    word = word.strip("|/·()（）[]").lower()
+    return word in SWITCHER_LABELS or (len(word) <= 4 and any(c in word for c in "繁简簡"))
 
 
 def _block_script(block: TextBlock) -> Script | None:
@@ -356,13 +378,10 @@ def _script_mix(page: Page) -> Finding | None:
         return None
     slips: list[tuple[TextBlock, ScriptSlip]] = []
     for block in blocks(page):
-        if (
-            not HAN.search(block.text)
-            or _is_switcher_label(block)
-            or _block_script(block) not in (None, script)
-        ):
+        text = _without_switcher_labels(block.text)
+        if not HAN.search(text) or _block_script(block) not in (None, script):
             continue
-        slip = other_script(block.text, script, region)
+        slip = other_script(text, script, region)
         if slip is not None:
             slips.append((block, slip))
     if not slips:
@@ -419,9 +438,7 @@ def _lang_mismatch(page: Page, pages_by_url: dict[str, Page]) -> Finding | None:
 def _attribute_mismatch(page: Page) -> Iterator[dict[str, Any]]:
     tag, source = declared_tag(page)
     content = content_language(page)
-    if tag is None or content.language is None or content.share < MIN_DOMINANT_SHARE:
-        return
-    if _same_language(tag.language, content.language):
+    if tag is None or not _contradicts(tag, content):
         return
     yield {
         "message": (
@@ -608,8 +625,9 @@ def _target_problem(
     landed = landed or pages_by_url.get(target.url)
     if landed is None:
         return None
-    if landed.final_url == target.source and target.via == "switcher link":
-        return _wrong_language(target, landed, self_link=True)
+    if landed.final_url == target.source:
+        # an hreflang naming the page itself for another language is i18n.lang-mismatch's
+        return _wrong_language(target, landed, self_link=True) if target.via == "switcher link" else None
     wrong = _wrong_language(target, landed)
     if wrong is not None:
         return wrong

@@ -96,6 +96,7 @@ ALWAYS_HIDDEN_ATTRIBUTES = ("hidden", "v-cloak", "ng-app", "ng-controller", "ng-
 MAX_BLOCK_CHARS = 2000
 MAX_BLOCKS = 2000
 SELECTOR_DEPTH = 4
+ASCII_SPACES = re.compile(r"[ \t\n\r\f\v]+")
 VALID_ID = re.compile(r"[A-Za-z][\w-]*")
 VALID_CLASS = re.compile(r"[A-Za-z_][\w-]*")
 
@@ -209,7 +210,9 @@ def _has_structure_inside(node: LexborNode) -> bool:
 
 
 def _fold(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """Runs of ASCII whitespace made one space; a no-break space stays (as in ``PageFacts.text``):
+    mis-decoded UTF-8 often ends in one (``Ã\xa0`` for à)."""
+    return ASCII_SPACES.sub(" ", text or "").strip(" ")
 
 
 def _class_part(node: LexborNode) -> str:
