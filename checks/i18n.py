@@ -262,7 +262,8 @@ def _is_latin_prose(text: str) -> bool:
 
 
 def _is_chinese_prose(text: str) -> bool:
-    han = len(HAN.findall(text))
+    """A sentence, not a row of menu items: 12+ Chinese characters with no space between."""
+    han = max((len(HAN.findall(segment)) for segment in text.split()), default=0)
     return han >= MIN_FOREIGN_HAN and len(CHINESE_ADDRESS_WORDS.findall(text)) < 3
 
 

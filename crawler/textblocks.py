@@ -146,8 +146,10 @@ def _blocks_under(root: LexborNode) -> list[TextBlock]:
         if node.tag in BLOCK_TAGS and not _has_structure_inside(node):
             _add_block(blocks, node, place, node.text(deep=True, separator=" "))
             continue
-        _add_block(blocks, node, place, _own_text(node))  # text beside the blocks inside a container
-        stack.extend(_placed_children(node, place)[::-1])
+        children = _placed_children(node, place)
+        inline = {child.mem_id for child, _ in children if _is_inline_leaf(child)}
+        _add_block(blocks, node, place, _own_text(node, inline))  # text beside the blocks inside
+        stack.extend(placed for placed in children[::-1] if placed[0].mem_id not in inline)
     return blocks
 
 
@@ -192,13 +194,19 @@ def _add_block(blocks: list[TextBlock], node: LexborNode, place: _Place, text: s
         blocks.append(TextBlock(node.tag or "", selector, folded[:MAX_BLOCK_CHARS], place.lang))
 
 
-def _own_text(node: LexborNode) -> str:
-    """The text nodes directly inside ``node``."""
+def _is_inline_leaf(node: LexborNode) -> bool:
+    return node.tag in INLINE_TAGS and not _has_structure_inside(node)
+
+
+def _own_text(node: LexborNode, inline: set[int]) -> str:
+    """The text directly inside ``node``, with that of its ``inline`` children."""
     parts = []
     child = node.child
     while child is not None:
         if child.tag == "-text":
             parts.append(child.text_content or "")
+        elif child.mem_id in inline:
+            parts.append(child.text(deep=True, separator=" "))
         child = child.next
     return " ".join(parts)
 
