@@ -76,7 +76,6 @@ from functools import lru_cache
 from typing import Any
 
 import hanzidentifier
-from ftfy.badness import is_bad
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.i18n_lang import (
@@ -90,19 +89,18 @@ from shophealth.checks.i18n_lang import (
     other_script,
     parse_tag,
     script_counts,
-    without_urls,
 )
 from shophealth.checks.i18n_text import (
     PLACEHOLDER_WORDS,
     REPLACEMENT_CHAR,
-    TEMPLATE_TAG,
-    TRANSLATION_KEY,
     Garble,
     Placeholder,
+    might_be_garbled,
+    might_hold_placeholders,
     mojibake,
     placeholders,
 )
-from shophealth.crawler.evidence import Page, SiteEvidence, decompress
+from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
 
 UNTRANSLATED = "i18n.untranslated"
@@ -119,6 +117,11 @@ MIN_LOWERCASE_SHARE = 0.4
 MIN_FOREIGN_HAN = 12
 MIN_JUDGED_WEIGHT = 350  # ~70 English words or ~120 Chinese characters
 MIN_DOMINANT_SHARE = 0.6
+SAMPLE_CHARS = 1500
+LATIN_SAMPLE_WORDS = 20  # Lingua: ~0.1 ms; each page is judged on a new sample
+CJK_SAMPLE_CHARS = 120
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "yue"})
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af，。、！？]+")
 MIN_UNDECLARED_SHARE = 0.75  # a page with no declared language is judged only when clearly in one
 SCRIPT_SHARE = 0.9
 MIN_SCRIPT_CHARS = 20
@@ -190,25 +193,77 @@ class ContentLanguage:
     weight: int
 
 
-@lru_cache(maxsize=4096)
-def _content_language(text: str) -> ContentLanguage:
-    text = without_urls(text)
+def _content_language(text: str, declared: str | None) -> ContentLanguage:
+    """What most of ``text`` is in. Within a script the declaration is trusted: a page
+    declared in a Latin-script language whose text is mostly Latin script is taken to be
+    in it, without Lingua (only Chinese/Japanese/Korean against Latin script is judged)."""
+    text = _sample(text)
     counts = script_counts(text)
     cjk, latin = cjk_weight(counts), counts.latin
     weight = cjk + latin
     if weight < MIN_JUDGED_WEIGHT:
         return ContentLanguage(None, 0.0, weight)
     if cjk >= latin:
-        sample = "".join(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af，。、！？]+", text))[:300]
+        sample = "".join(CJK_RUN.findall(text))[:CJK_SAMPLE_CHARS]
         return ContentLanguage(identify(sample), cjk / weight, weight)
-    words = latin_words(text)
+    if declared is not None and declared not in CJK_LANGUAGES:
+        return ContentLanguage(declared, latin / weight, weight)
+    words = list(dict.fromkeys(latin_words(text)))  # each word once: tables repeat "Fl" forty times
     middle = len(words) // 3
-    sample = " ".join(words[middle : middle + 100])
+    sample = " ".join(words[middle : middle + LATIN_SAMPLE_WORDS])
     return ContentLanguage(identify(sample), latin / weight, weight)
 
 
+def _sample(text: str) -> str:
+    """Up to SAMPLE_CHARS of ``text``, from its start, middle and end: enough to weigh scripts."""
+    if len(text) <= SAMPLE_CHARS:
+        return text
+    third = SAMPLE_CHARS // 3
+    middle = (len(text) - third) // 2
+    return " ".join((text[:third], text[middle : middle + third], text[-third:]))
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What a first look at a page's whole visible text says, once per page: its content
+    language, and whether any block can hold what each check looks for. Only pages that
+    pass a check's screen are split into blocks."""
+
+    content: ContentLanguage
+    han: int  # Chinese characters
+    latin_words: int  # only counted on pages declared in Chinese, Japanese or Korean
+    might_hold_placeholders: bool
+    might_be_garbled: bool
+    script: Script | None  # the script 90 % of the Chinese characters are in, if any
+
+
+def screen(page: Page) -> Screen:
+    tag, _ = declared_tag(page)
+    text_z = page.facts.text_z if page.facts is not None else b""
+    return _screen(text_z, tag.language if tag is not None else None)
+
+
+@lru_cache(maxsize=8192)
+def _screen(text_z: bytes, declared: str | None) -> Screen:
+    data = decompress_fast(text_z)
+    text = data.decode("utf-8", "surrogatepass")
+    # UTF-8 bytes beyond one a character: none on ASCII text, one for a lone ©. A Chinese
+    # character takes two, and mojibake needs two non-ASCII characters: below that, no
+    # search for either is needed (the benchmark's English pages stop here).
+    extra = len(data) - len(text)
+    han = len(HAN.findall(text)) if extra >= 2 else 0
+    return Screen(
+        content=_content_language(text, declared),
+        han=han,
+        latin_words=len(latin_words(text)) if declared in CJK_LANGUAGES else 0,
+        might_hold_placeholders=might_hold_placeholders(text, data),
+        might_be_garbled=extra >= 2 and might_be_garbled(text),
+        script=_dominant_script(text) if han >= MIN_SCRIPT_CHARS else None,
+    )
+
+
 def content_language(page: Page) -> ContentLanguage:
-    return _content_language(page.facts.text) if page.facts is not None else ContentLanguage(None, 0.0, 0)
+    return screen(page).content
 
 
 def _quote(text: str) -> str:
@@ -254,7 +309,7 @@ def _weight(text: str) -> int:
 
 
 def _is_latin_prose(text: str) -> bool:
-    words = latin_words(without_urls(text))
+    words = latin_words(text)
     if len(words) < MIN_FOREIGN_WORDS or (HAN.search(text) and len(HAN.findall(text)) * 3 > len(text) // 2):
         return False
     lower = sum(1 for w in words if w[0].islower())
@@ -271,29 +326,25 @@ def _foreign_language(block: TextBlock, expected: str) -> str | None:
     """The language of ``block`` when it is sizeable prose in another script than ``expected``."""
     if block.lang is not None or block.tag == "title":
         return None  # declared on the element: deliberate
-    cjk_page = expected in ("zh", "ja", "ko")
+    cjk_page = expected in CJK_LANGUAGES
     prose = _is_latin_prose(block.text) if cjk_page else _is_chinese_prose(block.text)
     if not prose:
         return None
     language = identify(block.text)
-    if language is None or language == expected or (language in ("zh", "ja", "ko")) == cjk_page:
+    if language is None or language == expected or (language in CJK_LANGUAGES) == cjk_page:
         return None
     return language
 
 
-def _needs_blocks_for_untranslated(text: str, expected: str) -> bool:
-    if expected in ("zh", "ja", "ko"):
-        return len(latin_words(text)) >= MIN_FOREIGN_WORDS
-    return len(HAN.findall(text)) >= MIN_FOREIGN_HAN
+def _needs_blocks_for_untranslated(first_look: Screen, expected: str) -> bool:
+    if expected in CJK_LANGUAGES:
+        return first_look.latin_words >= MIN_FOREIGN_WORDS or first_look.content.language != expected
+    return first_look.han >= MIN_FOREIGN_HAN
 
 
 def _untranslated(page: Page) -> Finding | None:
     expected, declared = expected_language(page)
-    if (
-        expected is None
-        or page.facts is None
-        or not _needs_blocks_for_untranslated(page.facts.text, expected)
-    ):
+    if expected is None or page.facts is None or not _needs_blocks_for_untranslated(screen(page), expected):
         return None
     judged = [(b, _foreign_language(b, expected)) for b in blocks(page)]
     foreign = [(b, lang) for b, lang in judged if lang is not None]
@@ -337,12 +388,10 @@ def page_script(page: Page) -> tuple[Script | None, str | None, str]:
     region = next((p.lower() for p in re.split(r"[-_]", tag.tag)[1:] if len(p) == 2), None)
     if tag.script is not None:
         return tag.script, region, f"{tag.tag} ({source})"
-    text = page.facts.text if page.facts is not None else ""
-    detected = _dominant_script(text)
+    detected = screen(page).script
     return detected, region, f"{tag.tag}, text mostly {SCRIPT_NAMES[detected]}" if detected else ""
 
 
-@lru_cache(maxsize=4096)
 def _dominant_script(text: str) -> Script | None:
     han = HAN.findall(text)
     traditional = sum(1 for c in han if not hanzidentifier.is_simplified(c))
@@ -375,7 +424,7 @@ def _block_script(block: TextBlock) -> Script | None:
 
 def _script_mix(page: Page) -> Finding | None:
     script, region, declared = page_script(page)
-    if script is None or page.facts is None or not HAN.search(page.facts.text):
+    if script is None or screen(page).han == 0:
         return None
     slips: list[tuple[TextBlock, ScriptSlip]] = []
     for block in blocks(page):
@@ -482,10 +531,7 @@ PLACEHOLDER_ERRORS = frozenset({"translation-missing", "template", "shortcode", 
 
 
 def _placeholder(page: Page) -> Finding | None:
-    if page.facts is None:
-        return None
-    text = page.facts.text
-    if not (PLACEHOLDER_SCREEN.search(text) and (TEMPLATE_TAG.search(text) or _placeholder_screen(text))):
+    if not screen(page).might_hold_placeholders:
         return None
     found = [(b, p) for b in blocks(page) for p in placeholders(b.text)]
     if not found:
@@ -510,10 +556,6 @@ def _placeholder(page: Page) -> Finding | None:
             "snippet": _quote(block.text),
         },
     )
-
-
-def _placeholder_screen(text: str) -> bool:
-    return bool(placeholders(text)) or any(TRANSLATION_KEY.finditer(text))
 
 
 def _first_per_block(found: list[tuple[TextBlock, Placeholder]]) -> list[tuple[TextBlock, Placeholder]]:
@@ -554,8 +596,7 @@ def _mojibake(page: Page) -> Finding | None:
 
 
 def _garbled_blocks(page: Page) -> Finding | None:
-    text = page.facts.text if page.facts is not None else ""
-    if text.isascii() or not (REPLACEMENT_CHAR in text or is_bad(text)):
+    if not screen(page).might_be_garbled:
         return None
     garbled = [(b, g) for b in blocks(page) if (g := mojibake(b.text)) is not None]
     if not garbled:
@@ -645,7 +686,7 @@ def _wrong_language(target: SwitcherTarget, landed: Page, self_link: bool = Fals
         where = "stays on this page, which is" if self_link else "leads to a page"
         return f"wrong language: labelled {target.label} but {where} in {_language_name(language)}"
     if target.script is not None and language == "zh":
-        script = _dominant_script(landed.facts.text if landed.facts is not None else "")
+        script = screen(landed).script
         if script is not None and script != target.script:
             return f"wrong script: labelled {target.label} but the page is in {SCRIPT_NAMES[script]}"
     return None

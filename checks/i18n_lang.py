@@ -4,11 +4,12 @@ Language: Lingua (``lingua-language-detector``), restricted to the languages
 a Hong Kong shop carries (English, Chinese, Japanese, Korean and the main
 Western European ones). Measured on 244 short blocks (6-200 characters) cut
 from the real-world corpus's en/de/zh/ja pages: Lingua in high-accuracy mode
-99.6 % right at 83 µs a block; pycld2 97.1 % at 6 µs, but it takes short
-Chinese headlines for Japanese (四川一明代古墓出土500年前鸡蛋), exactly the
-blocks these checks judge; gcld3 has no wheel for this Python. Texts of 120
-characters or more go to Lingua's low-accuracy mode (trigrams only, several
-times faster, as accurate on long text). Results are cached by text.
+99.6 % right at 83 µs a block (low-accuracy mode 98.4 % at 32 µs); pycld2
+97.1 % at 6 µs, but it takes short Chinese headlines for Japanese
+(四川一明代古墓出土500年前鸡蛋), exactly the blocks these checks judge; gcld3
+has no wheel for this Python. Lingua reads at most the first 300 characters
+of a text (its cost grows with length; 300 characters decide a language), and
+results are cached by text.
 
 Script: OpenCC (the C++ library's own dictionaries, phrase by phrase) says
 which characters a Simplified-to-Traditional conversion changes in context;
@@ -44,29 +45,33 @@ LANGUAGES = (
     Language.DUTCH,
     Language.PORTUGUESE,
 )
-LONG_TEXT = 120  # characters from which Lingua's low-accuracy mode is as good
+IDENTIFY_CHARS = 300
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 KANA = re.compile(r"[\u3040-\u30ff]")
 HANGUL = re.compile(r"[\uac00-\ud7af]")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 # A word: letters (and inner apostrophes or hyphens) standing alone, so codes such as
-# B90902123 or T14 and the pieces of URLs are no words.
-LATIN_WORD = re.compile(r"(?<![\w-])[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’-]+(?![\w-])")
-URLISH = re.compile(r"\S*(?:://|www\.|@|/|\\|\.[a-z]{2,4}\b)\S*")  # URLs, e-mail, paths, file names
+# B90902123 or T14 and the pieces of URLs, e-mail addresses and file names are no words.
+LATIN_WORD = re.compile(
+    r"(?<![\w/@-])(?<!\w[.:])[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’-]+(?![\w/@-]|[.:]\w)"
+)
 TRADITIONAL_REGIONS = ("hk", "tw", "mo")
 SIMPLIFIED_REGIONS = ("cn", "sg", "my")
 
 
 @cache
-def _detector(low_accuracy: bool) -> LanguageDetector:
-    builder = LanguageDetectorBuilder.from_languages(*LANGUAGES)
-    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
+def _detector() -> LanguageDetector:
+    return LanguageDetectorBuilder.from_languages(*LANGUAGES).build()
+
+
+def identify(text: str) -> str | None:
+    """The ISO 639-1 code of ``text``'s language (lower case), or None when unsure."""
+    return _identify(text[:IDENTIFY_CHARS])
 
 
 @lru_cache(maxsize=65_536)
-def identify(text: str) -> str | None:
-    """The ISO 639-1 code of ``text``'s language (lower case), or None when unsure."""
-    language = _detector(len(text) >= LONG_TEXT).detect_language_of(text)
+def _identify(text: str) -> str | None:
+    language = _detector().detect_language_of(text)
     return language.iso_code_639_1.name.lower() if language is not None else None
 
 
@@ -77,12 +82,9 @@ class ScriptCounts(NamedTuple):
     latin: int  # letters in Latin-script words
 
 
-def without_urls(text: str) -> str:
-    """``text`` with URLs, e-mail addresses, paths and file names blanked: they are in no language."""
-    return URLISH.sub(" ", text)
-
-
 def script_counts(text: str) -> ScriptCounts:
+    if len(text.encode("utf-8", "surrogatepass")) - len(text) < 2:  # no CJK character in it
+        return ScriptCounts(0, 0, 0, latin_letters(text))
     return ScriptCounts(
         len(HAN.findall(text)),
         len(KANA.findall(text)),
@@ -104,6 +106,7 @@ class LanguageTag(NamedTuple):
     script: Script | None  # for Chinese: the script the tag names or implies
 
 
+@lru_cache(maxsize=1024)
 def parse_tag(tag: str | None) -> LanguageTag | None:
     """``zh-HK`` → zh, Hant; ``zh-Hans-CN`` → zh, Hans; ``en_US`` → en; junk → None."""
     if not tag:
@@ -163,4 +166,4 @@ def latin_words(text: str) -> list[str]:
 
 
 def latin_letters(text: str) -> int:
-    return sum(len(word) for word in LATIN_WORD.findall(text))
+    return sum(map(len, LATIN_WORD.findall(text)))
