@@ -100,6 +100,7 @@ from shophealth.checks.i18n_text import (
     mojibake,
     placeholders,
 )
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
 
@@ -660,7 +661,7 @@ def _target_problem(
     target: SwitcherTarget, evidence: SiteEvidence, pages_by_url: dict[str, Page]
 ) -> str | None:
     result = evidence.links.get(target.url)
-    if result is not None and result.outcome == "broken":
+    if result is not None and link_verdict(result).outcome == "broken":
         status = f"answers {result.status}" if result.status else f"fails ({result.error or 'no answer'})"
         return f"broken: it {status}"
     landed = pages_by_url.get(result.final_url or target.url) if result is not None else None

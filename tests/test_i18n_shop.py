@@ -11,6 +11,7 @@ store list with Chinese addresses.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,8 @@ from conftest import TEST_SHOPS, scan_url
 
 from shophealth.checks.base import Finding
 from shophealth.checks.registry import Registry
-from shophealth.crawler.scan import SiteRun
+from shophealth.crawler.evidence_store import judge_saved, load_evidence, save_evidence
+from shophealth.crawler.scan import Run, SiteRun
 from shophealth.demo.server import RunningShop, serve_shop
 
 SEEDED = {
@@ -126,3 +128,13 @@ async def test_broken_switcher_is_an_error_with_its_pages(i18n_run: SiteRun) -> 
     assert path(broken.target) == "/en/products/leather-wallet"
     assert broken.evidence["problem"].startswith("broken")
     assert [path(p) for p in broken.evidence["pages"]] == ["/zh-hk/products/leather-wallet"]
+
+
+async def test_saved_evidence_is_judged_the_same(
+    i18n_run: SiteRun, registry: Registry, tmp_path: Path
+) -> None:
+    """The charset fact (a named tuple on PageFacts) survives ``--save-evidence`` and ``judge``."""
+    save_evidence(Run(id="i18n", started_at="", sites=[i18n_run]), tmp_path)
+    [judged] = judge_saved(load_evidence(tmp_path), registry).sites
+    before = {(f.check, f.page, f.target, f.message) for f in i18n_findings(i18n_run)}
+    assert {(f.check, f.page, f.target, f.message) for f in i18n_findings(judged)} == before
