@@ -55,6 +55,9 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\
 LATIN_WORD = re.compile(
     r"(?<![\w/@-])(?<!\w[.:])[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’-]+(?![\w/@-]|[.:]\w)"
 )
+LOWER_LATIN_WORD = re.compile(
+    r"(?<![\w/@-])(?<!\w[.:])[a-z\u00df-\u00ff][A-Za-z\u00c0-\u024f'’-]+(?![\w/@-]|[.:]\w)"
+)
 TRADITIONAL_REGIONS = ("hk", "tw", "mo")
 SIMPLIFIED_REGIONS = ("cn", "sg", "my")
 
@@ -79,7 +82,7 @@ class ScriptCounts(NamedTuple):
     han: int
     kana: int
     hangul: int
-    latin: int  # letters in Latin-script words
+    latin: int  # letters in lower-case Latin-script words (see latin_letters)
 
 
 def script_counts(text: str) -> ScriptCounts:
@@ -166,4 +169,6 @@ def latin_words(text: str) -> list[str]:
 
 
 def latin_letters(text: str) -> int:
-    return sum(map(len, LATIN_WORD.findall(text)))
+    """Letters in the lower-case Latin-script words of ``text``: prose, not the brand and
+    product names (Dyson V15 Detect Absolute) that Chinese pages of Hong Kong shops carry."""
+    return sum(map(len, LOWER_LATIN_WORD.findall(text)))

@@ -227,3 +227,21 @@ def test_utf8_under_a_latin1_declaration_but_a_utf8_header_is_clean() -> None:
 def test_replacement_characters_are_mojibake() -> None:
     [message] = fired(page(EN_FILLER + "<p class=note>Delivery in 2\ufffd3 days</p>"))["i18n.mojibake"]
     assert "p.note" in message
+
+
+def test_zh_listing_of_english_product_names_is_clean() -> None:
+    names = [
+        "Dyson V15 Detect Absolute Cordless Vacuum",
+        "Le Creuset Signature Round Casserole 24cm",
+        "Zwilling Pro Chef's Knife 20cm",
+        "MUJI Ultrasonic Aroma Diffuser",
+        "Philips Sonicare DiamondClean 9000",
+        "Nespresso Vertuo Next Coffee Machine",
+        "Brita Marella Water Filter Jug 2.4L",
+        "Tefal Ingenio Essential Frying Pan Set",
+    ]
+    items = "".join(
+        f"<li><a href=/p/{n}>{name}</a> <span>HK${n}99.00</span></li>" for n, name in enumerate(names)
+    )
+    body = f"<h1>本週精選</h1><ul>{items * 3}</ul><p>網上訂單滿HK$500免運費。</p>"
+    assert fired(page(body, "zh-HK")) == {}
