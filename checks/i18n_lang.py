@@ -2,14 +2,18 @@
 
 Language: Lingua (``lingua-language-detector``), restricted to the languages
 a Hong Kong shop carries (English, Chinese, Japanese, Korean and the main
-Western European ones). Measured on 244 short blocks (6-200 characters) cut
-from the real-world corpus's en/de/zh/ja pages: Lingua in high-accuracy mode
-99.6 % right at 83 µs a block (low-accuracy mode 98.4 % at 32 µs); pycld2
-97.1 % at 6 µs, but it takes short Chinese headlines for Japanese
-(四川一明代古墓出土500年前鸡蛋), exactly the blocks these checks judge; gcld3
-has no wheel for this Python. Lingua reads at most the first 300 characters
-of a text (its cost grows with length; 300 characters decide a language), and
-results are cached by text.
+Western European ones), in its low-accuracy mode (trigram models). Measured
+on 244 short blocks (6-200 characters) cut from the real-world corpus's
+en/de/zh/ja pages: Lingua low-accuracy 98.4 % right at 32 µs a block (its
+misses: German taken for Dutch twice, and two run-together menus);
+high-accuracy 99.6 % at 83 µs, but its models cost 184 MB of memory and 6 s to
+load on this (busy) machine against 19 MB and 0.3 s; pycld2 97.1 % at 6 µs,
+but it takes short Chinese headlines for Japanese (四川一明代古墓出土500年前鸡蛋),
+exactly the blocks these checks judge; gcld3 has no wheel for this Python.
+Lingua reads at most the first 300 characters of a text (its cost grows with
+length; 300 characters decide a language), and results are cached by text.
+Only blocks of 8+ words of prose (or 12+ Chinese characters) are identified,
+where trigrams are enough.
 
 Script: OpenCC (the C++ library's own dictionaries, phrase by phrase) says
 which characters a Simplified-to-Traditional conversion changes in context;
@@ -64,7 +68,7 @@ SIMPLIFIED_REGIONS = ("cn", "sg", "my")
 
 @cache
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*LANGUAGES).build()
+    return LanguageDetectorBuilder.from_languages(*LANGUAGES).with_low_accuracy_mode().build()
 
 
 def identify(text: str) -> str | None:
