@@ -70,6 +70,7 @@ enough to judge, cached by text.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -235,7 +236,6 @@ class Screen:
     latin_words: int  # only counted on pages declared in Chinese, Japanese or Korean
     might_hold_placeholders: bool
     might_be_garbled: bool
-    script: Script | None  # the script 90 % of the Chinese characters are in, if any
 
 
 def screen(page: Page) -> Screen:
@@ -259,7 +259,6 @@ def _screen(text_z: bytes, declared: str | None) -> Screen:
         latin_words=len(latin_words(text)) if declared in CJK_LANGUAGES else 0,
         might_hold_placeholders=might_hold_placeholders(text, data),
         might_be_garbled=extra >= 2 and might_be_garbled(text),
-        script=_dominant_script(text) if han >= MIN_SCRIPT_CHARS else None,
     )
 
 
@@ -389,14 +388,22 @@ def page_script(page: Page) -> tuple[Script | None, str | None, str]:
     region = next((p.lower() for p in re.split(r"[-_]", tag.tag)[1:] if len(p) == 2), None)
     if tag.script is not None:
         return tag.script, region, f"{tag.tag} ({source})"
-    detected = screen(page).script
+    detected = text_script(page)
     return detected, region, f"{tag.tag}, text mostly {SCRIPT_NAMES[detected]}" if detected else ""
 
 
-def _dominant_script(text: str) -> Script | None:
-    han = HAN.findall(text)
-    traditional = sum(1 for c in han if not hanzidentifier.is_simplified(c))
-    simplified = sum(1 for c in han if not hanzidentifier.is_traditional(c))
+def text_script(page: Page) -> Script | None:
+    """The script 90 % of a page's distinctive Chinese characters are in, if any."""
+    if page.facts is None or screen(page).han < MIN_SCRIPT_CHARS:
+        return None
+    return _dominant_script(page.facts.text_z)
+
+
+@lru_cache(maxsize=1024)
+def _dominant_script(text_z: bytes) -> Script | None:
+    han = Counter(HAN.findall(decompress_fast(text_z).decode("utf-8", "surrogatepass")))
+    traditional = sum(n for c, n in han.items() if not hanzidentifier.is_simplified(c))
+    simplified = sum(n for c, n in han.items() if not hanzidentifier.is_traditional(c))
     distinctive = traditional + simplified
     if distinctive < MIN_SCRIPT_CHARS:
         return None
@@ -687,7 +694,7 @@ def _wrong_language(target: SwitcherTarget, landed: Page, self_link: bool = Fals
         where = "stays on this page, which is" if self_link else "leads to a page"
         return f"wrong language: labelled {target.label} but {where} in {_language_name(language)}"
     if target.script is not None and language == "zh":
-        script = screen(landed).script
+        script = text_script(landed)
         if script is not None and script != target.script:
             return f"wrong script: labelled {target.label} but the page is in {SCRIPT_NAMES[script]}"
     return None

@@ -146,32 +146,45 @@ PLACEHOLDER_WORDS = {
 
 # What every placeholder pattern needs: templates a brace, format strings a %, shortcodes
 # a bracket; then the words of "translation missing" and lorem ipsum.
+# Literals every placeholder pattern but a translation key needs: the page's text is
+# searched for them in one pass (Aho-Corasick, as errors.* do), and only when one is there
+# are the patterns themselves tried on it.
+SCREEN_LITERALS = ("{{", "{%", "<%", "${", "%s", "%d", "$s", "$d", "=", "[/", "ranslation", "RANSLATION")
 SCREEN_AUTOMATON = ahocorasick_rs.BytesAhoCorasick(
-    [b"{", b"%", b"[", b"ranslation", b"RANSLATION", b"psum", b"PSUM", b"dolor sit"]
+    [literal.encode() for literal in (*SCREEN_LITERALS, "psum", "PSUM", "dolor sit")]
 )
 DOT_LETTER = re.compile(r"\.[a-z]")
+KEY_AROUND = 80  # characters looked at on each side of a dot for a translation key
 NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")  # ({2,} would be 4 times slower to search)
 ISLAND_PAD = 3
 
 
 def might_hold_placeholders(text: str, data: bytes) -> bool:
     """A cheap first look at a whole page's text (``data``: the same as UTF-8): False when no
-    block can hold a placeholder. The literals are looked for in one pass (Aho-Corasick, as
-    ``errors.*`` do); nine ``in`` tests took three times as long on a benchmark page."""
-    return bool(SCREEN_AUTOMATON.find_matches_as_indexes(data)) or _has_dotted_name(text)
+    block can hold a placeholder, so the page need not be split into blocks."""
+    if SCREEN_AUTOMATON.find_matches_as_indexes(data) and placeholders(text):
+        return True
+    return _has_key_like_name(text)
 
 
-def _has_dotted_name(text: str) -> bool:
-    """Whether a lower-case letter, a dot and a lower-case letter follow each other (a key such
-    as cart.checkout). A search for ``.x`` (a literal first, which the regular-expression
-    engine finds fast) with a look at the character before: [a-z]\\.[a-z] is slower."""
+def _has_key_like_name(text: str) -> bool:
+    """Whether a dotted lower-case name that could be a translation key stands in ``text``
+    (as a whole block it would be one). A search for ``.x``, a literal the regular-expression
+    engine finds fast, then the key pattern only around it."""
     match = DOT_LETTER.search(text, 1)
     while match is not None:
         before = text[match.start() - 1]
         if before.isascii() and before.islower():
-            return True
+            around = text[max(0, match.start() - KEY_AROUND) : match.end() + KEY_AROUND]
+            if any(_could_be_key(m.group("key")) for m in TRANSLATION_KEY.finditer(around)):
+                return True
         match = DOT_LETTER.search(text, match.end())
     return False
+
+
+def _could_be_key(key: str) -> bool:
+    parts = key.split(".")
+    return parts[-1] not in NOT_KEY_ENDINGS and parts[0] != "www" and all(len(p) >= 2 for p in parts)
 
 
 def might_be_garbled(text: str) -> bool:
@@ -228,10 +241,7 @@ def translation_keys(text: str) -> list[str]:
     whole = text.strip()
     for match in TRANSLATION_KEY.finditer(text):
         key = match.group("key")
-        parts = key.split(".")
-        if parts[-1] in NOT_KEY_ENDINGS or parts[0] == "www" or any(len(p) < 2 for p in parts):
-            continue
-        if len(parts) >= 3 or "_" in key or key == whole:
+        if _could_be_key(key) and (key.count(".") >= 2 or "_" in key or key == whole):
             keys.append(key)
     return keys
 
