@@ -76,8 +76,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import hanzidentifier
-
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.i18n_lang import (
     HAN,
@@ -85,6 +83,7 @@ from shophealth.checks.i18n_lang import (
     Script,
     ScriptSlip,
     cjk_weight,
+    hanzi,
     identify,
     latin_words,
     other_script,
@@ -402,8 +401,9 @@ def text_script(page: Page) -> Script | None:
 @lru_cache(maxsize=1024)
 def _dominant_script(text_z: bytes) -> Script | None:
     han = Counter(HAN.findall(decompress_fast(text_z).decode("utf-8", "surrogatepass")))
-    traditional = sum(n for c, n in han.items() if not hanzidentifier.is_simplified(c))
-    simplified = sum(n for c, n in han.items() if not hanzidentifier.is_traditional(c))
+    is_simplified, is_traditional = hanzi().is_simplified, hanzi().is_traditional
+    traditional = sum(n for c, n in han.items() if not is_simplified(c))
+    simplified = sum(n for c, n in han.items() if not is_traditional(c))
     distinctive = traditional + simplified
     if distinctive < MIN_SCRIPT_CHARS:
         return None

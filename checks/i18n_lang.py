@@ -28,26 +28,29 @@ Simplified page) likewise with OpenCC's Traditional-to-Simplified table.
 
 from __future__ import annotations
 
+import importlib
 import re
 from functools import cache, lru_cache
-from typing import Literal, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-import hanzidentifier
-import opencc
-from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
 
 Script = Literal["Hant", "Hans"]
+# Lingua's names; Lingua, OpenCC and hanzidentifier are imported when first used, so a
+# scan (and every worker process) starts without their ~0.2 s of imports.
 LANGUAGES = (
-    Language.ENGLISH,
-    Language.CHINESE,
-    Language.JAPANESE,
-    Language.KOREAN,
-    Language.GERMAN,
-    Language.FRENCH,
-    Language.SPANISH,
-    Language.ITALIAN,
-    Language.DUTCH,
-    Language.PORTUGUESE,
+    "ENGLISH",
+    "CHINESE",
+    "JAPANESE",
+    "KOREAN",
+    "GERMAN",
+    "FRENCH",
+    "SPANISH",
+    "ITALIAN",
+    "DUTCH",
+    "PORTUGUESE",
 )
 IDENTIFY_CHARS = 300
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -68,7 +71,16 @@ SIMPLIFIED_REGIONS = ("cn", "sg", "my")
 
 @cache
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*LANGUAGES).with_low_accuracy_mode().build()
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [getattr(Language, name) for name in LANGUAGES]
+    return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+
+
+@cache
+def hanzi() -> ModuleType:
+    """hanzidentifier (CC-CEDICT's Simplified and Traditional character lists)."""
+    return importlib.import_module("hanzidentifier")
 
 
 def identify(text: str) -> str | None:
@@ -132,7 +144,9 @@ def parse_tag(tag: str | None) -> LanguageTag | None:
 
 
 @cache
-def _converter(config: str) -> opencc.OpenCC:
+def _converter(config: str) -> Any:
+    import opencc
+
     return opencc.OpenCC(config)
 
 
@@ -151,11 +165,11 @@ def other_script(text: str, page_script: Script, region: str | None = None) -> S
         preferred = {"tw": "s2tw", "hk": "s2hk", "mo": "s2hk"}.get(region or "", "s2hk")
         conversions = [_converter(c).convert(text) for c in ("s2t", "s2hk", "s2tw")]
         corrected = _converter(preferred).convert(text)
-        is_own_script = hanzidentifier.is_traditional
+        is_own_script = hanzi().is_traditional
     else:
         conversions = [_converter("t2s").convert(text)]
         corrected = conversions[0]
-        is_own_script = hanzidentifier.is_simplified
+        is_own_script = hanzi().is_simplified
     if any(len(c) != len(text) for c in conversions):
         return None  # a conversion that changes length cannot be compared character by character
     offending = [

@@ -6,12 +6,11 @@ Pure functions of one block of visible text; the checks decide per page.
 from __future__ import annotations
 
 import re
+from functools import cache
+from types import ModuleType
 from typing import NamedTuple
 
 import ahocorasick_rs
-import ftfy
-from ftfy.badness import is_bad
-from ftfy.fixes import fix_c1_controls
 
 REPLACEMENT_CHAR = "\ufffd"
 TRANSLATION_MISSING = re.compile(
@@ -196,7 +195,7 @@ def might_be_garbled(text: str) -> bool:
     characters are a lone © or – costs one search."""
     if text.isascii():
         return False
-    return REPLACEMENT_CHAR in text or is_bad(_non_ascii_islands(text))
+    return REPLACEMENT_CHAR in text or bool(_ftfy().badness.is_bad(_non_ascii_islands(text)))
 
 
 def _non_ascii_islands(text: str) -> str:
@@ -246,6 +245,16 @@ def translation_keys(text: str) -> list[str]:
     return keys
 
 
+@cache
+def _ftfy() -> ModuleType:
+    """ftfy, imported when first needed: its import compiles large regular expressions."""
+    import ftfy
+    import ftfy.badness
+    import ftfy.fixes
+
+    return ftfy
+
+
 class Garble(NamedTuple):
     shown: str
     intended: str  # "" when it cannot be known (U+FFFD: the bytes are gone)
@@ -257,9 +266,10 @@ def mojibake(text: str) -> Garble | None:
         return None
     if REPLACEMENT_CHAR in text:
         return Garble(text, "")
-    if not is_bad(text):
+    ftfy = _ftfy()
+    if not ftfy.badness.is_bad(text):
         return None
     fixed = ftfy.fix_encoding(text)
-    if fixed == text or fixed == fix_c1_controls(text):
+    if fixed == text or fixed == ftfy.fixes.fix_c1_controls(text):
         return None  # stray C1 controls (\x85 for "…") are a typing slip, not mis-decoded text
     return Garble(text, fixed)

@@ -25,7 +25,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import charset_normalizer
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
@@ -299,6 +298,8 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _guess(body: bytes) -> str:
+    import charset_normalizer  # only for the rare page that does not decode: ~80 ms to import
+
     best = charset_normalizer.from_bytes(body[:MAX_TEXT]).best()
     return _codec_name(best.encoding) if best is not None else ""
 
