@@ -10,19 +10,22 @@ Running checks never raises: a check whose evidence is missing is
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from shophealth.checks.base import Check, Finding, Options
+from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.crawler.evidence import SiteEvidence
 
 GROUP = "shophealth.checks"
 OWN_DISTRIBUTION = "shophealth"
 AUTOLOAD_ENV = "SHOPHEALTH_DISABLE_PLUGIN_AUTOLOAD"
 
+log = logging.getLogger(__name__)
 Status = Literal["pass", "warn", "fail", "skipped", "error"]
 
 
@@ -98,6 +101,7 @@ def run_check(check: Check, evidence: SiteEvidence, options: Options) -> CheckOu
     try:
         findings = tuple(check.run(evidence, merged))
     except Exception as exc:
+        log.debug("check %s raised on %s", check.id, evidence.site, exc_info=True)
         return CheckOutcome(check.id, "error", detail=f"{type(exc).__name__}: {exc}")
     return CheckOutcome(check.id, _status_of(findings), findings)
 
@@ -117,3 +121,9 @@ def run_checks(
 ) -> list[CheckOutcome]:
     options = options or {}
     return [run_check(c, evidence, options.get(c.id, {})) for c in checks]
+
+
+def with_severity(outcome: CheckOutcome, severity: Severity) -> CheckOutcome:
+    """``outcome`` with every finding at ``severity`` (a severity set in the check's settings)."""
+    findings = tuple(dataclasses.replace(f, severity=severity) for f in outcome.findings)
+    return dataclasses.replace(outcome, findings=findings, status=_status_of(findings))

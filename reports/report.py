@@ -47,21 +47,21 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "error": site_run.error,
         "stats": site_run.stats,
         "unverifiable": [
-            {
-                "target": r.url,
-                "reason": r.reason,
-                "pages": [s.page for s in r.seen],
-                "count": r.count,
-            }
-            for r in sorted(site_run.unverifiable, key=lambda r: r.url)
+            {"target": r.url, "reason": reason, "pages": [s.page for s in r.seen], "count": r.count}
+            for r, reason in site_run.unverifiable
         ],
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
         "checks": checks,
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
+        "scores": score(findings, statuses, rubric) if site_run.error is None else _no_score(site_run.error),
     }
+
+
+def _no_score(reason: str) -> dict[str, Any]:
+    """A shop that could not be scanned gets no score, rather than one that looks healthy."""
+    return {"overall": None, "areas": {}, "indicators": {}, "reason": f"not scored: {reason}"}
 
 
 def _tls(facts: Any) -> dict[str, Any]:

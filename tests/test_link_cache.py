@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shophealth.crawler.evidence import Hop, LinkResult
+from shophealth.crawler.evidence import ErrorKind, Hop, LinkResult, compress_bytes
 from shophealth.crawler.link_cache import LinkCache, cacheable, from_row, to_row
 from shophealth.demo.server import RunningShop, serve_shop
 from shophealth.reports.store import Store
@@ -22,35 +22,40 @@ from shophealth.reports.store import Store
 @pytest.mark.parametrize(
     ("result", "kept"),
     [
-        (LinkResult("https://pay.example/", "ok", status=200), True),
-        (LinkResult("https://pay.example/gone", "broken", status=404), True),
-        (LinkResult("https://pay.example/", "broken", status=429), False),
-        (LinkResult("https://pay.example/", "broken", status=503), False),
-        (LinkResult("https://pay.example/", "broken", status=408), False),
-        (LinkResult("https://pay.example/", "broken", error="timed out"), False),
-        (LinkResult("https://pay.example/", "unverifiable", status=403, reason="bot wall"), False),
-        (LinkResult("https://shop.example/p/1", "ok", status=200, internal=True), False),
+        (LinkResult("https://pay.example/", status=200), True),
+        (LinkResult("https://pay.example/gone", status=404), True),
+        (LinkResult("https://pay.example/", status=410), True),
+        (LinkResult("https://pay.example/", status=429), False),
+        (LinkResult("https://pay.example/", status=503), False),
+        (LinkResult("https://pay.example/", status=408), False),
+        (LinkResult("https://pay.example/", status=403), False),
+        (LinkResult("https://pay.example/", status=999), False),
+        (LinkResult("https://pay.example/", status=200, retries_exhausted=True), False),
+        (LinkResult("https://pay.example/", error_kind=ErrorKind.TIMEOUT, error="timed out"), False),
+        (LinkResult("https://pay.example/", not_asked="robots.txt disallows it"), False),
+        (LinkResult("https://shop.example/p/1", status=200, internal=True), False),
     ],
 )
-def test_only_final_external_verdicts_are_kept(result: LinkResult, kept: bool) -> None:
+def test_only_final_external_answers_are_kept(result: LinkResult, kept: bool) -> None:
     assert cacheable(result) is kept
     cache = LinkCache()
     cache.put(result)
     assert (result.url in cache.fresh) is kept
 
 
-def test_a_kept_verdict_reads_back_the_same() -> None:
+def test_a_kept_answer_reads_back_the_same() -> None:
     result = LinkResult(
-        "https://maps.example/a", "ok", status=200, final_url="https://maps.example/b",
-        content_type="text/html", redirects=(Hop("https://maps.example/a", 301, "/b"),), body_is_markup=True,
+        "https://maps.example/a", status=200, final_url="https://maps.example/b",
+        headers={"content-type": "text/html"}, body_head_z=compress_bytes(b"<html>"),
+        redirects=(Hop("https://maps.example/a", 301, "/b"),),
     )  # fmt: skip
     assert from_row(*json.loads(json.dumps(to_row(result)))) == result
 
 
 def test_expired_verdicts_are_not_read(tmp_path: Path) -> None:
     with Store(f"sqlite:///{tmp_path / 'h.sqlite3'}") as store:
-        store.cache_links([to_row(LinkResult("https://a.example/", "ok", status=200))], expires_at=0)
-        store.cache_links([to_row(LinkResult("https://b.example/", "ok", status=200))], expires_at=4e9)
+        store.cache_links([to_row(LinkResult("https://a.example/", status=200))], expires_at=0)
+        store.cache_links([to_row(LinkResult("https://b.example/", status=200))], expires_at=4e9)
         assert [row[0] for row in store.cached_links()] == ["https://b.example/"]
 
 
