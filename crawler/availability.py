@@ -53,7 +53,9 @@ def _usable(page: Page) -> bool:
 def _why_down(page: Page, config: ScanConfig, home_tls: TlsFacts | None) -> tuple[str, str]:
     if page.error in LOOP_ERRORS:
         chain = " → ".join([*(urlsplit(h.url).path or "/" for h in page.redirects), _last_path(page)])
-        return "unreachable", f"the start URL ends in a {page.error}: {chain}"
+        return "unreachable", f"the start URL: {page.error} ({chain})"
+    if page.status is not None and page.status < 400:  # a redirect that led nowhere usable
+        return "unreachable", f"the start URL: {page.error}"
     if page.status is None:
         if home_tls is not None and home_tls.error_kind in CONNECTION_TLS_KINDS:
             return "unreachable", f"TLS to {home_tls.host}:{home_tls.port} failed: {home_tls.error}"
