@@ -29,6 +29,7 @@ from shophealth.crawler.fetch import retry_after_seconds
 
 NOT_SCANNED = frozenset({"unreachable", "unavailable", "refused", "disallowed"})  # the stop codes below
 LOOP_ERRORS = ("redirect loop", "too many redirects")
+MAX_CHAIN = 200  # characters of a redirect chain quoted in a reason
 CONNECTION_TLS_KINDS = ("handshake", "connect")
 
 
@@ -53,7 +54,10 @@ def _usable(page: Page) -> bool:
 def _why_down(page: Page, config: ScanConfig, home_tls: TlsFacts | None) -> tuple[str, str]:
     if page.error in LOOP_ERRORS:
         chain = " → ".join([*(urlsplit(h.url).path or "/" for h in page.redirects), _last_path(page)])
-        return "unreachable", f"the start URL: {page.error} ({chain})"
+        return (
+            "unreachable",
+            f"the start URL: {page.error} ({chain[:MAX_CHAIN]})",
+        )  # paths are the shop's text
     if page.status is not None and page.status < 400:  # a redirect that led nowhere usable
         return "unreachable", f"the start URL: {page.error}"
     if page.status is None:
