@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, RenderedPage
-from shophealth.reports.scoring import Rubric, score
+from shophealth.reports.scoring import Rubric, score_site
 
 if TYPE_CHECKING:
     from shophealth.crawler.scan import Run, SiteRun
@@ -39,9 +39,7 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         (f.to_dict() for f in site_run.findings),
         key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], f["page"], f["target"] or ""),
     )
-    checks = [outcome.to_dict() for outcome in site_run.outcomes]
-    statuses = {c["check"]: c["status"] for c in checks}
-    return {
+    site: dict[str, Any] = {
         "site": site_run.site.url,
         "name": site_run.site.name,
         "error": site_run.error,
@@ -58,10 +56,11 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
-        "checks": checks,
+        "checks": [outcome.to_dict() for outcome in site_run.outcomes],
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
     }
+    site["scores"] = score_site(site, rubric)
+    return site
 
 
 def _tls(facts: Any) -> dict[str, Any]:
