@@ -6,15 +6,16 @@ scores can be recomputed from its findings and check statuses alone.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, RenderedPage
+from shophealth.reports.renderers.json import write_json
 from shophealth.reports.scoring import Rubric, score_site
 
 if TYPE_CHECKING:
     from shophealth.crawler.scan import Run, SiteRun
+
+__all__ = ["SCHEMA", "build_report", "write_json"]
 
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -98,7 +99,3 @@ def _rendered(page: RenderedPage) -> dict[str, Any]:
         "screenshot": page.screenshot,
         "error": page.error,
     }
-
-
-def write_json(report: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
