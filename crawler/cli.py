@@ -32,6 +32,8 @@ from shophealth.crawler.config import (
 from shophealth.crawler.gather import ProgressCallback
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
+from shophealth.reports.guidance import LANGUAGES
+from shophealth.reports.renderers.html import write_html
 from shophealth.reports.renderers.terminal import inert, render_summary
 from shophealth.reports.report import build_report, write_json
 
@@ -99,12 +101,18 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the HTML report (index.html + a page per shop) here.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the HTML report: en or zh-HK.")] = "en",
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
         raise fail(f"CA bundle not found: {ca_bundle}")
     if render is not None and render not in RENDER_MODES:
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+    if lang not in LANGUAGES:
+        raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     config = base_config(
         per_host=per_host,
         per_host_max=per_host_max,
@@ -132,6 +140,8 @@ def scan_command(
     report = build_report(run)
     if json_path is not None:
         write_json(report, json_path)
+    if html is not None:
+        write_html(report, html, lang)
     if not quiet:
         render_summary(report, out)
         if json_path is not None:
@@ -248,3 +258,7 @@ def demo_command(
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+from shophealth.crawler import cli_report  # noqa: E402, F401, I001  (registers `report`)
+from shophealth.crawler import cli_gate  # noqa: E402, F401  (registers `gate`)

@@ -20,7 +20,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 ALGORITHM_VERSION = 2
@@ -229,6 +228,8 @@ class Rubric:
 
 
 def _first_problem(data: Any, known_checks: set[str]) -> tuple[list[Any], str] | None:
+    import jsonschema  # here, not at the top: 0.1-0.2 s that `shophealth --help` need not pay
+
     validator = jsonschema.Draft202012Validator(RUBRIC_SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None and error.validator == "additionalProperties":
