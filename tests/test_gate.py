@@ -197,3 +197,12 @@ def test_report_bad_manual_file_names_line_and_key(tmp_path: Path) -> None:
     manual.write_text("莎莎網店:\n  store_stafff: 3\n")
     result = run_cli("report", str(stored_report(tmp_path)), "--manual", str(manual))
     assert_one_line_error(result, 2, f"{manual}, line 2, 莎莎網店.store_stafff: unknown indicator")
+
+
+def test_scan_writes_the_html_report(gate_shop: tuple[RunningShop, Path], tmp_path: Path) -> None:
+    shop, _ = gate_shop
+    result = run_cli("scan", shop.url, *FAST, "--html", str(tmp_path / "html"), "--lang", "zh-HK", "--quiet")
+    assert result.returncode == 0, result.stderr
+    pages = sorted(p.name for p in (tmp_path / "html").iterdir())
+    assert pages == ["index.html", "shop-1-127.0.0.1.html"]
+    assert "失效連結及資源" in (tmp_path / "html" / pages[1]).read_text()
