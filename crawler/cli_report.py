@@ -22,11 +22,12 @@ from shophealth.reports.guidance import LANGUAGES
 from shophealth.reports.manual import ManualError, ManualScores, load_manual
 from shophealth.reports.renderers.csv import write_csv
 from shophealth.reports.renderers.html import write_html
+from shophealth.reports.renderers.json import write_json
 from shophealth.reports.renderers.junit import write_junit
 from shophealth.reports.renderers.sarif import write_sarif
 from shophealth.reports.renderers.selection import Failing
 from shophealth.reports.renderers.terminal import inert, render_summary
-from shophealth.reports.report import SCHEMA, write_json
+from shophealth.reports.report import SCHEMA, ReportError, check_report
 from shophealth.reports.rubric import Rubric, RubricError
 from shophealth.reports.scoring import score_site
 
@@ -52,8 +53,12 @@ def load_report(path: Path) -> dict[str, Any]:
         raise fail(f"cannot read report {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(f"report {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("sites"), list):
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise fail(f"{path} is not a shophealth report (schema {SCHEMA})")
+    try:
+        check_report(data)
+    except ReportError as exc:
+        raise fail(f"report {path} cannot be read: {exc}") from None
     return data
 
 

@@ -6,6 +6,8 @@ scores can be recomputed from its findings and check statuses alone.
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, RenderedPage
@@ -15,10 +17,28 @@ from shophealth.reports.scoring import Rubric, score_site
 if TYPE_CHECKING:
     from shophealth.crawler.scan import Run, SiteRun
 
-__all__ = ["SCHEMA", "build_report", "write_json"]
+__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "write_json"]
 
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class ReportError(ValueError):
+    """A stored report that is not a shophealth report this version can read."""
+
+
+def check_report(data: Any) -> None:
+    """Raise :class:`ReportError` naming the first field of ``data`` that does not fit
+    :file:`reports/report.schema.json` (the fields scoring and renderers rely on)."""
+    import jsonschema  # here, not at the top: only stored reports are checked
+
+    schema = json.loads(
+        resources.files("shophealth.reports").joinpath("report.schema.json").read_text("utf-8")
+    )
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ReportError(f"{where}: {error.message}")
 
 
 def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:

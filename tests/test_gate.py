@@ -206,3 +206,13 @@ def test_scan_writes_the_html_report(gate_shop: tuple[RunningShop, Path], tmp_pa
     pages = sorted(p.name for p in (tmp_path / "html").iterdir())
     assert pages == ["index.html", "shop-1-127.0.0.1.html"]
     assert "失效連結及資源" in (tmp_path / "html" / pages[1]).read_text()
+
+
+def test_report_with_a_malformed_finding_names_the_field(tmp_path: Path) -> None:
+    path = stored_report(tmp_path)
+    data = json.loads(path.read_text())
+    data["sites"][0]["findings"][0]["severity"] = "fatal"
+    path.write_text(json.dumps(data))
+    assert_one_line_error(
+        run_cli("report", str(path)), 2, "sites.0.findings.0.severity: 'fatal' is not one of"
+    )

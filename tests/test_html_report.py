@@ -122,3 +122,19 @@ async def test_hostile_shop_report_opens_in_chromium_with_no_shop_script_run(
     assert '<script>window.__pwned="php"</script>' in problems  # shown as text, quoted
     assert errors == []
     await page.close()
+
+
+def test_phone_screenshot_is_embedded_and_other_files_are_not(tmp_path: Path) -> None:
+    report = hand_made_report()
+    png = tmp_path / "home.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    not_png = tmp_path / "secret.txt"
+    not_png.write_text("not an image")
+    report["sites"][0]["rendered"] = [
+        {"url": "https://shop.example/other", "screenshot": str(not_png)},
+        {"url": "https://shop.example/", "screenshot": str(png)},
+    ]
+    write_html(report, tmp_path / "html")
+    page = (tmp_path / "html" / shop_filename(1, "https://shop.example/")).read_text()
+    assert 'src="data:image/png;base64,iVBORw0KGgo' in page
+    assert "bm90IGFuIGltYWdl" not in page  # base64 of the text file

@@ -176,8 +176,10 @@ def _finding(finding: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _screenshot(site: Mapping[str, Any]) -> str | None:
-    """The first rendered page's screenshot as a ``data:`` URI, if the file is there and a PNG."""
-    for rendered in site.get("rendered") or []:
+    """The home page's screenshot (else the first rendered page's) as a ``data:`` URI, if the
+    file is there and is a PNG."""
+    rendered_pages = sorted(site.get("rendered") or [], key=lambda r: r.get("url") != site.get("site"))
+    for rendered in rendered_pages:
         path = rendered.get("screenshot")
         if not path:
             continue
