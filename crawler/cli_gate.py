@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shophealth.crawler.cli import INTERRUPTED, app, err, fail, out, scan_command
+from shophealth.crawler.cli import INTERRUPTED, app, fail, out, scan_command
 from shophealth.crawler.cli_report import (
     JunitOption,
     ManualOption,
@@ -91,7 +91,7 @@ def gate_command(**options: Any) -> None:
     baseline = load_report(gate["baseline"]) if gate["baseline"] is not None else None
     rubric, manual = load_scoring(gate["rubric"], gate["manual"])
     with tempfile.TemporaryDirectory(prefix="shophealth-gate-") as scratch:
-        report = _scan(options, Path(scratch) / "run.json")
+        report = _scan(options, json_path or Path(scratch) / "run.json", quiet)
     rescore(report, rubric, manual)
     diff = diff_reports(baseline, report) if baseline is not None else None
     new = {(f["site"], f["fingerprint"]) for f in diff.new} if diff is not None else None
@@ -120,10 +120,11 @@ def gate_command(**options: Any) -> None:
         raise typer.Exit(FAILED)
 
 
-def _scan(options: dict[str, Any], json_path: Path) -> dict[str, Any]:
-    """Run ``scan`` into ``json_path`` and read the report back; its exit codes become the gate's."""
+def _scan(options: dict[str, Any], json_path: Path, quiet: bool) -> dict[str, Any]:
+    """Run ``scan`` into ``json_path`` (its progress, summary and the shops it could not
+    scan shown as usual) and read the report back; its exit codes become the gate's."""
     try:
-        scan_command(**options, json_path=json_path, html=None, lang="en", quiet=True)
+        scan_command(**options, json_path=json_path, html=None, lang="en", quiet=quiet)
     except typer.Exit as stop:
         if stop.exit_code == INTERRUPTED:
             raise
@@ -151,8 +152,6 @@ def _print_outcome(
         out.print(
             f"Against the baseline: {counts['new']} new, {counts['fixed']} fixed, {counts['unchanged']} unchanged"
         )
-    for site in not_scanned:
-        err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(str(site['error']))}")
     for url, value in low:
         out.print(f"[bold red]FAIL[/] {inert(url)}: overall score {value:.1f} is below the minimum")
     what = "new problems" if diff is not None else "problems"

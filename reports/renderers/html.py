@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jinja2
 from markupsafe import Markup
 
 from shophealth.reports.guidance import LANGUAGES, check_guide, labels
+from shophealth.reports.renderers.selection import SEVERITY_RANK
 from shophealth.reports.rubric import LIGHTHOUSE_CATEGORIES, Rubric
 
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 SHOWN_PER_CHECK = 25
 QUOTE_LIMIT = 400
 SCREENSHOT_LIMIT = 3_000_000  # bytes; a bigger file is left out rather than bloat the page
@@ -87,6 +86,7 @@ def shop_filename(number: int, url: str) -> str:
 def _shop(site: Mapping[str, Any], number: int, lang: str, rubric: Rubric) -> dict[str, Any]:
     findings = site.get("findings") or []
     scores = site.get("scores") or {}
+    indicators = _indicators(scores, lang, rubric)
     return {
         "file": shop_filename(number, str(site.get("site", ""))),
         "name": site.get("name") or site.get("site", ""),
@@ -102,10 +102,8 @@ def _shop(site: Mapping[str, Any], number: int, lang: str, rubric: Rubric) -> di
             {"label": rubric.title(area, lang), "score": (scores.get("areas") or {}).get(area.id)}
             for area in rubric.areas.values()
         ],
-        "indicators": _indicators(scores, lang, rubric),
-        "indicator_rows": [
-            {"label": row["title"], "score": row["score"]} for row in _indicators(scores, lang, rubric)
-        ],
+        "indicators": indicators,
+        "indicator_rows": [{"label": row["title"], "score": row["score"]} for row in indicators],
         "groups": _problem_groups(findings, lang),
         "checks": [{**c, "title": check_guide(c["check"], lang).title} for c in site.get("checks", [])],
         "lighthouse": [r for r in site.get("lighthouse", []) if not r.get("error")],
@@ -220,7 +218,9 @@ def _asset(name: str) -> str:
     return resources.files("shophealth.reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def _environment() -> jinja2.Environment:
+def _environment() -> Any:
+    import jinja2  # here, not at the top: every `shophealth` start would pay ~50 ms for it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("shophealth.reports", "templates"),
         autoescape=True,  # every template here is HTML

@@ -22,7 +22,6 @@ from shophealth.reports.guidance import check_guide
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-INFORMATION_URI = "https://github.com/shophealth/shophealth"
 
 
 def build_sarif(report: Mapping[str, Any], new: Collection[tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -42,7 +41,6 @@ def build_sarif(report: Mapping[str, Any], new: Collection[tuple[str, str]] | No
             "driver": {
                 "name": "shophealth",
                 "version": str(report.get("run", {}).get("tool_version") or __version__),
-                "informationUri": INFORMATION_URI,
                 "rules": [_rule(check) for check in check_ids],
             }
         },
