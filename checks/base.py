@@ -63,6 +63,8 @@ VOLATILE_PARAMETER = re.compile(
     r"(utm_.*|fbclid|gclid|msclkid|_ga|_gl|sid|sessionid|phpsessid|jsessionid|ver|v|_)$", re.IGNORECASE
 )
 PATH_SESSION_ID = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)
+# The crawler's own not-found probe (``gather.probe_path``) has a random part each run.
+PROBE_PATH = re.compile(r"/shophealth-probe-[0-9a-f]+-does-not-exist")
 
 
 def fingerprint(check: str, page: str, target: str | None, key: str | None = None) -> str:
@@ -81,9 +83,10 @@ def fingerprint(check: str, page: str, target: str | None, key: str | None = Non
 
 def canonical_location(url: str) -> str:
     """``url`` normalised for identity: case, default port, query order, no fragment,
-    no tracking, session or cache-busting parameters. Text that is no URL stays as it is."""
+    no tracking, session or cache-busting parameters, the not-found probe's random part
+    dropped. Text that is no URL stays as it is."""
     try:
-        parts = urlsplit(PATH_SESSION_ID.sub("", normalize(url)))
+        parts = urlsplit(PROBE_PATH.sub("/shophealth-probe", PATH_SESSION_ID.sub("", normalize(url))))
         query = [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)

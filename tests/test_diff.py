@@ -9,7 +9,7 @@ from shophealth.checks.base import Finding
 from shophealth.reports.diff import diff_reports
 
 SHOP = "https://shop.example/"
-CHECKS = ["links.broken", "errors.php", "seo.basics", "tls.expiring"]
+CHECKS = ["links.broken", "links.soft-404", "errors.php", "seo.basics", "tls.expiring"]
 
 
 def finding(
@@ -65,6 +65,12 @@ def test_identity_survives_url_spelling_tracking_and_fragments() -> None:
     old = finding("links.broken", SHOP, "https://shop.example/p?b=2&a=1")
     new = finding("links.broken", SHOP, "HTTPS://Shop.Example:443/p?a=1&b=2&utm_source=mail#reviews")
     assert diff_reports(report(old), report(new)).new == ()
+
+
+def test_the_not_found_probe_is_one_problem_whatever_its_random_path() -> None:
+    old = finding("links.soft-404", SHOP, SHOP + "shophealth-probe-0a1b2c3d4e5f-does-not-exist")
+    new = finding("links.soft-404", SHOP, SHOP + "shophealth-probe-99aa88bb77cc-does-not-exist")
+    assert len(diff_reports(report(old), report(new)).unchanged) == 1
 
 
 def test_two_problems_of_one_page_stay_apart() -> None:
