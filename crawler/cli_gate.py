@@ -40,7 +40,7 @@ from shophealth.reports.diff import ReportDiff, diff_reports
 from shophealth.reports.renderers.selection import FAIL_ON, failing
 from shophealth.reports.renderers.terminal import inert
 
-PASSED, FAILED, BAD_INPUT, NOT_SCANNED = 0, 1, 2, 3
+FAILED, BAD_INPUT, NOT_SCANNED = 1, 2, 3
 LISTED = 20  # failing findings printed; the JUnit/SARIF files have them all
 OWN_OUTPUTS = ("json_path", "html", "lang", "quiet")  # scan options the gate handles itself
 
