@@ -49,6 +49,8 @@ def hand_made_report() -> dict[str, Any]:
         ],
         "lighthouse": [],
         "rendered": [],
+        "tls": [{"host": "shop.example:443", "valid": False, "error": "expired " + PAYLOAD, "days_left": -3}],
+        "unverifiable": [{"target": "https://www.facebook.com/" + PAYLOAD, "reason": "bot wall " + PAYLOAD}],
     }
     site["scores"] = score_site(site)
     down = {"site": "https://down.example/", "name": None, "error": "refused " + PAYLOAD, "findings": []}
@@ -61,9 +63,23 @@ def test_shop_text_is_escaped_and_javascript_urls_are_not_links(tmp_path: Path) 
     assert "<script" not in page and "<img src=x" not in page
     assert "&lt;script&gt;window.__pwned" in page
     assert 'href="javascript:' not in page
+    assert 'id="certificates"' in page and "expired &lt;script&gt;" in page
+    assert 'id="unverifiable"' in page and "bot wall &lt;script&gt;" in page
     assert "script-src" not in page or "script-src 'none'" in page
     index = (tmp_path / "index.html").read_text()
     assert index.count("<script") == 1 and "&lt;script&gt;" in index
+
+
+def test_a_report_with_only_the_required_fields_renders(tmp_path: Path) -> None:
+    finding = {"check": "acme.stock", "severity": "info", "page": "https://s.example/", "message": "m"}
+    site = {
+        "site": "https://s.example/",
+        "findings": [finding],
+        "checks": [{"check": "acme.stock", "status": "pass"}],
+    }
+    site["lighthouse"] = [{"url": "https://s.example/"}]
+    write_html({"sites": [site]}, tmp_path)
+    assert "acme.stock" in (tmp_path / shop_filename(1, "https://s.example/")).read_text()
 
 
 def test_labels_in_traditional_chinese(tmp_path: Path) -> None:

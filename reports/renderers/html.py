@@ -14,7 +14,8 @@ A shop page answers, in order: the overall and area scores at a glance (with
 a chart), every indicator with where its score came from (measured, entered,
 not assessed), the problems grouped by check, worst first, each with why it
 matters and what to do and its evidence, the phone screenshot, Lighthouse
-scores, and which checks ran.
+scores, the certificates inspected, the links that could not be judged, and
+which checks ran.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def _shop(site: Mapping[str, Any], number: int, lang: str, rubric: Rubric) -> di
         "checks": [{**c, "title": check_guide(c["check"], lang).title} for c in site.get("checks", [])],
         "lighthouse": [r for r in site.get("lighthouse", []) if not r.get("error")],
         "screenshot": _screenshot(site),
+        "tls": site.get("tls") or [],
+        "unverifiable": (site.get("unverifiable") or [])[:SHOWN_PER_CHECK],
+        "unverifiable_hidden": max(0, len(site.get("unverifiable") or []) - SHOWN_PER_CHECK),
     }
 
 
