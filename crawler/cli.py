@@ -139,6 +139,11 @@ def scan_command(
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
     if lang not in LANGUAGES:
         raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    try:
+        if html is not None:
+            html.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made is said before scanning
+    except OSError as exc:
+        raise fail(f"cannot make the HTML report folder {html}: {exc.strerror or exc}") from None
     config = base_config(
         per_host=per_host,
         per_host_max=per_host_max,

@@ -88,6 +88,7 @@ def gate_command(**options: Any) -> None:
     if gate["fail_on"] not in FAIL_ON:
         raise fail(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {gate['fail_on']!r}", BAD_INPUT)
     check_lang(lang)
+    _check_outputs(html, [json_path, gate["junit"], gate["sarif"]])
     baseline = load_report(gate["baseline"]) if gate["baseline"] is not None else None
     rubric, manual = load_scoring(gate["rubric"], gate["manual"])
     with tempfile.TemporaryDirectory(prefix="shophealth-gate-") as scratch:
@@ -118,6 +119,18 @@ def gate_command(**options: Any) -> None:
         raise typer.Exit(NOT_SCANNED)
     if failed or low:
         raise typer.Exit(FAILED)
+
+
+def _check_outputs(html: Path | None, files: list[Path | None]) -> None:
+    """Output paths that cannot be written are bad input, said before a scan that may take minutes."""
+    for path in files:
+        if path is not None and not path.parent.is_dir():
+            raise fail(f"cannot write {path}: no folder {path.parent}", BAD_INPUT)
+    try:
+        if html is not None:
+            html.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"cannot make the HTML report folder {html}: {exc.strerror or exc}", BAD_INPUT) from None
 
 
 def _scan(options: dict[str, Any], json_path: Path, quiet: bool) -> dict[str, Any]:

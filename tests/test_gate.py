@@ -98,6 +98,7 @@ def test_gate_exits_3_when_a_shop_cannot_be_scanned(tmp_path: Path) -> None:
         ),
         (("http://exa mple.com:99999/",), "not a valid URL"),
         (("http://127.0.0.1:9/", "--lang", "fr"), "--lang must be one of en, zh-HK"),
+        (("http://127.0.0.1:9/", "--junit", "/nonexistent/junit.xml"), "cannot write /nonexistent/junit.xml"),
     ],
 )
 def test_gate_bad_input_exits_2_before_scanning(args: tuple[str, ...], words: str) -> None:
@@ -216,3 +217,10 @@ def test_report_with_a_malformed_finding_names_the_field(tmp_path: Path) -> None
     assert_one_line_error(
         run_cli("report", str(path)), 2, "sites.0.findings.0.severity: 'fatal' is not one of"
     )
+
+
+def test_scan_html_folder_that_cannot_be_made_is_bad_input(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli("scan", "http://127.0.0.1:9/", *FAST, "--html", str(blocker / "html"))
+    assert_one_line_error(result, 2, "cannot make the HTML report folder")
