@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shophealth.checks.base import canonical_location, fingerprint
+from shophealth.reports.scoring import RAN
 
 Finding = dict[str, Any]
-RAN = frozenset({"pass", "warn", "fail"})
 
 
 @dataclass(frozen=True)
