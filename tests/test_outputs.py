@@ -13,7 +13,7 @@ import jsonschema
 from shophealth.reports.diff import diff_reports
 from shophealth.reports.renderers.csv import write_csv
 from shophealth.reports.renderers.junit import write_junit
-from shophealth.reports.renderers.sarif import build_sarif
+from shophealth.reports.renderers.sarif import build_sarif, location_path
 from shophealth.reports.renderers.selection import failing
 from shophealth.reports.scoring import score_site
 
@@ -108,10 +108,20 @@ def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
         "A customer"
     )
     first = run["results"][0]
-    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == SHOP
+    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "shop.example/"
+    assert first["properties"]["page_url"] == SHOP
     assert [r["baselineState"] for r in run["results"]] == ["unchanged", "new", "new"]
     assert [r["level"] for r in run["results"]] == ["error", "error", "warning"]
     assert run["invocations"][0]["executionSuccessful"] is False
+
+
+def test_sarif_locations_are_relative_paths_code_scanning_accepts() -> None:
+    assert location_path("https://Shop.Example:8443/p/茶?x=1#y") == "shop.example_8443/p/%E8%8C%B6"
+    assert location_path("http://127.0.0.1:9/a b") == "127.0.0.1_9/a%20b"
+    assert location_path("not a url") == "site/not%20a%20url"
+    for result in build_sarif(report())["runs"][0]["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert ":" not in uri and not uri.startswith("/")
 
 
 def test_sarif_schema_check_can_fail() -> None:

@@ -1,8 +1,9 @@
 """SARIF 2.1.0 (OASIS) for code-scanning tools such as GitHub's.
 
 One run; a rule per check id (its title, why it matters and what to do from
-:file:`reports/guidance.yaml`), a result per finding with the page URL as its
-location, the fingerprint as ``partialFingerprints`` and, when a baseline was
+:file:`reports/guidance.yaml`), a result per finding with the page as its
+location: a relative path ``host/path``, since code scanning refuses a location
+with a URL scheme (the full address is the result's ``page_url`` property), the fingerprint as ``partialFingerprints`` and, when a baseline was
 compared, ``baselineState`` (``new`` or ``unchanged``). Results are ``error``,
 ``warning`` or ``note`` by severity. A shop that could not be scanned is a
 tool execution notification. The document is valid against the SARIF 2.1.0
@@ -15,6 +16,7 @@ import json
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, quote, urlsplit
 
 from shophealth import __version__
 from shophealth.reports.diff import finding_fingerprint
@@ -80,16 +82,16 @@ def _result(
     new: Collection[tuple[str, str]] | None,
 ) -> dict[str, Any]:
     fingerprint = finding_fingerprint(finding)
+    page = str(finding.get("page") or site["site"])
     result: dict[str, Any] = {
         "ruleId": finding["check"],
         "ruleIndex": index[finding["check"]],
         "level": LEVEL.get(str(finding.get("severity")), "note"),
         "message": {"text": str(finding.get("message") or finding["check"])},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": str(finding.get("page") or site["site"])}}}
-        ],
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": location_path(page)}}}],
         "partialFingerprints": {"shophealth/v1": fingerprint},
         "properties": {
+            "page_url": page,
             "site": site["site"],
             "target": finding.get("target"),
             "evidence": finding.get("evidence") or {},
@@ -98,6 +100,22 @@ def _result(
     if new is not None:
         result["baselineState"] = "new" if (site["site"], fingerprint) in new else "unchanged"
     return result
+
+
+def location_path(url: str) -> str:
+    """The page as a relative path, ``shop.example/products/tea`` (a port as ``_8080``, no query):
+    code scanning (GitHub's upload-sarif) refuses locations with a URL scheme."""
+    parts = urlsplit(url)
+    port = f"_{parts.port}" if _port(parts) else ""
+    path = f"{parts.hostname or 'site'}{port}/{parts.path.lstrip('/')}"
+    return quote(path, safe="/._-~")
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # a port that is no number
+        return None
 
 
 def _invocation(report: Mapping[str, Any]) -> dict[str, Any]:
