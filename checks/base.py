@@ -8,6 +8,7 @@ between calls, so it can be tested with evidence literals.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -81,6 +82,7 @@ def fingerprint(check: str, page: str, target: str | None, key: str | None = Non
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_location(url: str) -> str:
     """``url`` normalised for identity: case, default port, query order, no fragment,
     no tracking, session or cache-busting parameters, the not-found probe's random part

@@ -79,10 +79,10 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> ReportDiff:
         if before is None:
             new_list.extend(current)
             continue
-        ran = {c["check"] for c in site.get("checks", []) if c.get("status") in RAN}
+        ran = _checks_ran(site)
         previous = list(_tagged(before))
-        judged = [f for f in previous if f["check"] in ran]
-        unjudged.extend(f for f in previous if f["check"] not in ran)
+        judged = [f for f in previous if ran is None or f["check"] in ran]
+        unjudged.extend(f for f in previous if ran is not None and f["check"] not in ran)
         added, removed, kept = _match(judged, current)
         new_list += added
         fixed += removed
@@ -110,6 +110,13 @@ def _match(old: list[Finding], new: list[Finding]) -> tuple[list[Finding], list[
             remaining[finding["fingerprint"]] -= 1
             removed.append(finding)
     return added, removed[::-1], kept
+
+
+def _checks_ran(site: Mapping[str, Any]) -> set[str] | None:
+    """The checks the shop's run judged; ``None`` (all) for a report without check statuses."""
+    if "checks" not in site:
+        return None
+    return {c["check"] for c in site["checks"] if c.get("status") in RAN}
 
 
 def _sites_by_url(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -115,3 +115,10 @@ def test_repeated_fingerprints_count_as_a_multiset() -> None:
     diff = diff_reports(report(BROKEN), report(BROKEN, BROKEN))
     assert len(diff.unchanged) == 1 and len(diff.new) == 1
     assert diff.to_dict()["counts"] == {"new": 1, "fixed": 0, "unchanged": 1, "unjudged": 0}
+
+
+def test_a_report_without_check_statuses_judges_every_check() -> None:
+    new = report(BROKEN)
+    del new["sites"][0]["checks"]
+    diff = diff_reports(report(BROKEN, PHP), new)
+    assert messages(diff.fixed) == [PHP["message"]] and len(diff.unchanged) == 1
