@@ -30,10 +30,19 @@ MEASURED, ENTERED, NOT_ASSESSED = "measured", "entered", "not_assessed"
 
 def score_site(
     site: Mapping[str, Any], rubric: Rubric | None = None, entered: Mapping[str, float] | None = None
-) -> dict[str, Any] | None:
-    """Scores of one shop of a SPEC §3 report; ``None`` for a shop that could not be scanned."""
+) -> dict[str, Any]:
+    """Scores of one shop of a SPEC §3 report. A shop that could not be scanned gets no
+    score (``overall`` null, with the reason), rather than one that looks healthy."""
+    rubric = rubric or Rubric.default()
     if site.get("error"):
-        return None
+        return {
+            "overall": None,
+            "areas": {},
+            "indicators": {},
+            "reason": f"not scored: {site['error']}",
+            "rubric": {"name": rubric.name, "version": rubric.version},
+            "algorithm_version": ALGORITHM_VERSION,
+        }
     statuses = {c["check"]: c["status"] for c in site.get("checks", [])}
     return score(site.get("findings", []), statuses, rubric, site.get("lighthouse", []), entered)
 

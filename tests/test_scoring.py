@@ -103,7 +103,9 @@ def test_nothing_assessed_is_no_score_not_zero() -> None:
 
 
 def test_a_shop_that_could_not_be_scanned_has_no_score() -> None:
-    assert score_site({"site": "x", "error": "refused", "findings": []}) is None
+    scores = score_site({"site": "x", "error": "refused", "findings": []})
+    assert scores["overall"] is None and scores["reason"] == "not scored: refused"
+    assert scores["rubric"]["name"] == "shophealth O2O default"
 
 
 def test_default_rubric_covers_every_spec_check_and_the_four_areas() -> None:

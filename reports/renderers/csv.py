@@ -66,7 +66,7 @@ def _score_rows(site: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
         "rubric": rubric.get("name"),
         "rubric_version": rubric.get("version"),
     }
-    if not scores:
+    if site.get("error") or not scores:
         yield {**common, "level": "overall", "id": "overall", "source": "not_scanned"}
         return
     yield {**common, "level": "overall", "id": "overall", "score": scores.get("overall")}

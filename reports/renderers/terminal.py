@@ -38,11 +38,8 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
     if site.get("error"):
         console.print(f"[bold red]Could not scan {inert(site['site'])}: {inert(site['error'])}")
         return
-    done = (
-        "complete"
-        if stats.get("complete", True)
-        else f"stopped early: {inert(str(stats.get('stopped_reason')))}"
-    )
+    stopped = stats.get("stopped_detail") or stats.get("stopped_reason")
+    done = "complete" if stats.get("complete", True) else f"stopped early: {inert(str(stopped))}"
     console.print(
         f"{stats.get('pages', 0)} pages, {stats.get('links_checked', 0)} links checked, "
         f"{stats.get('requests', 0)} requests in {float(stats.get('duration_s') or 0):.1f} s ({done})"
@@ -63,6 +60,9 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
                 f"  [{style}]{finding['severity']:<7}[/] {inert(finding['check']):<18} "
                 f"{inert(str(finding.get('message')))}\n           [dim]on {inert(str(finding.get('page')))}[/]"
             )
+        left_out = len(site.get("findings", [])) - len(worst)
+        if left_out:
+            console.print(f"  … and {left_out} more problems not shown here (all are in the JSON report)")
     _scores_summary(site.get("scores") or {}, console)
 
 
@@ -83,9 +83,9 @@ def _scores_summary(scores: dict[str, Any], console: Console) -> None:
 
 
 def _checks_table(site: dict[str, Any]) -> Table:
-    counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site["findings"])
+    counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site.get("findings", []))
     table = Table("check", "status", "errors", "warnings", "info", "note", box=None, pad_edge=False)
-    for check in site["checks"]:
+    for check in site.get("checks", []):
         cid = check["check"]
         table.add_row(
             inert(cid),
