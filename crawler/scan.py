@@ -27,7 +27,7 @@ from shophealth.checks.base import Finding
 from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
 from shophealth.crawler.config import ScanConfig, SiteConfig
-from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
+from shophealth.crawler.evidence import ErrorKind, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
 from shophealth.crawler.parse import parse_document
@@ -47,7 +47,8 @@ class SiteRun:
     evidence: SiteEvidence
     outcomes: list[CheckOutcome]
     stats: dict[str, Any]
-    error: str | None = None
+    error: str | None = None  # why the shop could not be scanned, in words
+    error_kind: ErrorKind | None = None  # the same as a kind: internal, or the home page's transport error
 
     @property
     def findings(self) -> list[Finding]:
@@ -213,7 +214,8 @@ def judge_site(
     """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``)."""
     error = unreachable_reason(evidence)
     if error is not None:
-        return SiteRun(site, evidence, [], stats, error=error)
+        kind = evidence.pages[0].error_kind if evidence.pages else None
+        return SiteRun(site, evidence, [], stats, error=error, error_kind=kind)
     checks = registry.select(disabled=_disabled(site.config))
     outcomes = run_checks(checks, evidence, _check_options(site.config))
     return SiteRun(site, evidence, outcomes, stats)
@@ -272,7 +274,8 @@ async def scan(
             except Exception as exc:  # a bug met on one shop must not lose the others
                 log.debug("internal error scanning %s", site.url, exc_info=True)
                 evidence = SiteEvidence(site=site.url, home=site.url)
-                return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                return SiteRun(site, evidence, [], {}, error=error, error_kind=ErrorKind.INTERNAL)
 
     run.sites = list(await asyncio.gather(*(scan_one(site) for site in sites)))
     run.finished_at = now_iso()

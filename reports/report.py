@@ -45,6 +45,7 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "site": site_run.site.url,
         "name": site_run.site.name,
         "error": site_run.error,
+        "error_kind": site_run.error_kind,
         "stats": site_run.stats,
         "unverifiable": [
             {"target": r.url, "reason": reason, "pages": [s.page for s in r.seen], "count": r.count}

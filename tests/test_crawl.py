@@ -10,6 +10,7 @@ from conftest import fast_config, scan_url
 
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.checks.registry import Registry
+from shophealth.crawler.evidence import ErrorKind
 from shophealth.crawler.scan import SiteRun
 from shophealth.demo.run import DEMO_SHOP, SEEDED, demo_config
 from shophealth.demo.server import RunningShop, serve_shop
@@ -223,4 +224,5 @@ async def test_one_shop_failing_inside_never_loses_the_others(
     run = await scan_module.scan(sites, registry=registry, parallel=2)
     assert [s.site.url for s in run.sites] == [site.url for site in sites]
     assert run.sites[0].error == "internal error: RuntimeError: a bug met on this shop"
+    assert run.sites[0].error_kind is ErrorKind.INTERNAL
     assert run.sites[1].error is None and run.sites[1].stats["pages"] == 5

@@ -45,7 +45,18 @@ def comparable(site: dict[str, Any]) -> dict[str, Any]:
     findings = {
         f["fingerprint"]: (f["check"], f["severity"], f["page"], f["message"]) for f in site["findings"]
     }
-    keys = ("site", "name", "error", "stats", "unverifiable", "tls", "lighthouse", "checks", "scores")
+    keys = (
+        "site",
+        "name",
+        "error",
+        "error_kind",
+        "stats",
+        "unverifiable",
+        "tls",
+        "lighthouse",
+        "checks",
+        "scores",
+    )
     return {"findings": findings, **{key: site[key] for key in keys}}
 
 
