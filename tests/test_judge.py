@@ -15,8 +15,16 @@ import zstandard
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
-from shophealth.crawler.evidence import ErrorKind, LighthouseResult, LinkResult, SiteEvidence, compress
+from shophealth.crawler.evidence import (
+    ErrorKind,
+    LighthouseResult,
+    LinkResult,
+    SiteEvidence,
+    compress,
+    compress_bytes,
+)
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
+from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.scan import Run, SiteRun, scan
 from shophealth.demo.run import demo_sites
 from shophealth.reports.report import build_report
@@ -141,17 +149,24 @@ def test_facts_round_trip_with_their_types(tmp_path: Path) -> None:
         error="TLS handshake failed",
         headers={"server": "x"},
     )
+    walled = LinkResult(
+        "https://shop.example/w", status=403, body_head_z=compress_bytes(b"\xff\x00<html>\xe2\x98")
+    )
+    page = page_from_body("https://shop.example/", "<title>Café ☕</title><a href='/x'>x</a>".encode())
     evidence = SiteEvidence(
         site="https://shop.example/",
         home="https://shop.example/",
-        links={link.url: link},
+        links={link.url: link, walled.url: walled},
+        pages=(page,),
+        probe=page,
         lighthouse=(lighthouse,),
         missing={"rendered": "no Chromium found"},
     )
     site_run = SiteRun(_site("https://shop.example/"), evidence, [], {"pages": 0})
     save_evidence(Run(id="r", started_at="2026-01-01T00:00:00+00:00", sites=[site_run]), tmp_path)
     loaded = load_evidence(tmp_path).sites[0].evidence
-    assert loaded.links == {link.url: link}
+    assert loaded.links == {link.url: link, walled.url: walled}
+    assert loaded.pages == (page,) and loaded.probe == page and loaded.pages[0].facts == page.facts
     assert loaded.links[link.url].error_kind is ErrorKind.TLS
     assert loaded.lighthouse == (lighthouse,) and loaded.lighthouse[0].report == lhr
     assert loaded.missing == {"rendered": "no Chromium found"}
