@@ -140,12 +140,14 @@ class SiteCrawl:
                     self.stats.stopped_reason = STOPPED_BY_USER
         except TimeoutError:
             self.stats.stopped_reason = f"time budget of {self.config.budget_s:g} s ran out"
+            log.warning("crawl of %s ended early: %s", seeds[0], self.stats.stopped_reason)
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         if self.stats.stopped_reason is None and self.stats.pages_limited:
             self.stats.stopped_reason = f"page limit of {self.config.max_pages} reached"
+            log.info("crawl of %s ended at the %s", seeds[0], self.stats.stopped_reason)
 
     async def _work(self) -> None:
         while True:
