@@ -208,7 +208,15 @@ class SiteCrawl:
                 reason = rules.reason or "robots.txt disallows it"
                 self._note(url, LinkResult(url, not_asked=reason))
                 if depth == 0:  # a start page: say why the shop was not crawled
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
+                    page = Page(
+                        url=url,
+                        final_url=url,
+                        status=None,
+                        depth=0,
+                        error=reason,
+                        error_kind=rules.error_kind,
+                    )
+                    self.pages.append(page)
                 return
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from protego import Protego
 
+from shophealth.crawler.evidence import ErrorKind
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.urls import origin
 
@@ -28,6 +29,7 @@ class RobotsRules:
     parser: Protego | None  # None: no rules at all
     disallow_all: bool = False
     reason: str | None = None
+    error_kind: ErrorKind | None = None  # when robots.txt could not be fetched at all
 
     def allows(self, url: str) -> bool:
         if self.disallow_all:
@@ -57,7 +59,8 @@ class RobotsCache:
         result = await self._fetcher.fetch(site_origin + "/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
         if result.status is None or result.status >= 500 or result.status == 429:
             why = result.error or f"HTTP {result.status}"
-            return RobotsRules(None, disallow_all=True, reason=f"robots.txt unreadable ({why})")
+            reason = f"robots.txt unreadable ({why})"
+            return RobotsRules(None, disallow_all=True, reason=reason, error_kind=result.error_kind)
         if result.status >= 400:
             return RobotsRules(None)
         parser = Protego.parse(result.body.decode("utf-8", "replace"))

@@ -115,6 +115,7 @@ async def test_unreachable_shop_is_an_error_not_a_crash(registry: Registry) -> N
     run = await scan_url("http://127.0.0.1:9/", registry)
     assert run.error is not None
     assert "refused" in run.error
+    assert run.error_kind is ErrorKind.CONNECT
 
 
 # -- the demo shop: every seeded problem found, clean controls silent ----------
