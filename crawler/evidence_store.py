@@ -15,7 +15,7 @@ reads, this layout (format ``shophealth.evidence/1``)::
 
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
 "run": {"id", "started_at", "finished_at", "interrupted", "config"},
-"sites": [{"folder": "site-00", "url", "name", "site", "home", "error", "error_kind",
+"sites": [{"folder": "site-00", "url", "name", "site", "home", "error",
 "missing": {kind: reason}, "stats": {…}, "checks": {check id: setting}}]}``.
 
 Each ``.jsonl.zst`` file is one Zstandard frame (level 3) of JSON lines; a
@@ -54,7 +54,6 @@ from shophealth import __version__
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import ScanConfig, SiteConfig
 from shophealth.crawler.evidence import (
-    ErrorKind,
     LighthouseResult,
     LinkResult,
     Page,
@@ -66,7 +65,7 @@ from shophealth.crawler.evidence import (
     decompress,
     decompress_fast,
 )
-from shophealth.crawler.scan import Run, SiteRun, judge_site
+from shophealth.crawler.scan import Run, SiteRun, judge_site, not_scanned
 
 FORMAT = "shophealth.evidence/1"
 MANIFEST = "manifest.json"
@@ -114,7 +113,6 @@ class SavedSite:
     evidence: SiteEvidence
     stats: dict[str, Any]
     error: str | None
-    error_kind: ErrorKind | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +165,6 @@ def _save_site(site_run: SiteRun, root: Path, name: str) -> dict[str, Any]:
         "site": evidence.site,
         "home": evidence.home,
         "error": site_run.error,
-        "error_kind": site_run.error_kind,
         "missing": dict(evidence.missing),
         "stats": site_run.stats,
         "checks": dict(site_run.site.config.checks),
@@ -213,7 +210,6 @@ class _SiteEntry(msgspec.Struct):
     home: str
     name: str | None = None
     error: str | None = None
-    error_kind: ErrorKind | None = None
     missing: dict[str, str] = {}
     stats: dict[str, Any] = {}
     checks: dict[str, Any] = {}
@@ -288,7 +284,7 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
         plain_http=plain_http[0] if plain_http else None,
     )
     site = SiteConfig(url=entry.url, name=entry.name, config=ScanConfig(checks=entry.checks))
-    return SavedSite(site, evidence, entry.stats, entry.error, entry.error_kind)
+    return SavedSite(site, evidence, entry.stats, entry.error)
 
 
 def _inside(root: Path, name: str) -> Path:
@@ -354,7 +350,7 @@ def judge_saved(
         if checks is not None and site.url in checks:
             site = dataclasses.replace(site, config=site.config.replace(checks=checks[site.url]))
         if entry.error is not None:  # the scan judged nothing: the shop could not be scanned
-            run.sites.append(SiteRun(site, entry.evidence, [], entry.stats, entry.error, entry.error_kind))
+            run.sites.append(not_scanned(site, registry, entry.error, entry.evidence, entry.stats))
         else:
             run.sites.append(judge_site(site, entry.evidence, entry.stats, registry))
     return run

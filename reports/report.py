@@ -45,7 +45,6 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "site": site_run.site.url,
         "name": site_run.site.name,
         "error": site_run.error,
-        "error_kind": site_run.error_kind,
         "stats": site_run.stats,
         "unverifiable": [
             {"target": r.url, "reason": reason, "pages": [s.page for s in r.seen], "count": r.count}
@@ -56,8 +55,13 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
         "checks": checks,
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
+        "scores": score(findings, statuses, rubric) if site_run.error is None else _no_score(site_run.error),
     }
+
+
+def _no_score(reason: str) -> dict[str, Any]:
+    """A shop that could not be scanned gets no score, rather than one that looks healthy."""
+    return {"overall": None, "areas": {}, "indicators": {}, "reason": f"not scored: {reason}"}
 
 
 def _tls(facts: Any) -> dict[str, Any]:

@@ -57,7 +57,6 @@ def comparable(site: dict[str, Any]) -> dict[str, Any]:
         "site",
         "name",
         "error",
-        "error_kind",
         "stats",
         "unverifiable",
         "tls",
