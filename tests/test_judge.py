@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import zstandard
+from conftest import fast_config
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
@@ -177,3 +178,19 @@ def _cut_short(path: Path) -> None:
 
 def _site(url: str) -> SiteConfig:
     return SiteConfig(url=url)
+
+
+async def test_a_shop_that_could_not_be_scanned_is_judged_as_the_scan_did(
+    tmp_path: Path, registry: Registry
+) -> None:
+    down = SiteConfig(url="http://127.0.0.1:9/", config=fast_config())  # nothing listens on the discard port
+    run = await scan([down], registry=registry)
+    save_evidence(run, tmp_path / "evidence")
+    scanned = json.loads(json.dumps(build_report(run), default=str))
+    result = run_offline("judge", str(tmp_path / "evidence"), "--json", str(tmp_path / "j.json"), "-q")
+    assert result.returncode == 1, result.stderr  # as scan: a shop could not be scanned
+    judged = json.loads((tmp_path / "j.json").read_text())
+    assert scanned["sites"][0]["error"] and all(
+        c["status"] == "skipped" for c in scanned["sites"][0]["checks"]
+    )
+    assert [comparable(s) for s in judged["sites"]] == [comparable(s) for s in scanned["sites"]]
