@@ -171,7 +171,8 @@ class SiteCrawl:
                 self._note(url, LinkResult(url, error_kind=ErrorKind.INTERNAL, error=_describe(exc)))
                 if kind == "page" and depth == 0:  # a start page: say why the shop was not crawled
                     error = f"internal error: {_describe(exc)}"
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=error))
+                    page = Page(url, url, None, 0, error=error, error_kind=ErrorKind.INTERNAL)
+                    self.pages.append(page)
             finally:
                 self._queue.task_done()
                 if kind == "page":
