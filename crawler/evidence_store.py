@@ -52,7 +52,7 @@ import zstandard
 
 from shophealth import __version__
 from shophealth.checks.registry import Registry
-from shophealth.crawler.config import ScanConfig, SiteConfig
+from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
 from shophealth.crawler.evidence import (
     LighthouseResult,
     LinkResult,
@@ -122,6 +122,15 @@ class SavedRun:
 
 
 # --- writing ------------------------------------------------------------------------------
+
+
+def check_evidence_folder(folder: Path) -> None:
+    """Refuse a folder evidence cannot be written to, before the scan that fills it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).touch()
+    except OSError as exc:
+        raise ConfigError(f"--save-evidence {folder}: cannot write: {exc.strerror or exc}") from None
 
 
 def save_evidence(run: Run, folder: Path) -> None:

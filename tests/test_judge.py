@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import zstandard
 from conftest import fast_config
+from test_cli import assert_one_line_error, run_cli
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
@@ -101,11 +102,9 @@ def test_judge_with_other_check_settings(saved_demo: tuple[dict[str, Any], Path]
     scanned, folder = saved_demo
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - url: {scanned['sites'][0]['site']}\n    checks: {{links.broken: off}}\n")
-    result = run_offline(
-        "judge", str(folder), "--sites", str(sites), "--json", str(tmp_path / "j.json"), "-q"
-    )
+    result = run_offline("judge", str(folder), "--sites", str(sites), "--json", "-", "-q")
     assert result.returncode == 0, result.stderr
-    judged = json.loads((tmp_path / "j.json").read_text())["sites"]
+    judged = json.loads(result.stdout)["sites"]
     assert any(f["check"] == "links.broken" for f in scanned["sites"][0]["findings"])
     assert not any(f["check"] == "links.broken" for f in judged[0]["findings"])
     assert comparable(judged[1]) == comparable(scanned["sites"][1])  # another shop keeps its settings
@@ -194,3 +193,9 @@ async def test_a_shop_that_could_not_be_scanned_is_judged_as_the_scan_did(
         c["status"] == "skipped" for c in scanned["sites"][0]["checks"]
     )
     assert [comparable(s) for s in judged["sites"]] == [comparable(s) for s in scanned["sites"]]
+
+
+def test_an_evidence_folder_that_cannot_be_written_is_refused_before_scanning(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = run_cli("scan", "http://127.0.0.1:9/", "--save-evidence", str(tmp_path / "file" / "evidence"))
+    assert_one_line_error(result, 2, "--save-evidence")
