@@ -75,6 +75,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.i18n_lang import (
@@ -104,6 +105,7 @@ from shophealth.checks.i18n_text import (
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
+from shophealth.crawler.urls import normalize
 
 UNTRANSLATED = "i18n.untranslated"
 SCRIPT_MIX = "i18n.script-mix"
@@ -708,7 +710,7 @@ def _target_problem(
     wrong = _wrong_language(target, landed)
     if wrong is not None:
         return wrong
-    if target.via == "hreflang" and not _links_back(landed, target.source):
+    if target.via == "hreflang" and not _links_back(landed, pages_by_url.get(target.source)):
         return f"not reciprocal: {landed.final_url} has no hreflang back to {target.source}"
     return None
 
@@ -727,8 +729,21 @@ def _wrong_language(target: SwitcherTarget, landed: Page, self_link: bool = Fals
     return None
 
 
-def _links_back(page: Page, source: str) -> bool:
-    return page.facts is not None and any(url == source for _, url in page.facts.hreflangs)
+def _links_back(page: Page, source: Page | None) -> bool:
+    """Whether ``page`` has an hreflang naming ``source`` (by the URL asked, the URL it ended
+    on or its canonical; a trailing slash or letter case in the host makes no difference)."""
+    if page.facts is None or source is None:
+        return True  # nothing to compare: not judged
+    names = {source.url, source.final_url}
+    if source.facts is not None and source.facts.canonical:
+        names.add(source.facts.canonical)
+    wanted = {_comparable(url) for url in names}
+    return any(_comparable(url) in wanted for _, url in page.facts.hreflangs)
+
+
+def _comparable(url: str) -> str:
+    parts = urlsplit(normalize(url))
+    return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path.rstrip("/") or "/"))
 
 
 def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
