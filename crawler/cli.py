@@ -34,7 +34,7 @@ from shophealth.crawler.config import (
     check_output_file,
     load_sites_file,
 )
-from shophealth.crawler.evidence_store import EvidenceError, save_evidence
+from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
@@ -228,6 +228,8 @@ def scan_command(
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
+    if save_evidence is not None:
+        _checked(check_evidence_folder, save_evidence)
     run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)

@@ -213,7 +213,10 @@ def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
     """A transport error's kind, and its message in words a shop owner can act on."""
     # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
     # underlying OS, TLS or HTTP-parsing error is looked for before believing "timeout".
-    for cause in _causes(exc):
+    causes = _causes(exc)
+    if any(isinstance(cause, aiohttp.http_exceptions.LineTooLong) for cause in causes):
+        return ErrorKind.TOO_LARGE, "a status line or header of the answer is too long for HTTP clients"
+    for cause in causes:
         found = _known_cause(cause)
         if found is not None:
             return found
@@ -240,8 +243,6 @@ def _known_cause(cause: BaseException) -> tuple[ErrorKind, str] | None:
         return ErrorKind.CONNECT, "connection refused"
     if isinstance(cause, ConnectionResetError):
         return ErrorKind.CONNECT, "connection reset"
-    if isinstance(cause, aiohttp.http_exceptions.LineTooLong):
-        return ErrorKind.TOO_LARGE, f"the answer's status line or a header is too long: {_message(cause)}"
     if isinstance(cause, (aiohttp.http_exceptions.HttpProcessingError, aiohttp.ClientResponseError)):
         detail = " ".join(str(getattr(cause, "message", "") or _message(cause)).split())[:200]
         return ErrorKind.PROTOCOL, f"not a valid HTTP answer: {detail}"
