@@ -37,7 +37,7 @@ class Finding:
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     # What tells this problem apart when the check reports several on one page or
-    # target (``"meta-description"``); stable across runs, never message text.
+    # target (seo.basics: ``"description"``); stable across runs, never message text.
     key: str | None = None
 
     @property
