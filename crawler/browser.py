@@ -62,27 +62,12 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as BrowserPage
 
+from shophealth.crawler.chromium import NotConfigured, Profile, chromium_args, launch_args
 from shophealth.crawler.evidence import RenderedPage
 
 BROWSER_ENV = "SHOPHEALTH_CHROMIUM"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# Without the background-networking flags Debian's Chromium stalls on a machine with no internet.
-# Chromium's own sandbox stays on, except as root, where Chromium will not start with it
-# (see chromium_args); the shop's scripts run only inside this browser.
-CHROMIUM_ARGS = (
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
 PHONE_VIEWPORT = {"width": 375, "height": 812}
-
-
-def chromium_args() -> tuple[str, ...]:
-    """The flags Chromium is started with, ``--no-sandbox`` only when running as root."""
-    return ("--no-sandbox", *CHROMIUM_ARGS) if os.geteuid() == 0 else CHROMIUM_ARGS
 
 
 MOBILE_USER_AGENT = (
@@ -215,10 +200,6 @@ CLICK_JS = """
 """
 
 
-class NotConfigured(Exception):
-    """A tool the scan needs is not installed; the message says what and how to get it."""
-
-
 class BrowserNotFound(NotConfigured):
     """No Chromium could be found."""
 
@@ -290,6 +271,7 @@ class BrowserPool:
         *,
         size: int = 2,
         screenshot_dir: str | Path | None = None,
+        profile: Profile | None = None,
         nav_timeout: float = 20.0,
         settle_s: float = 0.15,
         user_agent: str = MOBILE_USER_AGENT,
@@ -297,6 +279,7 @@ class BrowserPool:
         self.executable = executable
         self.size = max(1, size)
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
+        self.profile = profile
         self.nav_timeout = nav_timeout
         self.settle_s = settle_s
         self.user_agent = user_agent
@@ -348,8 +331,12 @@ class BrowserPool:
 
     async def _launch(self) -> None:
         assert self._playwright is not None
+        env: dict[str, str | float | bool] | None = {**self.profile.env()} if self.profile else None
         self._browser = await self._playwright.chromium.launch(
-            executable_path=self.executable, args=list(chromium_args()), headless=True
+            executable_path=self.executable,
+            args=launch_args(self.profile) if self.profile else list(chromium_args()),
+            env=env,
+            headless=True,
         )
         self._generation += 1
 
@@ -361,7 +348,7 @@ class BrowserPool:
             is_mobile=True,
             has_touch=True,
             device_scale_factor=2,
-            ignore_https_errors=True,
+            ignore_https_errors=self.profile is not None and self.profile.ignore_certificate_errors,
         )
         await context.add_init_script(OPEN_RECORDER)
         page = await context.new_page()

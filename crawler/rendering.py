@@ -15,12 +15,12 @@ Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -36,6 +36,7 @@ class BrowserPhase:
     """The browser pool for one shop, and what it rendered."""
 
     config: ScanConfig
+    certificate_error: str | None = None  # the shop's certificate failed: the browser ignores errors
     executable: str | None = None
     pool: BrowserPool | None = None
     rendered: dict[str, RenderedPage] = field(default_factory=dict)
@@ -47,7 +48,8 @@ class BrowserPhase:
             if self.config.lighthouse_pages <= 0:
                 self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
                 return
-        from shophealth.crawler.browser import BrowserPool, NotConfigured, find_browser
+        from shophealth.crawler.browser import BrowserPool, find_browser
+        from shophealth.crawler.chromium import make_profile
 
         try:
             self.executable = await asyncio.to_thread(find_browser, self.config.browser_path)
@@ -57,12 +59,19 @@ class BrowserPhase:
             return
         if self.config.render == "off":
             return
-        shots = self.config.artifacts_dir or tempfile.mkdtemp(prefix="shophealth-screens-")
-        pool = BrowserPool(self.executable, size=POOL_SIZE, screenshot_dir=shots)
+        profile = await asyncio.to_thread(make_profile, self.trust)
+        stack.callback(profile.remove)
+        pool = BrowserPool(
+            self.executable, size=POOL_SIZE, screenshot_dir=self.config.artifacts_dir, profile=profile
+        )
         try:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
+
+    @property
+    def trust(self) -> BrowserTrust:
+        return BrowserTrust.for_scan(self.config.ca_bundle, self.certificate_error)
 
     def stop(self, reason: str) -> None:
         """Render and run nothing more; keep what was rendered."""
@@ -98,7 +107,6 @@ class BrowserPhase:
             self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
             return ()
         try:
-            from shophealth.crawler.browser import NotConfigured
             from shophealth.crawler.lighthouse import find_lighthouse, run_lighthouse
             from shophealth.crawler.sampling import choose_lighthouse_sample
         except ImportError as exc:
@@ -120,6 +128,7 @@ class BrowserPhase:
                     runs=self.config.lighthouse_runs,
                     timeout=self.config.lighthouse_timeout,
                     lighthouse=command,
+                    trust=self.trust,
                 )
             )
         return tuple(results)

@@ -93,6 +93,7 @@ async def gather_site(
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
+            browser.certificate_error = home_tls.error if home_tls is not None else None
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
         crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool, stop=stop)

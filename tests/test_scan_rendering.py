@@ -3,10 +3,15 @@ without a browser the browser checks are skipped with the reason."""
 
 from __future__ import annotations
 
+import ssl
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import TEST_SHOPS, scan_url
+from certs import Leaf, make_intermediate, make_leaf, make_root
+from conftest import TEST_SHOPS, processes_using, scan_url
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.browser import BrowserNotFound, find_browser
@@ -33,6 +38,20 @@ async def test_products_reachable_only_through_a_script_menu_are_crawled(registr
     assert run.stats["rendered"] >= 1
     overflow = next(o for o in run.outcomes if o.check == "mobile.overflow")
     assert overflow.status == "pass"
+
+
+async def test_a_rendering_scan_leaves_no_folder_or_process(
+    registry: Registry, short_temp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _browser_or_skip()
+    monkeypatch.setenv("TMPDIR", str(short_temp))  # Playwright's driver and its Chromium
+    monkeypatch.setattr(tempfile, "tempdir", str(short_temp))  # ours
+    with serve_shop(TEST_SHOPS / "jsmenu") as shop:
+        run = await scan_url(shop.url, registry, render="sample", render_pages=2)
+    assert run.stats["rendered"] >= 1
+    assert all(page.screenshot is None for page in run.evidence.rendered)  # no --artifacts: none taken
+    assert list(short_temp.iterdir()) == []
+    assert processes_using(short_temp) == []
 
 
 async def test_without_rendering_the_script_menu_is_not_followed(registry: Registry) -> None:
@@ -81,3 +100,55 @@ async def test_lighthouse_scores_and_screenshots_land_in_the_report(
     assert shots and all(str(s).startswith(str(tmp_path)) and Path(s).stat().st_size > 0 for s in shots)
     statuses = {c["check"]: c["status"] for c in site["checks"]}
     assert statuses["mobile.lighthouse"] in ("pass", "warn")
+
+
+def _lighthouse_or_skip() -> None:
+    try:
+        find_lighthouse()
+    except LighthouseNotFound as exc:  # CI installs Lighthouse through ./dev.sh, so this runs there
+        pytest.skip(f"no Lighthouse on this machine: {exc}")
+
+
+@contextmanager
+def https_shop(folder: Path, tmp_path: Path, leaf: Leaf) -> Iterator[str]:
+    """``folder`` served over HTTPS with ``leaf``'s certificate."""
+    cert, key = leaf.write(tmp_path, "shop")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with serve_shop(folder, ssl_context=context) as shop:
+        yield shop.url
+
+
+async def test_a_shop_behind_the_ca_bundle_is_rendered_and_gets_lighthouse_scores(
+    registry: Registry, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    _lighthouse_or_skip()
+    root = make_root()
+    ca_bundle = root.write(tmp_path / "ca.pem")
+    with https_shop(TEST_SHOPS / "jsmenu", tmp_path, make_leaf(make_intermediate(root))) as url:
+        run = await scan_url(
+            url, registry, render="sample", render_pages=1, lighthouse_pages=1, ca_bundle=str(ca_bundle)
+        )
+    assert run.stats["tls_verification"] == "on"
+    assert [(p.url, p.error) for p in run.evidence.rendered][:1] == [(url, None)]
+    assert {url + "products/lamp", url + "products/vase"} <= {p.final_url for p in run.evidence.pages}
+    [lighthouse] = run.evidence.lighthouse
+    assert lighthouse.error is None
+    assert set(lighthouse.scores) == {"performance", "accessibility", "best-practices", "seo"}
+    assert f"CA bundle {ca_bundle}" in str(lighthouse.note)
+
+
+async def test_a_shop_with_a_bad_certificate_is_still_audited_and_says_how(
+    registry: Registry, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    _lighthouse_or_skip()
+    with https_shop(TEST_SHOPS / "jsmenu", tmp_path, make_leaf(None)) as url:  # self-signed
+        run = await scan_url(url, registry, render="sample", render_pages=1, lighthouse_pages=1)
+    assert run.stats["tls_verification"].startswith("off for this shop")
+    assert [(p.url, p.error) for p in run.evidence.rendered][:1] == [(url, None)]
+    [lighthouse] = run.evidence.lighthouse
+    assert lighthouse.error is None and lighthouse.scores
+    assert str(lighthouse.note).startswith("certificate errors ignored: the shop's certificate failed")
+    assert any(f.check == "tls.invalid" for f in run.findings)
