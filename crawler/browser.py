@@ -28,6 +28,14 @@ limit and returns a :class:`~crawler.evidence.RenderedPage`:
   ``data-share…`` attribute, share-looking ones first, at most
   :data:`MAX_SHARE_CLICKS`.
 
+Staging credentials (:class:`~shophealth.crawler.chromium.ShopHeaders`) go to the
+shop's own origin only: Basic auth through Playwright's ``http_credentials``
+restricted to that origin (Chromium sends it, and does not carry it along a
+redirect to another site), other ``headers_env`` headers by a route on that
+origin's requests (known limit: Playwright carries those along a redirect the
+shop itself makes to another site). The browser runs on the scan's throw-away
+profile (:mod:`shophealth.crawler.chromium`), trusting its CA bundle.
+
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
 none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
@@ -54,6 +62,7 @@ from typing import Any
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    HttpCredentials,
     Playwright,
     Request,
     Route,
@@ -62,7 +71,7 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as BrowserPage
 
-from shophealth.crawler.chromium import NotConfigured, Profile, chromium_args, launch_args
+from shophealth.crawler.chromium import NotConfigured, Profile, ShopHeaders, chromium_args, launch_args
 from shophealth.crawler.evidence import RenderedPage
 
 BROWSER_ENV = "SHOPHEALTH_CHROMIUM"
@@ -272,6 +281,7 @@ class BrowserPool:
         size: int = 2,
         screenshot_dir: str | Path | None = None,
         profile: Profile | None = None,
+        shop_headers: ShopHeaders | None = None,
         nav_timeout: float = 20.0,
         settle_s: float = 0.15,
         user_agent: str = MOBILE_USER_AGENT,
@@ -280,6 +290,7 @@ class BrowserPool:
         self.size = max(1, size)
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
         self.profile = profile
+        self.shop_headers = shop_headers
         self.nav_timeout = nav_timeout
         self.settle_s = settle_s
         self.user_agent = user_agent
@@ -349,13 +360,34 @@ class BrowserPool:
             has_touch=True,
             device_scale_factor=2,
             ignore_https_errors=self.profile is not None and self.profile.ignore_certificate_errors,
+            http_credentials=self._http_credentials(),
         )
         await context.add_init_script(OPEN_RECORDER)
+        shop = self.shop_headers
+        if shop is not None and shop.without_authorization():
+            # a plain function: Playwright marks the matcher with an attribute
+            await context.route(lambda url: shop.applies_to(url), self._add_shop_headers)
         page = await context.new_page()
         page.set_default_timeout(self.nav_timeout * 1000)
         slot = _Slot(context, page, self._generation)
         page.on("crash", lambda _page: setattr(slot, "crashed", True))
         return slot
+
+    def _http_credentials(self) -> HttpCredentials | None:
+        """Basic auth answered by Chromium itself, for the shop's origin only: unlike a
+        routed header, it is not carried along a redirect to another site."""
+        auth = self.shop_headers.basic_auth if self.shop_headers else None
+        if self.shop_headers is None or auth is None:
+            return None
+        user, password = auth
+        origin = self.shop_headers.origin_url
+        return {"username": user, "password": password, "origin": origin, "send": "always"}
+
+    async def _add_shop_headers(self, route: Route, request: Request) -> None:
+        """The other staging headers (``headers_env``), on requests to the shop's origin."""
+        assert self.shop_headers is not None
+        extra = self.shop_headers.without_authorization()
+        await route.fallback(headers={**await request.all_headers(), **extra})
 
     async def _take_slot(self) -> _Slot:
         slot = await self._slots.get()

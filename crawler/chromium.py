@@ -33,6 +33,7 @@ happened; Lighthouse is given ``--port`` and never starts a browser.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import os
@@ -43,9 +44,10 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import certifi
 from cryptography import x509
@@ -53,6 +55,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
 PROFILE_PREFIX = "shophealth-chromium-"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 CERTUTIL_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
 PORT_POLL_S = 0.05
@@ -95,6 +98,58 @@ class BrowserTrust:
     @classmethod
     def for_scan(cls, ca_bundle: str | None, certificate_error: str | None = None) -> BrowserTrust:
         return cls(ca_bundle or os.environ.get("SSL_CERT_FILE") or None, certificate_error)
+
+
+@dataclass(frozen=True)
+class ShopHeaders:
+    """Headers (staging credentials) for the shop's own origin only: the scheme, host
+    and port of the URL the user gave; no other site and no other port sees them.
+    ``basic_auth`` is the user and password of an ``Authorization: Basic`` header,
+    for browsers that answer the challenge themselves."""
+
+    origin: tuple[str, str, int]
+    headers: Mapping[str, str]
+
+    @classmethod
+    def for_site(cls, url: str, headers: Mapping[str, str]) -> ShopHeaders | None:
+        key = _origin_key(url)
+        return cls(key, dict(headers)) if headers and key is not None else None
+
+    def applies_to(self, url: str) -> bool:
+        return _origin_key(url) == self.origin
+
+    @property
+    def origin_url(self) -> str:
+        """The origin as browsers write it: ``https://shop.example``, a port only when not the default."""
+        scheme, host, port = self.origin
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}{'' if port == DEFAULT_PORTS[scheme] else f':{port}'}"
+
+    @property
+    def basic_auth(self) -> tuple[str, str] | None:
+        value = next((v for k, v in self.headers.items() if k.lower() == "authorization"), "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+        except ValueError:
+            return None
+        return user, password
+
+    def without_authorization(self) -> dict[str, str]:
+        return {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
 
 
 @dataclass(frozen=True)

@@ -34,14 +34,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import aiohttp
+
 from shophealth.crawler.chromium import (
     BrowserTrust,
     ChromiumFailed,
     NotConfigured,
+    ShopHeaders,
     debuggable_chromium,
     kill_group,
     make_profile,
 )
+from shophealth.crawler.devtools import scoped_headers
 from shophealth.crawler.evidence import LighthouseResult
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -87,6 +91,7 @@ async def run_lighthouse(
     timeout: float = 90.0,
     lighthouse: str | None = None,
     trust: BrowserTrust | None = None,
+    shop_headers: ShopHeaders | None = None,
 ) -> LighthouseResult:
     """Median Lighthouse scores of ``runs`` runs on ``url``; failures in ``error``."""
     try:
@@ -98,7 +103,9 @@ async def run_lighthouse(
     for _ in range(max(1, runs)):
         try:
             async with _one_at_a_time:
-                done.append(await _run_once(command, url, chrome_path, timeout, trust or BrowserTrust()))
+                done.append(
+                    await _run_once(command, url, chrome_path, timeout, trust or BrowserTrust(), shop_headers)
+                )
         except LighthouseFailed as exc:
             errors.append(str(exc))
     if not done:
@@ -106,16 +113,29 @@ async def run_lighthouse(
     return summarise(url, [run.report for run in done], note=done[-1].note)
 
 
-async def _run_once(command: str, url: str, chrome_path: str, timeout: float, trust: BrowserTrust) -> Run:
-    """One Lighthouse run against a Chromium of our own, all of it within ``timeout``."""
+async def _run_once(
+    command: str,
+    url: str,
+    chrome_path: str,
+    timeout: float,
+    trust: BrowserTrust,
+    shop_headers: ShopHeaders | None,
+) -> Run:
+    """One Lighthouse run against a Chromium of our own, all of it within ``timeout``;
+    ``shop_headers`` go to the shop's origin only (:mod:`shophealth.crawler.devtools`)."""
     profile = await asyncio.to_thread(make_profile, trust)
     try:
         async with asyncio.timeout(timeout), debuggable_chromium(chrome_path, profile) as port:
-            return Run(await _audit(command, url, port), profile.note)
+            if shop_headers is None:
+                return Run(await _audit(command, url, port), profile.note)
+            async with scoped_headers(port, shop_headers):
+                return Run(await _audit(command, url, port), profile.note)
     except TimeoutError:
         raise LighthouseFailed(f"Lighthouse took longer than {timeout:.0f} s") from None
     except ChromiumFailed as exc:
         raise LighthouseFailed(str(exc)) from None
+    except aiohttp.ClientError as exc:
+        raise LighthouseFailed(f"Chromium's DevTools connection failed: {exc}") from None
     finally:
         profile.remove()
 

@@ -20,7 +20,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shophealth.crawler.chromium import BrowserTrust, NotConfigured
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -36,6 +36,7 @@ class BrowserPhase:
     """The browser pool for one shop, and what it rendered."""
 
     config: ScanConfig
+    home: str = ""  # the shop's start URL: its origin alone gets the staging credentials
     certificate_error: str | None = None  # the shop's certificate failed: the browser ignores errors
     executable: str | None = None
     pool: BrowserPool | None = None
@@ -62,12 +63,20 @@ class BrowserPhase:
         profile = await asyncio.to_thread(make_profile, self.trust)
         stack.callback(profile.remove)
         pool = BrowserPool(
-            self.executable, size=POOL_SIZE, screenshot_dir=self.config.artifacts_dir, profile=profile
+            self.executable,
+            size=POOL_SIZE,
+            screenshot_dir=self.config.artifacts_dir,
+            profile=profile,
+            shop_headers=self.shop_headers,
         )
         try:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
+
+    @property
+    def shop_headers(self) -> ShopHeaders | None:
+        return ShopHeaders.for_site(self.home, self.config.shop_headers())
 
     @property
     def trust(self) -> BrowserTrust:
@@ -129,6 +138,7 @@ class BrowserPhase:
                     timeout=self.config.lighthouse_timeout,
                     lighthouse=command,
                     trust=self.trust,
+                    shop_headers=self.shop_headers,
                 )
             )
         return tuple(results)

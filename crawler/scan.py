@@ -85,7 +85,7 @@ async def gather_site(
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal)
-    browser = BrowserPhase(config)
+    browser = BrowserPhase(config, site.url)
     tls_timeout = config.connect_timeout + config.read_timeout
     async with AsyncExitStack() as stack:
         stack.push_async_callback(fetcher.aclose)

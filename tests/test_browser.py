@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import time
@@ -21,6 +22,7 @@ from shophealth.crawler.browser import (
     BrowserPool,
     find_browser,
 )
+from shophealth.crawler.chromium import ShopHeaders
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.pagekind import page_kind
 from shophealth.crawler.parse import page_from_body
@@ -268,3 +270,17 @@ def test_lighthouse_sample_is_one_page_per_template() -> None:
         "https://shop.example/collections/kitchen",
         "https://shop.example/item-0",
     ]
+
+
+def test_shop_headers_apply_to_the_shop_origin_only() -> None:
+    token = "Basic " + base64.b64encode(b"user:pa:ss").decode()
+    shop = ShopHeaders.for_site("https://Shop.example/zh/", {"Authorization": token, "X-Bypass": "1"})
+    assert shop is not None
+    assert shop.applies_to("https://shop.example:443/cart") and shop.applies_to("https://SHOP.example/")
+    for elsewhere in ("http://shop.example/", "https://shop.example:8443/", "https://cdn.shop.example/"):
+        assert not shop.applies_to(elsewhere)
+    assert shop.origin_url == "https://shop.example"
+    assert shop.basic_auth == ("user", "pa:ss")
+    assert shop.without_authorization() == {"X-Bypass": "1"}
+    assert ShopHeaders.for_site("http://127.0.0.1:8080/", {"X": "1"}).origin_url == "http://127.0.0.1:8080"  # type: ignore[union-attr]
+    assert ShopHeaders.for_site("https://shop.example/", {}) is None

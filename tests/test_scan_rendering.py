@@ -152,3 +152,42 @@ async def test_a_shop_with_a_bad_certificate_is_still_audited_and_says_how(
     assert lighthouse.error is None and lighthouse.scores
     assert str(lighthouse.note).startswith("certificate errors ignored: the shop's certificate failed")
     assert any(f.check == "tls.invalid" for f in run.findings)
+
+
+def _staging_shop(root: Path, partner: str) -> Path:
+    """A shop behind HTTP Basic auth whose home loads a partner's image, directly and by redirect."""
+    root.mkdir()
+    (root / "routes.yaml").write_text(f'"*": {{auth: "user:secret"}}\n/out: {{redirect: "{partner}b.png"}}\n')
+    (root / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Staging shop</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f'<body><h1>Staging</h1><a href="/p">Products</a><img src="{partner}a.png" alt="a">'
+        '<img src="/out" alt="b"></body></html>'
+    )
+    (root / "p.html").write_text("<!doctype html><title>P</title><a href='/'>Home</a>")
+    return root
+
+
+async def test_browser_and_lighthouse_send_credentials_to_the_shop_only(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _browser_or_skip()
+    _lighthouse_or_skip()
+    monkeypatch.setenv("STAGING_AUTH", "user:secret")
+    (tmp_path / "partner").mkdir()
+    with serve_shop(tmp_path / "partner") as partner:
+        with serve_shop(_staging_shop(tmp_path / "shop", partner.url)) as shop:
+            run = await scan_url(
+                shop.url,
+                registry,
+                render="sample",
+                render_pages=1,
+                lighthouse_pages=1,
+                credentials_env="STAGING_AUTH",
+            )
+        home = next(r for r in run.evidence.rendered if r.url == shop.url)
+        assert home.error is None and shop.url + "p" in home.links  # the shop, not its 401 page
+        [lighthouse] = run.evidence.lighthouse
+        assert lighthouse.error is None and lighthouse.scores
+        assert partner.requested("/a.png") and partner.requested("/b.png")
+        assert set(partner.server.authorizations) == {None}
