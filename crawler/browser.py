@@ -39,8 +39,14 @@ profile (:mod:`shophealth.crawler.chromium`), trusting its CA bundle.
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
 none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
-A crashed page is replaced and a disconnected browser relaunched; a page that
-cannot be rendered gives a ``RenderedPage`` with ``error`` set, never an exception.
+Every render has a deadline (``render_timeout``, twice the navigation time-out:
+``page.evaluate`` has none of its own, and a page spinning in a script never
+answers); a page that misses it, crashes or fails is replaced, so its slot is
+given back working, and a disconnected browser is relaunched. A page that
+cannot be rendered gives a ``RenderedPage`` with ``error`` set, never an
+exception. What the page's scripts hand back is checked before it is kept (a
+page can redefine ``scrollWidth``): widths are read through
+``Element.prototype``'s getters and must be numbers.
 
 Which pages to render is chosen by :mod:`shophealth.crawler.sampling`.
 """
@@ -86,6 +92,10 @@ MOBILE_USER_AGENT = (
 MAX_OVERFLOWING = 10
 MAX_SHARE_CLICKS = 10
 MAX_LINKS = 2000
+MAX_PIXELS = 1_000_000  # a width beyond this is not a layout but a lie
+MAX_SELECTOR = 300
+MAX_URL = 2000
+CLOSE_TIMEOUT_S = 5.0
 
 OPEN_RECORDER = """
 window.__shophealthOpened = [];
@@ -126,7 +136,9 @@ PATH_JS = """const path = (el) => {
 MEASURE_JS = """
 (maxItems) => {
   const root = document.documentElement;
-  const edge = root.clientWidth;
+  // the prototype's getters: a page may redefine the properties on the element itself
+  const width = (name) => Object.getOwnPropertyDescriptor(Element.prototype, name).get.call(root);
+  const edge = width('clientWidth');
   __PATH_JS__
   const clippedBy = (el, includeRoot) => {
     for (let a = el.parentElement; a; a = a.parentElement) {
@@ -157,7 +169,7 @@ MEASURE_JS = """
     listed.push(el);
     found.push({selector: path(el), right: Math.round(right), width: Math.round(r.width)});
   }
-  return {scroll_width: root.scrollWidth, client_width: edge, overflowing: found};
+  return {scroll_width: width('scrollWidth'), client_width: edge, overflowing: found};
 }
 """.replace("__PATH_JS__", PATH_JS)
 
@@ -292,6 +304,7 @@ class BrowserPool:
         self.profile = profile
         self.shop_headers = shop_headers
         self.nav_timeout = nav_timeout
+        self.render_timeout = 2 * nav_timeout  # navigation, then measuring, screenshot and clicks
         self.settle_s = settle_s
         self.user_agent = user_agent
         self._playwright: Playwright | None = None
@@ -330,15 +343,44 @@ class BrowserPool:
             self._playwright = None
 
     async def render(self, url: str) -> RenderedPage:
-        """Render ``url`` at the phone viewport; failures come back in ``error``."""
-        slot = await self._take_slot()
+        """Render ``url`` at the phone viewport within ``render_timeout``; failures come
+        back in ``error``, and the slot is given back working (or marked for replacement)."""
+        slot = await self._slots.get()
         try:
-            return await self._render_on(slot, url)
-        except (PlaywrightError, TimeoutError) as exc:
-            slot = await self._recover(slot)  # a failed page may still navigate to an error page
-            return _failed(url, exc)
+            if self._stale(slot):
+                slot = await self._replace(slot)
+            if self._stale(slot):
+                return _failed(url, "the browser could not be restarted")
+            rendered = await self._render_within_deadline(slot, url)
+            if rendered.error is not None:  # the page may be stuck, or still navigating
+                slot = await self._replace(slot)
+            return rendered
+        except BaseException:
+            slot.crashed = True  # cancelled mid-render: replaced before it is used again
+            raise
         finally:
             self._slots.put_nowait(slot)
+
+    async def _render_within_deadline(self, slot: _Slot, url: str) -> RenderedPage:
+        try:
+            async with asyncio.timeout(self.render_timeout):
+                return await self._render_on(slot, url)
+        except TimeoutError:
+            return _failed(url, f"the page did not finish rendering within {self.render_timeout:g} s")
+        except (PlaywrightError, ValueError) as exc:  # ValueError: the page gave unusable values
+            return _failed(url, exc)
+
+    def _stale(self, slot: _Slot) -> bool:
+        return slot.generation != self._generation or slot.crashed or slot.page.is_closed()
+
+    async def _replace(self, slot: _Slot) -> _Slot:
+        """A fresh slot for ``slot``; if none can be had in time, ``slot`` marked as crashed."""
+        try:
+            async with asyncio.timeout(self.nav_timeout):
+                return await self._recover(slot)
+        except (PlaywrightError, TimeoutError):
+            slot.crashed = True
+            return slot
 
     async def _launch(self) -> None:
         assert self._playwright is not None
@@ -389,19 +431,14 @@ class BrowserPool:
         extra = self.shop_headers.without_authorization()
         await route.fallback(headers={**await request.all_headers(), **extra})
 
-    async def _take_slot(self) -> _Slot:
-        slot = await self._slots.get()
-        if slot.generation != self._generation or slot.crashed or slot.page.is_closed():
-            slot = await self._recover(slot)
-        return slot
-
     async def _recover(self, slot: _Slot) -> _Slot:
         """A working slot in place of ``slot``: a new page, or a relaunched browser."""
         async with self._relaunch_lock:
             if self._browser is None or not self._browser.is_connected():
                 await self._launch()
-            with contextlib.suppress(PlaywrightError):
-                await slot.context.close()
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):  # a page stuck in a script
+                    await slot.context.close()
             return await self._new_slot()
 
     async def _render_on(self, slot: _Slot, url: str) -> RenderedPage:
@@ -412,18 +449,18 @@ class BrowserPool:
         with contextlib.suppress(PlaywrightError):  # a slow script: measure what has loaded
             await page.wait_for_load_state("load", timeout=remaining * 1000)
         await asyncio.sleep(self.settle_s)
-        measured: dict[str, Any] = await page.evaluate(MEASURE_JS, MAX_OVERFLOWING)
+        measured = await page.evaluate(MEASURE_JS, MAX_OVERFLOWING)
         screenshot = await self._screenshot(page, url)
-        links: list[str] = await page.evaluate(LINKS_JS, MAX_LINKS)
+        links = _strings(await page.evaluate(LINKS_JS, MAX_LINKS), MAX_LINKS)
         shares = await _capture_share_targets(slot)
         return RenderedPage(
             url=url,
             viewport_width=PHONE_VIEWPORT["width"],
-            scroll_width=int(measured["scroll_width"]),
-            client_width=int(measured["client_width"]),
-            overflowing=tuple(measured["overflowing"]),
+            scroll_width=_pixels(measured, "scroll_width"),
+            client_width=_pixels(measured, "client_width"),
+            overflowing=_overflowing(measured),
             screenshot=screenshot,
-            links=tuple(links),
+            links=links,
             share_targets=tuple(shares),
         )
 
@@ -439,7 +476,7 @@ class BrowserPool:
 async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:
     """Click each share-looking control and record the URL it tries to open."""
     page = slot.page
-    selectors: list[str] = await page.evaluate(SHARE_CANDIDATES_JS, MAX_SHARE_CLICKS)
+    selectors = _strings(await page.evaluate(SHARE_CANDIDATES_JS, MAX_SHARE_CLICKS), MAX_SHARE_CLICKS)
     if not selectors:
         return []
 
@@ -466,11 +503,38 @@ async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:
 
 
 async def _click(slot: _Slot, index: int, selector: str) -> list[dict[str, str]]:
-    opened: list[str] = await slot.page.evaluate(CLICK_JS, index)
+    opened = _strings(await slot.page.evaluate(CLICK_JS, index), MAX_SHARE_CLICKS)
     return [{"selector": selector, "url": url} for url in opened]
 
 
-def _failed(url: str, exc: BaseException) -> RenderedPage:
+# What a page's scripts hand back is hostile: a page can redefine the properties and
+# functions the in-page scripts read. Each value is checked before it is kept.
+
+
+def _pixels(measured: Any, key: str) -> int:
+    value = measured.get(key) if isinstance(measured, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_PIXELS:
+        raise ValueError(f"the page reported an unusable {key}: {str(value)[:40]!r}")
+    return int(value)
+
+
+def _overflowing(measured: Any) -> tuple[dict[str, Any], ...]:
+    items = measured.get("overflowing") if isinstance(measured, dict) else None
+    kept = []
+    for item in (items if isinstance(items, list) else [])[:MAX_OVERFLOWING]:
+        if isinstance(item, dict) and isinstance(item.get("selector"), str):
+            with contextlib.suppress(ValueError):
+                right, width = _pixels(item, "right"), _pixels(item, "width")
+                kept.append({"selector": item["selector"][:MAX_SELECTOR], "right": right, "width": width})
+    return tuple(kept)
+
+
+def _strings(values: Any, limit: int) -> tuple[str, ...]:
+    listed = values if isinstance(values, list) else []
+    return tuple(v[:MAX_URL] for v in listed[:limit] if isinstance(v, str))
+
+
+def _failed(url: str, exc: BaseException | str) -> RenderedPage:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return RenderedPage(
         url=url, viewport_width=PHONE_VIEWPORT["width"], scroll_width=0, client_width=0, error=message[:300]

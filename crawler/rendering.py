@@ -7,6 +7,18 @@ the reason and the checks that need it report ``skipped``; the scan goes on.
 Lighthouse runs one page at a time after the crawl, so it never competes
 with the crawl or another Lighthouse for the two cores.
 
+Rendering is bounded: the sample renders ``render_pages`` pages (all with
+``render: all``), and pages the crawl renders because their static HTML has
+few links (a menu built by JavaScript) are at most
+:data:`LINK_RENDERS_PER_SAMPLE_PAGE` × ``render_pages``; past that such pages
+are crawled from their HTML alone. :meth:`BrowserPhase.stats` reports
+``rendered``, ``render_limit``, ``link_renders``, ``link_render_limit`` and
+``link_renders_skipped``. Progress goes to ``progress`` as ("rendering", done,
+total) and ("lighthouse", done, total). Every render has a deadline
+(:class:`~shophealth.crawler.browser.BrowserPool`) and every Lighthouse run a
+time limit; the caller bounds the whole phase and may cancel it, which ends
+every browser process it started.
+
 Playwright is imported, and the browser looked for, only when rendering or
 Lighthouse is on: the import costs 0.1 s and asking Playwright where its own
 Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
@@ -28,7 +40,9 @@ if TYPE_CHECKING:
     from shophealth.crawler.browser import BrowserPool
 
 Renderer = Callable[[str], Awaitable[RenderedPage]]
+PhaseProgress = Callable[[str, int, "int | None"], None]  # phase name, done, total
 POOL_SIZE = 2
+LINK_RENDERS_PER_SAMPLE_PAGE = 2  # pages rendered for their links: at most this × render_pages
 
 
 @dataclass
@@ -40,8 +54,11 @@ class BrowserPhase:
     certificate_error: str | None = None  # the shop's certificate failed: the browser ignores errors
     executable: str | None = None
     pool: BrowserPool | None = None
+    progress: PhaseProgress | None = None  # "rendering" / "lighthouse", done, total
     rendered: dict[str, RenderedPage] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    link_renders: int = 0  # pages rendered during the crawl to find links built by scripts
+    link_renders_skipped: int = 0  # ...and pages that wanted it past the limit
 
     async def start(self, stack: AsyncExitStack) -> None:
         if self.config.render == "off":
@@ -96,8 +113,40 @@ class BrowserPhase:
         return self.rendered[url]
 
     @property
+    def link_render_limit(self) -> int | None:
+        """How many pages the crawl may render for their links (None: all, with render: all)."""
+        if self.config.render == "all":
+            return None
+        return LINK_RENDERS_PER_SAMPLE_PAGE * self.config.render_pages
+
+    async def render_for_links(self, url: str) -> RenderedPage:
+        """``url`` rendered for the links its scripts build, within :attr:`link_render_limit`;
+        past it, a page with no links that is not kept (on a shop of 500 pages with few
+        links each, every page asked to be rendered)."""
+        limit = self.link_render_limit
+        if url not in self.rendered and limit is not None and self.link_renders >= limit:
+            self.link_renders_skipped += 1
+            return RenderedPage(url, 0, 0, 0, error=f"not rendered: link render limit of {limit} reached")
+        self.link_renders += url not in self.rendered
+        return await self.render(url)
+
+    @property
     def renderer(self) -> Renderer | None:
-        return self.render if self.pool is not None else None
+        return self.render_for_links if self.pool is not None else None
+
+    def stats(self) -> dict[str, int | None]:
+        """The browser phase's figures for the report's ``stats``."""
+        return {
+            "rendered": len(self.rendered),
+            "render_limit": len(self.rendered) if self.config.render == "all" else self.config.render_pages,
+            "link_renders": self.link_renders,
+            "link_render_limit": self.link_render_limit,
+            "link_renders_skipped": self.link_renders_skipped,
+        }
+
+    def _announce(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
 
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
         if self.pool is None:  # rendering is off, failed, or was stopped
@@ -105,8 +154,17 @@ class BrowserPhase:
         from shophealth.crawler.sampling import choose_render_sample
 
         limit = len(pages) if self.config.render == "all" else self.config.render_pages
-        urls = choose_render_sample(pages, limit)
-        await asyncio.gather(*(self.render(url) for url in urls if url not in self.rendered))
+        urls = [url for url in choose_render_sample(pages, limit) if url not in self.rendered]
+        done = 0
+        self._announce("rendering", done, len(urls))
+
+        async def render_one(url: str) -> None:
+            nonlocal done
+            await self.render(url)
+            done += 1
+            self._announce("rendering", done, len(urls))
+
+        await asyncio.gather(*(render_one(url) for url in urls))
         return tuple(self.rendered.values())
 
     async def lighthouse(self, pages: Sequence[Page]) -> tuple[LighthouseResult, ...]:
@@ -129,7 +187,8 @@ class BrowserPhase:
         assert self.executable is not None
         urls = choose_lighthouse_sample(pages)[: self.config.lighthouse_pages]
         results = []
-        for url in urls:
+        for done, url in enumerate(urls):
+            self._announce("lighthouse", done, len(urls))
             results.append(
                 await run_lighthouse(
                     url,
@@ -141,4 +200,5 @@ class BrowserPhase:
                     shop_headers=self.shop_headers,
                 )
             )
+        self._announce("lighthouse", len(urls), len(urls))
         return tuple(results)

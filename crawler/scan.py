@@ -127,7 +127,7 @@ async def gather_site(
         "duration_s": round(time.monotonic() - started, 3),
         "complete": crawl.stats.stopped_reason is None,
         "stopped_reason": crawl.stats.stopped_reason,
-        "rendered": len(rendered),
+        **browser.stats(),
         "lighthouse_runs": sum(r.runs for r in lighthouse),
         "tls_verification": (
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"

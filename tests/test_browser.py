@@ -62,6 +62,13 @@ PAGES: dict[str, str] = {
            onclick="location.href = this.dataset.shareUrl">WhatsApp</button>
         <a href="#" id="top">Back to top</a>
         </body></html>""",
+    "/busy.html": f"""<html><head>{PHONE}</head><body><p>Spins</p>
+        <script>setTimeout(() => {{ for (;;) {{}} }}, 50)</script></body></html>""",
+    "/lying.html": f"""<html><head>{PHONE}</head><body style="margin:0"><p>Lies about its width</p>
+        <script>
+        Object.defineProperty(document.documentElement, 'scrollWidth', {{get() {{ return 'wide'; }}}});
+        Object.defineProperty(document.documentElement, 'clientWidth', {{get() {{ return {{}}; }}}});
+        </script></body></html>""",
 }
 MENU_JSON = '[{"href": "/products/teapot", "name": "Teapot"}, {"href": "/products/mug", "name": "Mug"}]'
 
@@ -192,6 +199,21 @@ async def test_unreachable_page_gives_an_error_not_an_exception(pool: BrowserPoo
     assert "ERR_CONNECTION_REFUSED" in rendered.error
 
 
+async def test_a_page_stuck_in_a_script_is_cut_off_and_gives_its_slot_back(chromium: str, site: str) -> None:
+    async with BrowserPool(chromium, size=1, nav_timeout=2) as small, asyncio.timeout(60):
+        stuck = await small.render(f"{site}/busy.html")
+        assert stuck.error == "the page did not finish rendering within 4 s"
+        after = await small.render(f"{site}/fixed.html")  # the only slot, given back working
+    assert after.error is None and after.scroll_width >= 1200
+
+
+async def test_a_page_that_redefines_its_widths_is_measured_or_fails_alone(
+    pool: BrowserPool, site: str
+) -> None:
+    rendered = await pool.render(f"{site}/lying.html")
+    assert (rendered.error, rendered.client_width, rendered.scroll_width) == (None, 375, 375)
+
+
 async def _crash(context: BrowserContext, page: BrowserPage) -> None:
     cdp = await context.new_cdp_session(page)
     async with page.expect_event("crash", timeout=5000):
@@ -211,7 +233,7 @@ async def test_crashed_pages_and_closed_browser_are_replaced(pool: BrowserPool, 
 
 
 async def test_warm_pool_renders_a_page_well_under_a_second(pool: BrowserPool, site: str) -> None:
-    urls = [f"{site}{path}" for path in PAGES] * 2
+    urls = [f"{site}{path}" for path in PAGES if path != "/busy.html"] * 2
     started = time.perf_counter()
     rendered = await asyncio.gather(*(pool.render(u) for u in urls))
     per_page_ms = (time.perf_counter() - started) * 1000 / len(urls)

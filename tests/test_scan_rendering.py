@@ -6,16 +6,19 @@ from __future__ import annotations
 import ssl
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 from certs import Leaf, make_intermediate, make_leaf, make_root
-from conftest import TEST_SHOPS, processes_using, scan_url
+from conftest import TEST_SHOPS, fast_config, processes_using, scan_url
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.browser import BrowserNotFound, find_browser
+from shophealth.crawler.evidence import Page
 from shophealth.crawler.lighthouse import LighthouseNotFound, find_lighthouse
+from shophealth.crawler.parse import page_from_body
+from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.scan import Run
 from shophealth.demo.server import serve_shop
 from shophealth.reports.report import build_report
@@ -191,3 +194,43 @@ async def test_browser_and_lighthouse_send_credentials_to_the_shop_only(
         assert lighthouse.error is None and lighthouse.scores
         assert partner.requested("/a.png") and partner.requested("/b.png")
         assert set(partner.server.authorizations) == {None}
+
+
+def fetched_page_at(url: str) -> Page:
+    return page_from_body(url, b"<!doctype html><title>t</title>")
+
+
+def _sparse_shop(root: Path, pages: int) -> Path:
+    """A home linking to ``pages`` - 1 pages that each link only back home (few links)."""
+    root.mkdir()
+    links = "".join(f'<a href="/p{i}">Page {i}</a>' for i in range(1, pages))
+    (root / "index.html").write_text(f"<!doctype html><title>Home</title>{links}")
+    for i in range(1, pages):
+        (root / f"p{i}.html").write_text(f'<!doctype html><title>Page {i}</title><a href="/">Home</a>')
+    return root
+
+
+async def test_pages_rendered_for_their_links_are_bounded_and_counted(
+    registry: Registry, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    with serve_shop(_sparse_shop(tmp_path / "shop", 30)) as shop:
+        run = await scan_url(shop.url, registry, render="sample", render_pages=2)
+    assert len(run.evidence.pages) == 30  # the crawl is not cut short, only the rendering
+    stats = run.stats
+    assert (stats["link_renders"], stats["link_render_limit"], stats["render_limit"]) == (4, 4, 2)
+    assert stats["link_renders_skipped"] == 25  # the home has enough links of its own
+    assert stats["rendered"] == len(run.evidence.rendered) <= 4 + 2
+
+
+async def test_rendering_reports_its_progress(tmp_path: Path) -> None:
+    _browser_or_skip()
+    seen: list[tuple[str, int, int | None]] = []
+    config = fast_config(render="sample", render_pages=3)
+    browser = BrowserPhase(config, progress=lambda *step: seen.append(step))
+    with serve_shop(_sparse_shop(tmp_path / "shop", 4)) as shop:
+        pages = [fetched_page_at(shop.url + path) for path in ("", "p1", "p2", "p3")]
+        async with AsyncExitStack() as stack:
+            await browser.start(stack)
+            await browser.render_sample(pages)
+    assert seen == [("rendering", 0, 3), ("rendering", 1, 3), ("rendering", 2, 3), ("rendering", 3, 3)]
