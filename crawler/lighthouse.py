@@ -19,6 +19,8 @@ and the profile removed. With ``runs`` > 1 the scores are the median per
 category and ``spread`` the max - min, since single runs swing by 5-10 points.
 ``note`` says how certificates were handled when not plainly (see
 :mod:`shophealth.crawler.chromium`).
+The median run's whole report (the LHR JSON) is kept compressed, for saved
+evidence and for checks that read audits beyond the failing ones.
 
 A failure (no answer, a Lighthouse ``runtimeError``, unparsable output, time out)
 never raises: it comes back as :attr:`LighthouseResult.error`.
@@ -46,7 +48,7 @@ from shophealth.crawler.chromium import (
     make_profile,
 )
 from shophealth.crawler.devtools import scoped_headers
-from shophealth.crawler.evidence import LighthouseResult
+from shophealth.crawler.evidence import LighthouseResult, compress_bytes
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -232,6 +234,7 @@ def summarise(url: str, reports: Sequence[Mapping[str, Any]], note: str | None =
         runs=len(reports),
         failing_audits=tuple(failing_audits(reports[median_run])),
         note=note,
+        report_z=compress_bytes(json.dumps(reports[median_run]).encode("utf-8")),
     )
 
 

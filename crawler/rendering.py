@@ -27,6 +27,7 @@ Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ Renderer = Callable[[str], Awaitable[RenderedPage]]
 PhaseProgress = Callable[[str, int, "int | None"], None]  # phase name, done, total
 POOL_SIZE = 2
 LINK_RENDERS_PER_SAMPLE_PAGE = 2  # pages rendered for their links: at most this × render_pages
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class BrowserPhase:
         except NotConfigured as exc:
             self.missing["rendered"] = f"not configured: {exc}"
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("rendering and Lighthouse skipped: %s", exc)
             return
         if self.config.render == "off":
             return
@@ -90,6 +93,7 @@ class BrowserPhase:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
+            log.warning("rendering skipped: the browser failed to start: %s", exc, exc_info=True)
 
     @property
     def shop_headers(self) -> ShopHeaders | None:
@@ -178,11 +182,13 @@ class BrowserPhase:
             from shophealth.crawler.sampling import choose_lighthouse_sample
         except ImportError as exc:
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("Lighthouse skipped: %s", exc)
             return ()
         try:
             command = find_lighthouse()
         except NotConfigured as exc:
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("Lighthouse skipped: %s", exc)
             return ()
         assert self.executable is not None
         urls = choose_lighthouse_sample(pages)[: self.config.lighthouse_pages]
