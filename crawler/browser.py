@@ -110,7 +110,7 @@ window.__shophealthClicking = false;
 if (window.navigation) {
   navigation.addEventListener('navigate', (event) => {
     if (!window.__shophealthClicking || event.hashChange) return;
-    window.__shophealthOpened.push(event.destination.url);
+    if (!event.formData) window.__shophealthOpened.push(event.destination.url);  // a form posts, not shares
     if (event.cancelable) event.preventDefault();
   });
 }
@@ -190,22 +190,32 @@ LINKS_JS = """
 
 SHARE_CANDIDATES_JS = """
 (limit) => {
-  const hint = /(^|[^a-z])(share|sharer|facebook|fb|twitter|tweet|whatsapp|line|weibo|telegram|pinterest|linkedin|x-share)([^a-z]|$)/i;
+  const shareWord = /(^|[^a-z])(share|sharer|sharing)/i;
+  const socialBox = /(^|[^a-z])(share|sharer|sharing|social)/i;
+  const networks = new Set(['facebook', 'fb', 'twitter', 'tweet', 'x', 'whatsapp', 'line', 'weibo',
+    'telegram', 'pinterest', 'linkedin', 'messenger', 'wechat', 'threads', 'reddit']);
   __PATH_JS__
-  const described = (el) => [el.className && el.className.baseVal === undefined ? el.className : '',
-    el.id, el.getAttribute('aria-label') || '', el.getAttribute('title') || '',
-    ...Array.from(el.attributes).filter((a) => a.name.startsWith('data-'))
-      .map((a) => a.name + ' ' + a.value)].join(' ');
+  const described = (el) => [typeof el.className === 'string' ? el.className : '', el.id,
+    el.getAttribute('aria-label') || '', el.getAttribute('title') || ''].join(' ');
   const dataShare = (el) => Array.from(el.attributes).some((a) => a.name.startsWith('data-share'));
-  const hinted = [], plain = [];
+  const namesNetwork = (el) => described(el).toLowerCase().split(/[^a-z0-9]+/).some((t) => networks.has(t));
+  const inSocialBox = (el) => {
+    for (let a = el.parentElement, n = 0; a && n < 3; a = a.parentElement, n++) {
+      if (socialBox.test(described(a))) return true;
+    }
+    return false;
+  };
+  const chosen = [];
   for (const el of document.querySelectorAll('a, button, [role=button], [data-share], [onclick]')) {
+    if (chosen.length >= limit) break;
     const href = el.tagName === 'A' ? (el.getAttribute('href') || '').trim() : null;
     const deadLink = href !== null && (href === '#' || href === '' || href.startsWith('javascript:'));
-    const control = deadLink || el.tagName === 'BUTTON' || el.getAttribute('role') === 'button';
-    if (dataShare(el) || (control && hint.test(described(el)))) hinted.push(el);
-    else if (deadLink) plain.push(el);
+    const control = deadLink || el.tagName === 'BUTTON' || el.getAttribute('role') === 'button'
+      || (href === null && el.hasAttribute('onclick'));
+    if (dataShare(el) || (control && (shareWord.test(described(el)) || (namesNetwork(el) && inSocialBox(el))))) {
+      chosen.push(el);
+    }
   }
-  const chosen = hinted.concat(plain).slice(0, limit);
   window.__shophealthShare = chosen;
   return chosen.map(path);
 }
@@ -483,10 +493,10 @@ async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:
         return []
 
     async def hold(route: Route, request: Request) -> None:
-        if request.is_navigation_request():
-            await route.fulfill(status=204)  # "No Content": the browser stays on the page
+        if request.method != "GET" or request.is_navigation_request():
+            await route.abort("blockedbyclient")  # nothing is sent, and the browser stays on the page
         else:
-            await route.continue_()
+            await route.fallback()
 
     popups: list[BrowserPage] = []
 

@@ -70,11 +70,26 @@ PAGES: dict[str, str] = {
         Object.defineProperty(document.documentElement, 'scrollWidth', {{get() {{ return 'wide'; }}}});
         Object.defineProperty(document.documentElement, 'clientWidth', {{get() {{ return {{}}; }}}});
         </script></body></html>""",
+    "/product.html": f"""<html><head>{PHONE}</head><body><div class="product-card">
+        <button type="button" class="line-clamp-1" id="add"
+           onclick="fetch('/api/cart/add', {{method: 'POST', body: 'sku=1'}})">Add to cart</button>
+        </div>
+        <div class="social-links"><a href="#" class="icon line" id="line"
+           onclick="navigator.sendBeacon('/api/track', 'share'); window.open('https://line.me/R/msg/text/?'
+             + encodeURIComponent(location.href)); return false;">LINE</a></div>
+        <form method="post" action="/api/newsletter"><button class="share-by-mail" id="mail">Share</button></form>
+        </body></html>""",
 }
 MENU_JSON = '[{"href": "/products/teapot", "name": "Teapot"}, {"href": "/products/mug", "name": "Mug"}]'
 
 
+ASKED: list[tuple[str, str]] = []  # (method, path) of every request the test site answered
+
+
 async def serve_page(request: web.Request) -> web.Response:
+    ASKED.append((request.method, request.path))
+    if request.method != "GET":
+        return web.Response(text="changed", status=201)
     if request.path == "/menu.json":
         await asyncio.sleep(0.05)  # the menu arrives after the page's load event
         return web.Response(text=MENU_JSON, content_type="application/json")
@@ -184,6 +199,19 @@ async def test_share_targets_opened_by_javascript_are_captured(pool: BrowserPool
     }
     again = await pool.render(f"{site}/responsive.html")  # the page was not navigated away
     assert again.error is None and again.share_targets == ()
+
+
+async def test_only_share_controls_are_clicked_and_nothing_is_sent_but_gets(
+    pool: BrowserPool, site: str
+) -> None:
+    url = f"{site}/product.html"
+    rendered = await pool.render(url)
+    assert rendered.error is None
+    assert [(t["selector"], t["url"]) for t in rendered.share_targets] == [
+        ("a#line", "https://line.me/R/msg/text/?" + url.replace(":", "%3A").replace("/", "%2F"))
+    ]
+    assert [(m, p) for m, p in ASKED if m != "GET"] == []
+    assert not any(p.startswith("/api/") for _, p in ASKED)
 
 
 async def test_unreachable_page_gives_an_error_not_an_exception(pool: BrowserPool) -> None:
