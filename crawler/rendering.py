@@ -44,6 +44,7 @@ Renderer = Callable[[str], Awaitable[RenderedPage]]
 PhaseProgress = Callable[[str, int, "int | None"], None]  # phase name, done, total
 POOL_SIZE = 2
 LINK_RENDERS_PER_SAMPLE_PAGE = 2  # pages rendered for their links: at most this × render_pages
+SUSPECTS_PER_SAMPLE_PAGE = 3  # overflow suspects rendered beyond the sample: at most this × render_pages
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +62,8 @@ class BrowserPhase:
     missing: dict[str, str] = field(default_factory=dict)
     link_renders: int = 0  # pages rendered during the crawl to find links built by scripts
     link_renders_skipped: int = 0  # ...and pages that wanted it past the limit
+    overflow_suspects: int = 0  # pages the static triage suspects of overflowing (crawler.triage)
+    suspects_rendered: int = 0  # ...of them rendered beyond the sample
 
     async def start(self, stack: AsyncExitStack) -> None:
         if self.config.render == "off":
@@ -146,7 +149,15 @@ class BrowserPhase:
             "link_renders": self.link_renders,
             "link_render_limit": self.link_render_limit,
             "link_renders_skipped": self.link_renders_skipped,
+            "overflow_suspects": self.overflow_suspects,
+            "overflow_suspects_rendered": self.suspects_rendered,
+            "overflow_suspect_limit": self.suspect_limit,
         }
+
+    @property
+    def suspect_limit(self) -> int | None:
+        """How many overflow suspects are rendered beyond the sample (None: all, with render: all)."""
+        return None if self.config.render == "all" else SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages
 
     def _announce(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -155,10 +166,7 @@ class BrowserPhase:
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
         if self.pool is None:  # rendering is off, failed, or was stopped
             return tuple(self.rendered.values())
-        from shophealth.crawler.sampling import choose_render_sample
-
-        limit = len(pages) if self.config.render == "all" else self.config.render_pages
-        urls = [url for url in choose_render_sample(pages, limit) if url not in self.rendered]
+        urls = await self._to_render(pages)
         done = 0
         self._announce("rendering", done, len(urls))
 
@@ -170,6 +178,22 @@ class BrowserPhase:
 
         await asyncio.gather(*(render_one(url) for url in urls))
         return tuple(self.rendered.values())
+
+    async def _to_render(self, pages: Sequence[Page]) -> list[str]:
+        """The sample, then the overflow suspects outside it (up to :attr:`suspect_limit`)."""
+        from shophealth.crawler.sampling import choose_render_sample
+        from shophealth.crawler.triage import overflow_suspects
+
+        if self.config.render == "all":
+            return [url for url in choose_render_sample(pages, len(pages)) if url not in self.rendered]
+        sample = choose_render_sample(pages, self.config.render_pages)
+        suspects = await asyncio.to_thread(overflow_suspects, pages)
+        self.overflow_suspects = len(suspects)
+        chosen = set(sample)
+        extra = [s.url for s in suspects if s.url not in chosen and s.url not in self.rendered]
+        extra = extra[: SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages]
+        self.suspects_rendered = len(extra)
+        return [url for url in sample if url not in self.rendered] + extra
 
     async def lighthouse(self, pages: Sequence[Page]) -> tuple[LighthouseResult, ...]:
         if "lighthouse" in self.missing:

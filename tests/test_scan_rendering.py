@@ -234,3 +234,27 @@ async def test_rendering_reports_its_progress(tmp_path: Path) -> None:
             await browser.start(stack)
             await browser.render_sample(pages)
     assert seen == [("rendering", 0, 3), ("rendering", 1, 3), ("rendering", 2, 3), ("rendering", 3, 3)]
+
+
+OVERFLOWING = {  # the legacy pages of fixtures/test_shops/overflow that scroll sideways at 375 px
+    "news/2009-summer-sale",
+    "news/desktop-only",
+    "news/old-layout",
+    "news/sales-chart",
+    "pages/about-legacy",
+    "pages/delivery",
+    "pages/promo",
+    "pages/shipping-rates",
+}
+
+
+async def test_overflowing_pages_outside_the_sample_are_found(registry: Registry) -> None:
+    _browser_or_skip()
+    with serve_shop(TEST_SHOPS / "overflow") as shop:
+        run = await scan_url(shop.url, registry, render="sample")  # the default sample of 8
+    found = {f.page.removeprefix(shop.url) for f in run.findings if f.check == "mobile.overflow"}
+    assert found == OVERFLOWING  # recall and precision 1.0, though none is in the sample
+    stats = run.stats
+    assert (stats["render_limit"], stats["overflow_suspect_limit"]) == (8, 24)
+    assert stats["overflow_suspects"] == stats["overflow_suspects_rendered"] == len(OVERFLOWING)
+    assert len(run.evidence.pages) == 60
