@@ -27,7 +27,10 @@ itself (headless, :func:`chromium_args`, the
 throw-away profile as ``--user-data-dir``, ``--remote-debugging-port=0``),
 reads the port Chromium chose from its ``DevToolsActivePort`` file, and on
 leaving kills Chromium's whole process group and removes the profile, whatever
-happened; Lighthouse is given ``--port`` and never starts a browser.
+happened; Lighthouse is given ``--port`` and never starts a browser. Should
+the scan's own process be killed outright, Linux kills Chromium and Lighthouse
+too (``PR_SET_PDEATHSIG``, :func:`die_with_parent`); only the profile folder
+then stays in the temporary folder.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
 import functools
 import os
 import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -59,6 +64,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 CERTUTIL_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
 PORT_POLL_S = 0.05
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 # Without the background-networking flags Debian's Chromium stalls on a machine with no internet.
@@ -283,6 +289,7 @@ async def debuggable_chromium(executable: str, profile: Profile) -> AsyncIterato
         stderr=asyncio.subprocess.DEVNULL,
         env=profile.env(),
         start_new_session=True,  # its own process group: renderers and helpers die with it
+        preexec_fn=die_with_parent,
     )
     try:
         yield await _debugging_port(process, profile.data / "DevToolsActivePort")
@@ -301,6 +308,13 @@ async def _debugging_port(process: asyncio.subprocess.Process, announced: Path) 
             return int(announced.read_text().split()[0])
         await asyncio.sleep(PORT_POLL_S)  # polling a file with a deadline: Chromium sends no event
     raise ChromiumFailed(f"Chromium did not listen within {START_TIMEOUT_S:.0f} s")
+
+
+def die_with_parent() -> None:
+    """Run in a child before it starts: Linux kills it when the scan's process dies,
+    even when that process is killed outright and no ``finally`` runs."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_group(pid: int) -> None:

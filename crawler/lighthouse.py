@@ -44,6 +44,7 @@ from shophealth.crawler.chromium import (
     NotConfigured,
     ShopHeaders,
     debuggable_chromium,
+    die_with_parent,
     kill_group,
     make_profile,
 )
@@ -149,6 +150,7 @@ async def _audit(command: str, url: str, port: int) -> Mapping[str, Any]:
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
         start_new_session=True,  # its own process group, killed with whatever it started
+        preexec_fn=die_with_parent,
     )
     try:
         stdout, stderr = await process.communicate()

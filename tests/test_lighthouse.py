@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import sys
 import tempfile
 import time
@@ -265,3 +266,30 @@ async def test_a_real_lighthouse_timeout_leaves_no_process_or_folder(
     assert result.error == "Lighthouse took longer than 12 s"
     assert await _poll(lambda: not processes_using(temp), 2), "a process outlived the run"
     assert list(temp.iterdir()) == []
+
+
+KILLED_SCAN = """
+import asyncio, os, signal, sys
+from shophealth.crawler.chromium import BrowserTrust, debuggable_chromium, make_profile
+
+async def main():
+    async with debuggable_chromium(sys.argv[1], make_profile(BrowserTrust())) as port:
+        print(port, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no finally runs
+
+asyncio.run(main())
+"""
+
+
+async def test_chromium_dies_with_a_scan_that_is_killed_outright(
+    chromium: str, short_temp: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "killed_scan.py"
+    script.write_text(KILLED_SCAN)
+    env = {**os.environ, "TMPDIR": str(short_temp)}
+    scan = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), chromium, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    port, _ = await asyncio.wait_for(scan.communicate(), 60)
+    assert int(port) > 0 and scan.returncode == -9
+    assert await _poll(lambda: not processes_using(short_temp), 10), "Chromium outlived the scan"
