@@ -11,9 +11,13 @@ Rendering is bounded: the sample renders ``render_pages`` pages (all with
 ``render: all``), and pages the crawl renders because their static HTML has
 few links (a menu built by JavaScript) are at most
 :data:`LINK_RENDERS_PER_SAMPLE_PAGE` × ``render_pages``; past that such pages
-are crawled from their HTML alone. :meth:`BrowserPhase.stats` reports
-``rendered``, ``render_limit``, ``link_renders``, ``link_render_limit`` and
-``link_renders_skipped``. Progress goes to ``progress`` as ("rendering", done,
+are crawled from their HTML alone. Beyond the sample, the pages a static
+triage of every crawled page suspects of scrolling sideways
+(:mod:`shophealth.crawler.triage`) are rendered, widest first, at most
+:data:`SUSPECTS_PER_SAMPLE_PAGE` × ``render_pages``. :meth:`BrowserPhase.stats`
+reports ``rendered``, ``render_limit``, ``link_renders``, ``link_render_limit``,
+``link_renders_skipped``, ``overflow_suspects``, ``overflow_suspects_rendered``
+and ``overflow_suspect_limit``. Progress goes to ``progress`` as ("rendering", done,
 total) and ("lighthouse", done, total). Every render has a deadline
 (:class:`~shophealth.crawler.browser.BrowserPool`) and every Lighthouse run a
 time limit; the caller bounds the whole phase and may cancel it, which ends
@@ -33,7 +37,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, make_profile
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -72,7 +76,6 @@ class BrowserPhase:
                 self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
                 return
         from shophealth.crawler.browser import BrowserPool, find_browser
-        from shophealth.crawler.chromium import make_profile
 
         try:
             self.executable = await asyncio.to_thread(find_browser, self.config.browser_path)
@@ -191,7 +194,7 @@ class BrowserPhase:
         self.overflow_suspects = len(suspects)
         chosen = set(sample)
         extra = [s.url for s in suspects if s.url not in chosen and s.url not in self.rendered]
-        extra = extra[: SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages]
+        extra = extra[: self.suspect_limit or 0]
         self.suspects_rendered = len(extra)
         return [url for url in sample if url not in self.rendered] + extra
 
