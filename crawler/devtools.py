@@ -26,12 +26,12 @@ import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 
 import aiohttp
 
-from shophealth.crawler.chromium import ShopHeaders
+from shophealth.crawler.chromium import ChromiumFailed, ShopHeaders
 
 INTERCEPTED_TARGETS = {"page", "iframe"}
 CALL_TIMEOUT_S = 10.0
@@ -45,14 +45,12 @@ async def scoped_headers(port: int, shop: ShopHeaders) -> AsyncIterator[None]:
             endpoint = (await answer.json())["webSocketDebuggerUrl"]
         async with http.ws_connect(endpoint, max_msg_size=0) as socket:
             client = _HeaderClient(socket, shop)
-            reader = asyncio.create_task(client.read())
+            client.spawn(client.read())
             try:
                 await client.call("Target.setAutoAttach", _AUTO_ATTACH)
                 yield
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+                await client.close()
 
 
 _AUTO_ATTACH = {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}
@@ -77,8 +75,20 @@ class _HeaderClient:
         try:
             await self._send(message_id, method, params, session)
             await asyncio.wait_for(answer, CALL_TIMEOUT_S)
+        except TimeoutError:
+            raise ChromiumFailed(f"Chromium did not answer {method} within {CALL_TIMEOUT_S:g} s") from None
         finally:
             self._answers.pop(message_id, None)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def read(self) -> None:
         async for message in self.socket:
@@ -89,22 +99,18 @@ class _HeaderClient:
             if answer is not None and not answer.done():
                 answer.set_result(data)
             elif data.get("method") == "Target.attachedToTarget":
-                self._spawn(self._attached(data["params"]))
+                self.spawn(self._attached(data["params"]))
             elif data.get("method") == "Fetch.requestPaused":
-                self._spawn(self._paused(data["params"], data.get("sessionId")))
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+                self.spawn(self._paused(data["params"], data.get("sessionId")))
 
     async def _attached(self, params: Mapping[str, Any]) -> None:
         session = params["sessionId"]
-        if params.get("targetInfo", {}).get("type") in INTERCEPTED_TARGETS:
-            patterns = [{"urlPattern": self.pattern, "requestStage": "Request"}]
-            await self.call("Fetch.enable", {"patterns": patterns}, session)
-            await self.call("Target.setAutoAttach", _AUTO_ATTACH, session)  # its out-of-process frames
-        await self.call("Runtime.runIfWaitingForDebugger", {}, session)
+        with contextlib.suppress(ChromiumFailed):  # a target that went away answers nothing
+            if params.get("targetInfo", {}).get("type") in INTERCEPTED_TARGETS:
+                patterns = [{"urlPattern": self.pattern, "requestStage": "Request"}]
+                await self.call("Fetch.enable", {"patterns": patterns}, session)
+                await self.call("Target.setAutoAttach", _AUTO_ATTACH, session)  # its out-of-process frames
+            await self.call("Runtime.runIfWaitingForDebugger", {}, session)
 
     async def _paused(self, params: Mapping[str, Any], session: str | None) -> None:
         request = params["request"]

@@ -197,16 +197,19 @@ async def test_browser_and_lighthouse_send_credentials_to_the_shop_only(
 
 
 def fetched_page_at(url: str) -> Page:
-    return page_from_body(url, b"<!doctype html><title>t</title>")
+    return page_from_body(url, f"<!doctype html>{PHONE}<title>t</title>".encode())
+
+
+PHONE = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
 
 def _sparse_shop(root: Path, pages: int) -> Path:
     """A home linking to ``pages`` - 1 pages that each link only back home (few links)."""
     root.mkdir()
     links = "".join(f'<a href="/p{i}">Page {i}</a>' for i in range(1, pages))
-    (root / "index.html").write_text(f"<!doctype html><title>Home</title>{links}")
+    (root / "index.html").write_text(f"<!doctype html>{PHONE}<title>Home</title>{links}")
     for i in range(1, pages):
-        (root / f"p{i}.html").write_text(f'<!doctype html><title>Page {i}</title><a href="/">Home</a>')
+        (root / f"p{i}.html").write_text(f'<!doctype html>{PHONE}<title>Page {i}</title><a href="/">Home</a>')
     return root
 
 
@@ -221,6 +224,7 @@ async def test_pages_rendered_for_their_links_are_bounded_and_counted(
     assert (stats["link_renders"], stats["link_render_limit"], stats["render_limit"]) == (4, 4, 2)
     assert stats["link_renders_skipped"] == 25  # the home has enough links of its own
     assert stats["rendered"] == len(run.evidence.rendered) <= 4 + 2
+    assert stats["overflow_suspects"] == 0
 
 
 async def test_rendering_reports_its_progress(tmp_path: Path) -> None:
