@@ -50,6 +50,11 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
+    def facts(self) -> dict[str, Any]:
+        """What the checks learnt about the shop, by name (payment methods, social profiles …)."""
+        return {fact.name: fact.value for outcome in self.outcomes for fact in outcome.facts}
+
+    @property
     def unverifiable(self) -> list[LinkResult]:
         return [r for r in self.evidence.links.values() if r.outcome == "unverifiable"]
 

@@ -7,10 +7,12 @@ scores can be recomputed from its findings and check statuses alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shophealth.crawler.evidence import LighthouseResult, RenderedPage
+from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
+from shophealth.crawler.pagekind import page_kind
 from shophealth.reports.scoring import Rubric, score
 
 if TYPE_CHECKING:
@@ -58,10 +60,17 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
+        "pages": _pages(site_run.evidence.pages),
+        "facts": site_run.facts,
         "checks": checks,
         "findings": findings,
         "scores": score(findings, statuses, rubric) if site_run.error is None else None,
     }
+
+
+def _pages(pages: Sequence[Page]) -> list[dict[str, Any]]:
+    """Every crawled page with its answer and its kind (:mod:`shophealth.crawler.pagekind`)."""
+    return [{"url": p.url, "final_url": p.final_url, "status": p.status, "kind": page_kind(p)} for p in pages]
 
 
 def _tls(facts: Any) -> dict[str, Any]:

@@ -1,0 +1,183 @@
+"""Derived evidence for the content checks, computed on first use and memoised
+(Lighthouse's computed artifacts), never on the crawl's hot path.
+
+* :func:`soup`: the page as a BeautifulSoup tree (``beautifulsoup4`` with
+  lxml's parser), the form most Python scraping code is written for. Built
+  lazily, a handful kept (a tree costs ~10 times its HTML in memory).
+* :func:`structured_data`: JSON-LD, microdata and Open Graph of a page, read by
+  ``extruct`` (Scrapinghub's library made for exactly this), uniform form.
+* :func:`anchors`: every ``<a href>`` with its raw href (``mailto:``, ``tel:``
+  and ``whatsapp:`` included, which :attr:`Page.refs` leaves out) and the
+  words a reader or screen reader sees on it (text, ``aria-label``, ``title``,
+  ``alt`` of an image inside, class and id).
+* :func:`per_site`: memoise a function of the :class:`SiteEvidence` (the
+  site-wide link set, the shop's own hosts), for as long as the evidence lives.
+* :func:`shop_hosts` and :func:`same_site`: which hosts are the shop's own.
+
+Caches are keyed by the page's URL and compressed body (both hashable, the
+body's hash computed once), never by the page object.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import extruct
+from bs4 import BeautifulSoup
+from selectolax.lexbor import LexborHTMLParser
+
+from shophealth.crawler.evidence import Page, SiteEvidence, decompress
+
+T = TypeVar("T")
+SITE_WIDE_SHARE = 0.5  # a link on at least half the pages is in the header or footer
+SOUPS_KEPT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One ``<a href>`` of a page."""
+
+    href: str  # as written, trimmed
+    url: str | None  # absolute http(s) URL, or None (mailto:, tel:, javascript:, #)
+    text: str  # visible text and image alt, whitespace folded
+    label: str  # text plus aria-label, title, class and id: the words that say what it is
+
+
+def soup(page: Page) -> BeautifulSoup:
+    """The page's HTML as a BeautifulSoup tree (lxml parser), built on first use."""
+    return _soup(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=SOUPS_KEPT)
+def _soup(url: str, body_z: bytes) -> BeautifulSoup:
+    return BeautifulSoup(decompress(body_z), "lxml")
+
+
+def structured_data(page: Page) -> dict[str, list[Any]]:
+    """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
+    return _structured(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=256)
+def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
+    html = decompress(body_z).decode("utf-8", "replace")
+    if not html.strip():
+        return {"json-ld": [], "microdata": [], "opengraph": []}
+    try:
+        data: dict[str, list[Any]] = extruct.extract(
+            html,
+            base_url=url,
+            syntaxes=["json-ld", "microdata", "opengraph"],
+            uniform=True,
+            errors="ignore",
+        )
+    except Exception:  # hostile markup must not end the check; extruct raises many kinds
+        return {"json-ld": [], "microdata": [], "opengraph": []}
+    return data
+
+
+def anchors(page: Page) -> tuple[Anchor, ...]:
+    """Every ``<a href>``/``<area href>`` of the page, in document order."""
+    return _anchors(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=512)
+def _anchors(url: str, body_z: bytes) -> tuple[Anchor, ...]:
+    html = decompress(body_z)
+    if not html:
+        return ()
+    tree = LexborHTMLParser(html)
+    found = []
+    for node in tree.css("a[href], area[href]"):
+        attrs = node.attributes
+        href = (attrs.get("href") or "").strip()
+        alts = " ".join((img.attributes.get("alt") or "") for img in node.css("img[alt]"))
+        text = " ".join(f"{node.text(deep=True, separator=' ')} {alts}".split())
+        extra = " ".join(attrs.get(name) or "" for name in ("aria-label", "title", "class", "id"))
+        found.append(Anchor(href, _absolute(url, href), text[:200], f"{text} {extra}".strip()[:300]))
+    return tuple(found)
+
+
+def _absolute(base: str, href: str) -> str | None:
+    if not href or href.startswith("#"):
+        return None
+    try:
+        absolute = urljoin(base, href)
+    except ValueError:
+        return None
+    return absolute if absolute.startswith(("http://", "https://")) else None
+
+
+def per_site(function: Callable[[SiteEvidence], T]) -> Callable[[SiteEvidence], T]:
+    """Memoise ``function(evidence)`` while that evidence lives (evidence is not hashable)."""
+    cache: dict[int, T] = {}
+
+    @functools.wraps(function)
+    def memoised(evidence: SiteEvidence) -> T:
+        key = id(evidence)
+        if key not in cache:
+            cache[key] = function(evidence)
+            weakref.finalize(evidence, cache.pop, key, None)
+        return cache[key]
+
+    return memoised
+
+
+def home_page(evidence: SiteEvidence) -> Page | None:
+    """The shop's home page as crawled: the start URL, else the shallowest page."""
+    pages = evidence.html_pages()
+    for page in pages:
+        if evidence.home in (page.url, page.final_url):
+            return page
+    return min(pages, key=lambda p: p.depth, default=None)
+
+
+@per_site
+def site_wide_links(evidence: SiteEvidence) -> frozenset[str]:
+    """Absolute URLs linked from at least half the shop's pages (header, footer, menus)."""
+    pages = [p for p in evidence.html_pages() if p.status == 200]
+    counts: Counter[str] = Counter()
+    for page in pages:
+        counts.update({ref.url for ref in page.refs if ref.tag in ("a", "area")})
+    needed = max(2, int(len(pages) * SITE_WIDE_SHARE))
+    return frozenset(url for url, n in counts.items() if n >= needed)
+
+
+@per_site
+def shop_hosts(evidence: SiteEvidence) -> frozenset[str]:
+    """Hosts that are the shop's own: the start URL's, the crawled pages', and those its
+    canonical and hreflang links name (a staging shop names its production host there)."""
+    urls = [evidence.site, evidence.home]
+    for page in evidence.html_pages():
+        urls.append(page.final_url)
+        if page.facts is not None:
+            urls += [page.facts.canonical or "", *(url for _, url in page.facts.hreflangs)]
+    return frozenset(bare_host(u) for u in urls if bare_host(u))
+
+
+def bare_host(url: str) -> str:
+    """The URL's host, lower case, without ``www.`` (and without the port)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def snippet_of(text: str, match: re.Match[str], around: int = 60) -> str:
+    """The words around a regex match, on one line (what a finding quotes)."""
+    start, end = max(0, match.start() - around), min(len(text), match.end() + around)
+    return " ".join(text[start:end].split())
+
+
+def same_site(url: str, hosts: frozenset[str]) -> bool:
+    """``url`` is on one of ``hosts`` or a subdomain of one (``shop.brand.hk`` of ``brand.hk``)."""
+    host = bare_host(url)
+    return bool(host) and any(host == h or host.endswith("." + h) or h.endswith("." + host) for h in hosts)
