@@ -253,7 +253,7 @@ def _stale(evidence: SiteEvidence, page: Page, options: Options) -> Iterator[Fin
     if (match := PLACEHOLDERS.search(text)) is not None:
         reasons.append({"reason": "template or placeholder text", "quote": snippet_of(text, match)})
     for match in SITE_NAMED.finditer(text):
-        named = match.group(3)
+        named = match.group(3).rstrip(".,;:")
         url = named if "://" in named else f"https://{named}"
         if not same_site(url, shop_hosts(evidence)) and not EXAMPLE_DOMAINS.search(bare_host(url)):
             reasons.append(

@@ -393,16 +393,16 @@ def find_broken_profiles(evidence: SiteEvidence, options: Options) -> Iterator[F
         if problem is None:
             good[link.network].add(link.url.split("?")[0].rstrip("/"))
             continue
-        entry = broken.setdefault(link.url, (link, problem, []))
+        entry = broken.setdefault(_written_as(link), (link, problem, []))
         if link.page not in entry[2]:
             entry[2].append(link.page)
     yield Fact("social_profiles", {network: sorted(urls) for network, urls in sorted(good.items())})
-    for url, (link, problem, pages) in broken.items():
+    for link, problem, pages in broken.values():
         yield Finding(
             "social.profile-broken",
             "warning",
             link.page,
-            url,
+            link.url,
             f"{link.network.capitalize()} profile link is broken: {problem}",
             {
                 "network": link.network,
@@ -412,6 +412,16 @@ def find_broken_profiles(evidence: SiteEvidence, options: Options) -> Iterator[F
                 "count": len(pages),
             },
         )
+
+
+def _written_as(link: ProfileLink) -> str:
+    """One key per link as written: a scheme-less ``www.facebook.com/x`` resolves to a
+    different shop URL on every page, but is one mistake."""
+    lowered = link.url.lower()
+    for host in PROFILE_HOSTS[link.network]:
+        if (at := lowered.find("/" + host + "/")) > 0 or (at := lowered.find("/www." + host + "/")) > 0:
+            return link.url[at + 1 :] if bare_host(link.url) not in PROFILE_HOSTS[link.network] else link.url
+    return link.url
 
 
 def profile_links(evidence: SiteEvidence) -> Iterator[ProfileLink]:
@@ -459,7 +469,8 @@ def judge_profile(link: ProfileLink) -> str | None:
     if link.network == "whatsapp":
         return _judge_whatsapp(path, query)
     if link.network == "youtube" and path.lower().startswith(("/channel", "/user", "/c/")):
-        handle = path.rstrip("/").split("/")[2] if path.count("/") >= 2 else ""
+        parts = [part for part in path.split("/") if part]
+        handle = parts[1] if len(parts) > 1 else ""
         if path.lower().startswith("/channel") and not re.fullmatch(r"UC[\w-]{22}", handle):
             return "a /channel/ address without a valid channel id"
         if not handle:
