@@ -469,8 +469,8 @@ def judge_profile(link: ProfileLink) -> str | None:
     if link.network == "whatsapp":
         return _judge_whatsapp(path, query)
     if link.network == "youtube" and path.lower().startswith(("/channel", "/user", "/c/")):
-        parts = [part for part in path.split("/") if part]
-        handle = parts[1] if len(parts) > 1 else ""
+        names = [name for name in path.split("/") if name]
+        handle = names[1] if len(names) > 1 else ""
         if path.lower().startswith("/channel") and not re.fullmatch(r"UC[\w-]{22}", handle):
             return "a /channel/ address without a valid channel id"
         if not handle:

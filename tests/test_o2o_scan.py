@@ -9,8 +9,8 @@ from conftest import scan_url
 from o2o_shops import HOSTS, changed, render_shop, write_shop
 
 from shophealth.checks.registry import Registry
-from shophealth.demo.server import serve_shop
 from shophealth.crawler.scan import Run
+from shophealth.demo.server import serve_shop
 from shophealth.reports.report import build_report
 
 FAMILIES = ("privacy.", "social.", "content.")
