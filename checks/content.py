@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import anchors
+from shophealth.checks.dom import NearWords, anchors, per_site
 from shophealth.crawler.evidence import Page, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -75,24 +75,35 @@ CHAT_LINK_HOSTS = {
     "weixin.qq.com": "WeChat",
 }
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-PHONE_IN_TEXT = re.compile(
-    r"(tel|phone|call us|hotline|whatsapp|電話|熱線|查詢|聯絡電話)\s*[:：.]?\s*(\+?852[\s-]?)?[2-9]\d{3}[\s-]?\d{4}",
-    re.I,
+PHONE_IN_TEXT = NearWords(
+    re.compile(
+        r"(tel|phone|call us|hotline|whatsapp|電話|熱線|查詢|聯絡電話)\s*[:：.]?\s*(\+?852[\s-]?)?[2-9]\d{3}[\s-]?\d{4}",
+        re.I,
+    ),
+    ("tel", "phone", "call us", "hotline", "whatsapp", "電話", "熱線", "查詢"),
+    before=0,
+    after=40,
 )
 SHIPPING_WORDS = re.compile(
     r"shipping|delivery|deliveries|運送|送貨|配送|付運|物流|運費|派送|速遞|配送安排|送貨服務", re.I
 )
 RETURNS_WORDS = re.compile(r"\breturns?\b(?! to)|refunds?|exchanges?|退貨|退款|退換|換貨|退還", re.I)
 TOPIC_PHRASES = {
-    "delivery": re.compile(
-        r"(shipping|delivery) (policy|information|info|fee|fees|charges?|time|methods?|terms|arrangements?)|"
-        r"free (shipping|delivery)|運送政策|送貨政策|送貨安排|送貨服務|運費|配送方式|送貨須知|付運安排",
-        re.I,
+    "delivery": NearWords(
+        re.compile(
+            r"(shipping|delivery) (policy|information|info|fee|fees|charges?|time|methods?|terms|arrangements?)|"
+            r"free (shipping|delivery)|運送政策|送貨政策|送貨安排|送貨服務|運費|配送方式|送貨須知|付運安排",
+            re.I,
+        ),
+        ("shipping", "delivery", "運", "送貨", "配送", "付運"),
     ),
-    "returns": re.compile(
-        r"(return|returns|refund|exchange)s? (policy|and (refunds?|exchanges?)|& (refunds?|exchanges?))|"
-        r"退貨政策|退換政策|退款政策|退換貨|退貨及退款|退貨須知",
-        re.I,
+    "returns": NearWords(
+        re.compile(
+            r"(return|returns|refund|exchange)s? (policy|and (refunds?|exchanges?)|& (refunds?|exchanges?))|"
+            r"退貨政策|退換政策|退款政策|退換貨|退貨及退款|退貨須知",
+            re.I,
+        ),
+        ("return", "refund", "exchange", "退"),
     ),
 }
 
@@ -107,15 +118,22 @@ def _pages_read(evidence: SiteEvidence) -> int:
 def find_about(evidence: SiteEvidence, options: Options) -> Iterator[Finding | Fact]:
     pages = {p.final_url: p for p in evidence.html_pages()}
     about_pages = [p.final_url for p in pages.values() if p.status == 200 and page_kind(p) == "about"]
-    links = [
-        (page.final_url, ref.url, ref.text)
-        for page in pages.values()
-        for ref in page.refs
-        if ref.tag == "a" and (ABOUT_WORDS.search(ref.text.strip()) or ABOUT_URL.search(ref.url))
-    ]
-    working = [link for link in links if _answers(evidence, link[1])]
-    if about_pages or working:
-        yield Fact("about_page", (about_pages or [working[0][1]])[:5])
+    says_about: dict[
+        tuple[str, str], bool
+    ] = {}  # (url, text): the same footer link on every page is read once
+    links = []
+    for page in pages.values():
+        for ref in page.refs:
+            if ref.tag != "a":
+                continue
+            key = (ref.url, ref.text)
+            if key not in says_about:
+                says_about[key] = bool(ABOUT_WORDS.search(ref.text.strip()) or ABOUT_URL.search(ref.url))
+            if says_about[key]:
+                links.append((page.final_url, ref.url, ref.text))
+    working = next((link for link in links if _answers(evidence, link[1])), None)
+    if about_pages or working is not None:
+        yield Fact("about_page", about_pages[:5] or [working[1] if working else ""])
         return
     broken = links[0] if links else None
     yield Finding(
@@ -138,8 +156,18 @@ def _answers(evidence: SiteEvidence, url: str) -> bool:
     result = evidence.links.get(url)
     if result is not None:
         return result.outcome != "broken"
-    page = next((p for p in evidence.pages if url in (p.url, p.final_url)), None)
-    return page is None or (page.status is not None and page.status < 400)
+    status = _statuses(evidence).get(url, 200)
+    return status is not None and status < 400
+
+
+@per_site
+def _statuses(evidence: SiteEvidence) -> dict[str, int | None]:
+    """Each crawled URL (as asked and after redirects) and the status it answered."""
+    statuses: dict[str, int | None] = {}
+    for page in evidence.pages:
+        statuses.setdefault(page.url, page.status)
+        statuses.setdefault(page.final_url, page.status)
+    return statuses
 
 
 # ---- contact --------------------------------------------------------------
@@ -165,16 +193,16 @@ def find_contact(evidence: SiteEvidence, options: Options) -> Iterator[Finding |
 
 
 def contact_channels(evidence: SiteEvidence) -> dict[str, Any]:
-    """Each kind of feedback channel found, with where it was first seen."""
+    """Each kind of feedback channel found, with where it was first seen: every channel of
+    the contact and home pages, else the first one found on any other page."""
     found: dict[str, Any] = {}
-    pages = sorted(evidence.html_pages(), key=lambda p: (page_kind(p) != "contact", p.depth))
-    for page in pages:
-        if page.status != 200:
-            continue
+    pages = [p for p in evidence.html_pages() if p.status == 200]
+    first = [p for p in pages if page_kind(p) in ("contact", "home")]
+    for page in first + [p for p in pages if p not in first]:
+        if found and page not in first:
+            break
         for kind, value in _channels_on(page):
             found.setdefault(kind, {"value": value, "page": page.final_url})
-        if len(found) >= 4:
-            break
     return found
 
 
@@ -197,7 +225,7 @@ def _channels_on(page: Page) -> Iterator[tuple[str, str]]:
     if b"<form" in html and (b"<textarea" in html or page_kind(page) == "contact"):
         yield "form", page.final_url
     text = page.facts.text if page.facts is not None else ""
-    if (email := EMAIL_IN_TEXT.search(text)) is not None:
+    if "@" in text and (email := EMAIL_IN_TEXT.search(text)) is not None:
         yield "email", email.group(0)
     if (phone := PHONE_IN_TEXT.search(text)) is not None:
         yield "phone", phone.group(0)
@@ -248,7 +276,7 @@ def policy_topics(evidence: SiteEvidence) -> dict[str, dict[str, str]]:
     return found
 
 
-def _topic_on(page: Page, words: re.Pattern[str], phrases: re.Pattern[str]) -> dict[str, str] | None:
+def _topic_on(page: Page, words: re.Pattern[str], phrases: NearWords) -> dict[str, str] | None:
     assert page.facts is not None
     link = next((r for r in page.refs if r.tag == "a" and words.search(r.text)), None)
     if link is not None:

@@ -28,72 +28,167 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+import ahocorasick_rs
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import per_site
+from shophealth.checks.dom import NearWords, per_site
 from shophealth.crawler.evidence import Page, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
-# name -> wording that names it anywhere
-PAYMENT_METHODS: dict[str, re.Pattern[str]] = {
-    "Mastercard": re.compile(r"\bmaster ?card\b|萬事達", re.I),
-    "UnionPay": re.compile(r"\bunion ?pay\b|銀聯|银联", re.I),
-    "credit card": re.compile(r"\bcredit cards?\b|信用卡", re.I),
-    "FPS": re.compile(r"轉數快|faster payment system", re.I),
-    "Octopus": re.compile(r"八達通", re.I),
-    "PayMe": re.compile(r"\bpay ?me\b(?! later)", re.I),
-    "Alipay": re.compile(r"\balipay ?(hk)?\b|支付寶|支付宝", re.I),
-    "WeChat Pay": re.compile(r"\bwe ?chat ?pay\b|微信支付", re.I),
-    "PayPal": re.compile(r"\bpaypal\b", re.I),
-    "Apple Pay": re.compile(r"\bapple ?pay\b", re.I),
-    "Google Pay": re.compile(r"\bgoogle ?pay\b", re.I),
-    "Tap & Go": re.compile(r"\btap ?(&|and|n) ?go\b|拍住賞", re.I),
-    "BoC Pay": re.compile(r"\bboc ?pay\b", re.I),
-    "Atome": re.compile(r"\batome\b", re.I),
-    "cash on delivery": re.compile(r"\bcash on delivery\b|貨到付款|(?-i:\bCOD\b)", re.I),
-    "bank transfer": re.compile(r"銀行轉賬|銀行轉帳|銀行過數|銀行入數", re.I),
-}
-# name -> wording that names it only beside payment words or in an icon
-AMBIGUOUS_METHODS: dict[str, re.Pattern[str]] = {
-    "Visa": re.compile(r"\bvisa\b", re.I),
-    "American Express": re.compile(r"\bamerican express\b|\bamex\b|美國運通", re.I),
-    "JCB": re.compile(r"\bjcb\b", re.I),
-    "FPS": re.compile(r"\bFPS\b"),
-    "Octopus": re.compile(r"\boctopus\b", re.I),
-    "bank transfer": re.compile(r"\bbank (transfer|deposit)\b", re.I),
-    "cash": re.compile(r"\bcash\b|現金", re.I),
-}
+
+@dataclass(frozen=True)
+class Method:
+    """A payment method: its name, the words that name it, and the anchor words those begin with."""
+
+    name: str
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]
+    ambiguous: bool = False  # names other things too: counts beside payment wording or in an icon
+
+
+METHODS = (
+    Method("Visa", re.compile(r"\bvisa\b", re.I), ("visa",), ambiguous=True),
+    Method("Mastercard", re.compile(r"\bmaster ?card\b|萬事達", re.I), ("master", "萬事達")),
+    Method(
+        "American Express",
+        re.compile(r"\bamerican express\b|\bamex\b|美國運通", re.I),
+        ("american express", "amex", "美國運通"),
+        ambiguous=True,
+    ),
+    Method(
+        "UnionPay",
+        re.compile(r"\bunion ?pay\b|銀聯|银联", re.I),
+        ("unionpay", "union pay", "union_pay", "union-pay", "銀聯", "银联"),
+    ),
+    Method("JCB", re.compile(r"\bjcb\b", re.I), ("jcb",), ambiguous=True),
+    Method("credit card", re.compile(r"\bcredit cards?\b|信用卡", re.I), ("credit card", "信用卡")),
+    Method("FPS", re.compile(r"轉數快|faster payment system", re.I), ("轉數快", "faster payment")),
+    Method("FPS", re.compile(r"\bFPS\b"), ("fps",), ambiguous=True),
+    Method("Octopus", re.compile(r"八達通"), ("八達通",)),
+    Method("Octopus", re.compile(r"\boctopus\b", re.I), ("octopus",), ambiguous=True),
+    Method("PayMe", re.compile(r"\bpay ?me\b(?! later)", re.I), ("payme", "pay me")),
+    Method("Alipay", re.compile(r"\balipay ?(hk)?\b|支付寶|支付宝", re.I), ("alipay", "支付寶", "支付宝")),
+    Method("WeChat Pay", re.compile(r"\bwe ?chat ?pay\b|微信支付", re.I), ("wechat", "we chat", "微信支付")),
+    Method("PayPal", re.compile(r"\bpaypal\b", re.I), ("paypal",)),
+    Method(
+        "Apple Pay", re.compile(r"\bapple ?pay\b", re.I), ("apple pay", "applepay", "apple_pay", "apple-pay")
+    ),
+    Method(
+        "Google Pay",
+        re.compile(r"\bgoogle ?pay\b|\bgpay\b", re.I),
+        ("google pay", "googlepay", "google_pay", "google-pay", "gpay"),
+    ),
+    Method(
+        "Tap & Go",
+        re.compile(r"\btap ?(&|and|n) ?go\b|拍住賞", re.I),
+        (
+            "tap & go",
+            "tap &amp; go",
+            "tap and go",
+            "tapngo",
+            "tap n go",
+            "tap&go",
+            "tap_go",
+            "tap-go",
+            "拍住賞",
+        ),
+    ),
+    Method("BoC Pay", re.compile(r"\bboc ?pay\b", re.I), ("boc pay", "bocpay", "boc_pay", "boc-pay")),
+    Method("Atome", re.compile(r"\batome\b", re.I), ("atome",)),
+    Method(
+        "cash on delivery",
+        re.compile(r"\bcash on delivery\b|貨到付款", re.I),
+        ("cash on", "貨到付款"),
+    ),
+    Method("bank transfer", re.compile(r"銀行轉賬|銀行轉帳|銀行過數|銀行入數", re.I), ("銀行",)),
+    Method(
+        "bank transfer",
+        re.compile(r"\bbank (transfer|deposit)\b", re.I),
+        ("bank transfer", "bank deposit", "bank_transfer", "bank-transfer"),
+        ambiguous=True,
+    ),
+    Method("cash", re.compile(r"\bcash\b|現金", re.I), ("cash", "現金"), ambiguous=True),
+)
+ANCHOR_WORDS = sorted({a for m in METHODS for a in m.anchors})
+METHOD_ANCHORS = ahocorasick_rs.AhoCorasick(ANCHOR_WORDS)
+ANCHOR_METHODS = [[m for m in METHODS if word in m.anchors] for word in ANCHOR_WORDS]
 PAYMENT_CONTEXT = re.compile(
     r"payments?|we accept|pay (by|with|via)|checkout|付款|支付|付費|結帳|結賬|接受", re.I
 )
-ICON_TEXT = re.compile(
-    rb"""(?:alt|aria-label|title|aria-labelledby|data-payment|class)\s*=\s*["']([^"']{1,80})["']|"""
-    rb"<title[^>]*>([^<]{1,60})</title>|/([\w-]{2,40})\.(?:svg|png|jpe?g|webp|gif)",
-    re.I,
+# attributes whose value names an icon: alt="Visa", aria-labelledby="pi-visa", src=".../visa.svg"
+ICON_ATTRIBUTE = re.compile(
+    r"""(?:alt|aria-label|aria-labelledby|title|src|class|data-[\w-]+)\s*=\s*["']?$""", re.I
 )
-ICON_FILLER = re.compile(r"\b(pi|icon|icons|logo|payment|svg|img|card)\b", re.I)
+ICON_FILLER = re.compile(r"\b(pi|icon|icons|logo|payment|svg|png|jpe?g|webp|img|card|\d+x\d+)\b", re.I)
 CONTEXT_WINDOW = 150
+WINDOW = 40
 
-O2O_SERVICES: dict[str, re.Pattern[str]] = {
-    "store pick-up": re.compile(
-        r"\b(pick[- ]?up (in|at|from) (the |our |any )?(store|shop|branch)|(in-?store|store|self)[- ]pick[- ]?ups?|"
-        r"click (&|and|n) collect|collect in store)\b|門市自取|到店自取|店舖自取|門市取貨|分店自取|自取點|到店取貨",
-        re.I,
+O2O_SERVICES: dict[str, NearWords] = {
+    "store pick-up": NearWords(
+        re.compile(
+            r"\b(pick[- ]?up (in|at|from) (the |our |any )?(store|shop|branch)|(in-?store|store|self)[- ]pick[- ]?ups?|"
+            r"click (&|and|n) collect|collect in store)\b|門市自取|到店自取|店舖自取|門市取貨|分店自取|自取點|到店取貨",
+            re.I,
+        ),
+        ("pick", "collect", "自取", "取貨"),
+        before=60,
+        after=60,
     ),
-    "return or exchange in store": re.compile(
-        r"\b((return|exchange)s? (it |them |items? )?(in|at) (any |our |the )?(store|shop|branch)|"
-        r"in-?store (returns?|exchanges?))\b|門市退換|門市退貨|門市換貨|到店退換|分店退換|親臨門市.{0,8}(退|換)",
-        re.I,
+    "return or exchange in store": NearWords(
+        re.compile(
+            r"\b((return|exchange)s? (it |them |items? )?(in|at) (any |our |the )?(store|shop|branch)|"
+            r"in-?store (returns?|exchanges?))\b|門市退換|門市退貨|門市換貨|到店退換|分店退換|親臨門市.{0,8}(退|換)",
+            re.I,
+        ),
+        (
+            "in store",
+            "at store",
+            "in-store",
+            "instore",
+            "in our",
+            "at our",
+            "in any",
+            "at any",
+            "in the store",
+            "at the store",
+            "門市退",
+            "門市換",
+            "到店退",
+            "分店退",
+            "親臨門市",
+        ),
+        before=40,
+        after=30,
     ),
-    "store stock": re.compile(
-        r"\b((check )?(in-?store|store) (availability|stock)|available in (store|our stores)|"
-        r"stock (in|at) (store|our stores))\b|門市存貨|門市庫存|分店存貨|查詢門市|門市有貨",
-        re.I,
+    "store stock": NearWords(
+        re.compile(
+            r"\b((check )?(in-?store|store) (availability|stock)|available in (store|our stores)|"
+            r"stock (in|at) (store|our stores))\b|門市存貨|門市庫存|分店存貨|查詢門市|門市有貨",
+            re.I,
+        ),
+        (
+            "availability",
+            "store stock",
+            "available in",
+            "stock in",
+            "stock at",
+            "存貨",
+            "庫存",
+            "查詢門市",
+            "有貨",
+        ),
     ),
-    "store appointment": re.compile(
-        r"\b((book|make|schedule) an? (in-?store |store )?(appointment|fitting|consultation)|"
-        r"(store|in-?store) appointment)\b|預約到店|門市預約|預約試身|預約服務|到店預約",
-        re.I,
+    "store appointment": NearWords(
+        re.compile(
+            r"\b((book|make|schedule) an? (in-?store |store )?(appointment|fitting|consultation)|"
+            r"(store|in-?store) appointment)\b|預約到店|門市預約|預約試身|預約服務|到店預約",
+            re.I,
+        ),
+        ("appointment", "fitting", "consultation", "預約"),
+        before=40,
+        after=30,
     ),
 }
 
@@ -111,39 +206,76 @@ def _judged_pages(evidence: SiteEvidence) -> list[Page]:
 
 @per_site
 def payment_methods(evidence: SiteEvidence) -> list[dict[str, str]]:
-    """Each payment method shown before checkout, with the words that named it and the first page."""
+    """Each payment method shown before checkout, with the words that named it and the first page.
+
+    A page is read only for methods not found yet: a footer of payment icons on every page
+    is read once."""
     found: dict[str, dict[str, str]] = {}
     for page in _judged_pages(evidence):
-        for name, wording in _methods_on(page):
+        for name, wording in _methods_on(page, set(found)):
             found.setdefault(name, {"method": name, "wording": wording, "page": page.final_url})
     return sorted(found.values(), key=lambda m: m["method"])
 
 
-def _methods_on(page: Page) -> Iterator[tuple[str, str]]:
+def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
     assert page.facts is not None
     text = page.facts.text
-    icon_words = list(_icon_words(page))
-    icons = " | ".join(icon_words)
-    short_icons = " | ".join(w for w in icon_words if len(ICON_FILLER.sub("", w).split()) <= 2)
-    for name, pattern in PAYMENT_METHODS.items():
-        if (match := pattern.search(text) or pattern.search(icons)) is not None:
-            yield name, match.group(0)
-    for name, pattern in AMBIGUOUS_METHODS.items():
-        if (match := pattern.search(short_icons)) is not None:
-            yield name, match.group(0)
+    for method, start in _candidates(text.lower(), known):
+        window = text[max(0, start - WINDOW) : start + WINDOW]
+        match = method.pattern.search(window)
+        if match is None:
             continue
-        for match in pattern.finditer(text):
-            window = text[max(0, match.start() - CONTEXT_WINDOW) : match.end() + CONTEXT_WINDOW]
-            if PAYMENT_CONTEXT.search(window):
-                yield name, match.group(0)
-                break
+        if method.ambiguous:
+            context = text[max(0, start - CONTEXT_WINDOW) : start + CONTEXT_WINDOW]
+            if not PAYMENT_CONTEXT.search(context):
+                continue
+        known.add(method.name)
+        yield method.name, match.group(0)
+    yield from _icon_methods(page.html_bytes.decode("utf-8", "replace"), known)
 
 
-def _icon_words(page: Page) -> Iterator[str]:
-    """Image alt text and file names, labels and SVG titles: where payment icons say their name."""
-    for match in ICON_TEXT.finditer(page.html_bytes):
-        word = next(g for g in match.groups() if g is not None)
-        yield word.decode("utf-8", "replace").replace("-", " ").replace("_", " ")
+def _candidates(lowered: str, known: set[str]) -> Iterator[tuple[Method, int]]:
+    """(method, position) for each anchor word of a method not yet found."""
+    for index, start, _ in METHOD_ANCHORS.find_matches_as_indexes(lowered, overlapping=True):
+        for method in ANCHOR_METHODS[index]:
+            if method.name not in known:
+                yield method, start
+
+
+def _icon_methods(html: str, known: set[str]) -> Iterator[tuple[str, str]]:
+    """Methods named by an icon: an attribute value (alt, aria-label, src …) or an SVG title."""
+    lowered = html.lower()
+    for method, start in _candidates(lowered, known):
+        value = _icon_value(html, start)
+        if value is None or method.name in known:
+            continue
+        words = ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
+        if method.ambiguous and len(words.split()) > 2:
+            continue  # "octopus plush toy.jpg" is a product, "visa.svg" an icon
+        if (match := method.pattern.search(words)) is not None:
+            known.add(method.name)
+            yield method.name, match.group(0)
+
+
+def _icon_value(html: str, at: int) -> str | None:
+    """The attribute value or ``<title>`` text that position ``at`` is in, if any."""
+    opening = max(html.rfind('"', 0, at), html.rfind("'", 0, at), html.rfind(">", 0, at))
+    if opening < 0 or at - opening > 80:
+        return None
+    closing = min((i for i in (html.find(c, at) for c in "\"'<") if i >= 0), default=-1)
+    if closing < 0 or closing - opening > 120:
+        return None
+    if html[opening] == ">":
+        return (
+            html[opening + 1 : closing]
+            if html[max(0, opening - 60) : opening].lower().rfind("<title") >= 0
+            else None
+        )
+    return (
+        html[opening + 1 : closing]
+        if ICON_ATTRIBUTE.search(html[max(0, opening - 40) : opening + 1])
+        else None
+    )
 
 
 def find_payment(evidence: SiteEvidence, options: Options) -> Iterator[Finding | Fact]:
@@ -173,8 +305,8 @@ def o2o_services(evidence: SiteEvidence) -> list[dict[str, str]]:
     for page in _judged_pages(evidence):
         assert page.facts is not None
         text = page.facts.text
-        for service, pattern in O2O_SERVICES.items():
-            if service not in found and (match := pattern.search(text)) is not None:
+        for service, words in O2O_SERVICES.items():
+            if service not in found and (match := words.search(text)) is not None:
                 found[service] = {"service": service, "wording": match.group(0), "page": page.final_url}
         if len(found) == len(O2O_SERVICES):
             break

@@ -161,14 +161,22 @@ def find_stale(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
 def privacy_links(evidence: SiteEvidence) -> list[PolicyLink]:
     """Links anywhere on the shop that lead to a privacy policy."""
     found = []
+    verdicts: dict[tuple[str, str], bool] = {}  # (url, text): a footer link on every page is judged once
     for page in evidence.html_pages():
         for ref in page.refs:
-            if ref.tag not in ("a", "area") or ref.invalid or NOT_THE_POLICY.search(ref.text):
+            if ref.tag not in ("a", "area") or ref.invalid:
                 continue
-            says_privacy = PRIVACY_WORDS.search(ref.text) or PRIVACY_URL.search(ref.url)
-            if says_privacy and not _third_party(ref.url):
+            key = (ref.url, ref.text)
+            if key not in verdicts:
+                verdicts[key] = _leads_to_policy(ref.url, ref.text)
+            if verdicts[key]:
                 found.append(PolicyLink(page.final_url, ref.url, ref.text))
     return found
+
+
+def _leads_to_policy(url: str, text: str) -> bool:
+    says_privacy = PRIVACY_WORDS.search(text) or PRIVACY_URL.search(url)
+    return bool(says_privacy) and not NOT_THE_POLICY.search(text) and not _third_party(url)
 
 
 def _third_party(url: str) -> bool:

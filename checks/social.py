@@ -450,13 +450,16 @@ def _profile_network(url: str) -> str | None:
     return None
 
 
+SCHEME_LESS = re.compile(
+    "/(?:www\\.)?(" + "|".join(re.escape(h) for hosts in PROFILE_HOSTS.values() for h in hosts) + ")/", re.I
+)
+NETWORK_OF_HOST = {h: network for network, hosts in PROFILE_HOSTS.items() for h in hosts}
+
+
 def _scheme_less_profile(url: str) -> str | None:
     """``https://shop.hk/www.facebook.com/x``: an ``href`` written without ``https://``."""
-    path = urlsplit(url).path.lower()
-    for network, hosts in PROFILE_HOSTS.items():
-        if any(f"/{h}/" in path or f"/www.{h}/" in path for h in hosts):
-            return network
-    return None
+    match = SCHEME_LESS.search(url, url.find("/", url.find("//") + 2))
+    return NETWORK_OF_HOST[match.group(1).lower()] if match else None
 
 
 def judge_profile(link: ProfileLink) -> str | None:

@@ -6,7 +6,7 @@ from schema.org ``LocalBusiness``/``Store`` structured data:
 * addresses: "Address: …", "地址：…", Hong Kong forms such as "Shop 101, 1/F,
   … Road" and "皇后大道中1號 … 101號舖";
 * opening hours: a time range ("10:00–21:00", "11am – 8pm", "上午10時至晚上9時")
-  next to "Opening hours", "Business hours", "營業時間", "開放時間" or day names;
+  after "Opening hours", "Business hours", "營業時間", "開放時間", "星期…";
 * stores: the smallest page element holding an address and opening hours;
   the same store is recognised across pages and languages by its phone number
   (8 digits), else by the numbers of its address ("Shop 101, 1/F, 1 Queen's
@@ -21,7 +21,11 @@ Findings (``content.store-info``, warning):
 
 The stores found are the fact ``stores`` (address, hours, phone, page).
 
-Limits: days are not compared, only the times; stores shown only on a map
+Addresses are looked for on the home, store, contact and about pages and on
+pages that show opening hours.
+
+Limits: days are not compared, only the times; hours written with day names
+only ("Mon–Sun 10:00–20:00", no "hours" label) are not read; stores shown only on a map
 widget or in an image are not read; two stores sharing one hotline are
 compared as one, so stores are keyed by phone only when it is on one store.
 """
@@ -36,15 +40,10 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import structured_data
+from shophealth.checks.dom import NearWords, structured_data
 from shophealth.crawler.evidence import Page, SiteEvidence
+from shophealth.crawler.pagekind import page_kind
 
-HOURS_LABEL = re.compile(
-    r"opening hours|business hours|store hours|shop hours|opening times|hours|open daily|"
-    r"營業時間|開放時間|服務時間|營業|辦公時間|"
-    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|星期[一二三四五六日天]|週[一二三四五六日]|公眾假期",
-    re.I,
-)
 CLOCK_EN = r"\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?"
 CLOCK_ZH = r"(?:上午|早上|中午|下午|晚上|凌晨)?\s*\d{1,2}\s*(?:[:：]\s*\d{2}|[時点點](?:\s*\d{1,2}\s*分|半)?)"
 TIME_RANGE = re.compile(
@@ -59,6 +58,19 @@ ADDRESS = re.compile(
     r"[\u4e00-\u9fff]{1,12}(?:道|街|路|里|坊)(?:中|東|西|南|北)?\s*\d+\s*(?:-\s*\d+\s*)?號[^|]{0,40}?(?:\d+\s*號?\s*(?:舖|鋪|室)|樓)?",
     re.I,
 )
+ADDRESS_NEAR = NearWords(
+    ADDRESS,
+    ("address", "addr", "地址", "/f", " road", " street", " rd", "avenue", "plaza", "centre", "center", "號"),
+    before=120,
+    after=200,
+)
+HOURS_NEAR = NearWords(
+    TIME_RANGE,
+    ("hours", "opening", "open daily", "營業", "開放時間", "服務時間", "辦公時間", "星期", "週", "公眾假期"),
+    before=0,
+    after=80,
+)
+STORE_KINDS = frozenset({"home", "store-locator", "contact", "about"})
 PHONE = re.compile(r"(?<!\d)(?:\+?852[\s-]?)?([2-9]\d{3})[\s-]?(\d{4})(?!\d)")
 BLOCK_TAGS = "li, article, section, div, tr, p, address, dl, td, dd, aside, footer"
 MAX_STORES_LISTED = 20
@@ -116,19 +128,27 @@ def _anywhere(evidence: SiteEvidence, blocks: list[StoreBlock]) -> tuple[bool, b
         if has_address and has_hours:
             break
         text = page.facts.text if page.facts is not None else ""
-        has_address = has_address or ADDRESS.search(text) is not None
-        has_hours = has_hours or _hours_in(text) != frozenset()
+        hours = has_hours or _hours_in(text) != frozenset()
+        if not has_address and (hours or page_kind(page) in STORE_KINDS):
+            has_address = ADDRESS_NEAR.search(text) is not None
+        has_hours = hours
     return has_address, has_hours
 
 
 def store_blocks(evidence: SiteEvidence) -> list[StoreBlock]:
+    """Stores shown on the shop's pages; a page showing the same addresses and hours as one
+    read before (a footer on every page) is not read again."""
     blocks: list[StoreBlock] = []
+    seen: set[tuple[tuple[str, ...], frozenset[tuple[int, int]]]] = set()
     for page in evidence.html_pages():
         if page.status != 200 or page.facts is None:
             continue
         blocks += _structured_stores(page)
         text = page.facts.text
-        if TIME_RANGE.search(text) and ADDRESS.search(text):
+        hours = _hours_in(text)
+        addresses = tuple(m.group(0) for m in ADDRESS_NEAR.finditer(text)) if hours else ()
+        if addresses and (addresses, hours) not in seen:
+            seen.add((addresses, hours))
             blocks += _blocks_on(page)
     return blocks
 
@@ -167,11 +187,11 @@ def _text(node: LexborNode) -> str:
 
 
 def _is_store(text: str) -> bool:
-    return bool(ADDRESS.search(text)) and bool(_hours_in(text))
+    return bool(_hours_in(text)) and ADDRESS_NEAR.search(text) is not None
 
 
 def _block(page: str, text: str) -> StoreBlock:
-    address = ADDRESS.search(text)
+    address = ADDRESS_NEAR.search(text)
     phone = PHONE.search(text)
     return StoreBlock(
         page=page,
@@ -185,10 +205,7 @@ def _block(page: str, text: str) -> StoreBlock:
 def _hours_in(text: str) -> frozenset[tuple[int, int]]:
     """Time ranges that are opening hours: beside an hours label or day name."""
     ranges = set()
-    for match in TIME_RANGE.finditer(text):
-        before = text[max(0, match.start() - 60) : match.start()]
-        if not HOURS_LABEL.search(before):
-            continue
+    for match in HOURS_NEAR.finditer(text):
         opens, closes = _minutes(match.group("a")), _minutes(match.group("b"), afternoon_hint=True)
         if opens is not None and closes is not None and opens != closes:
             ranges.add((opens, closes))
