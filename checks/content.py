@@ -34,6 +34,7 @@ from typing import Any
 
 from shophealth.checks.base import Check, Fact, Finding, Options
 from shophealth.checks.dom import NearWords, anchors, per_site
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import Page, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -155,7 +156,7 @@ def _answers(evidence: SiteEvidence, url: str) -> bool:
     """The link leads somewhere: a crawled page that answered, or a verified link that is not broken."""
     result = evidence.links.get(url)
     if result is not None:
-        return result.outcome != "broken"
+        return link_verdict(result).outcome != "broken"
     status = _statuses(evidence).get(url, 200)
     return status is not None and status < 400
 

@@ -37,6 +37,8 @@ from bs4 import Tag
 
 from shophealth.checks.base import Check, Finding, Options
 from shophealth.checks.dom import home_page, per_site, soup, structured_data
+from shophealth.checks.images import not_an_image
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
 from shophealth.crawler.pagekind import is_product_page
 
@@ -222,9 +224,8 @@ def _loads(url: str, evidence: SiteEvidence) -> bool:
     result: LinkResult | None = evidence.links.get(url)
     if result is None:
         return True
-    if result.outcome == "broken":
-        return False
-    return not (result.body_is_markup or result.content_type.lower().startswith("text/html"))
+    verdict = link_verdict(result).outcome
+    return verdict == "unverifiable" or (verdict == "ok" and not_an_image(result) is None)
 
 
 CHECKS = [

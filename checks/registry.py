@@ -12,6 +12,7 @@ What a check returns is split into its findings and its facts
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ GROUP = "shophealth.checks"
 OWN_DISTRIBUTION = "shophealth"
 AUTOLOAD_ENV = "SHOPHEALTH_DISABLE_PLUGIN_AUTOLOAD"
 
+log = logging.getLogger(__name__)
 Status = Literal["pass", "warn", "fail", "skipped", "error"]
 
 
@@ -101,6 +103,7 @@ def run_check(check: Check, evidence: SiteEvidence, options: Options) -> CheckOu
     try:
         results = tuple(check.run(evidence, merged))
     except Exception as exc:
+        log.debug("check %s raised on %s", check.id, evidence.site, exc_info=True)
         return CheckOutcome(check.id, "error", detail=f"{type(exc).__name__}: {exc}")
     findings = tuple(r for r in results if isinstance(r, Finding))
     facts = tuple(r for r in results if isinstance(r, Fact))

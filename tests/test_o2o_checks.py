@@ -407,7 +407,7 @@ def test_product_photo_that_does_not_load(registry: Registry) -> None:
     photos = [
         "https://kowloonkitchen.hk/wp-content/uploads/2025/02/cleaver-600x600.jpg",
     ]
-    links = {url: LinkResult(url=url, outcome="broken", status=404) for url in photos}
+    links = {url: LinkResult(url=url, status=404) for url in photos}
     findings, _ = judge(registry, evidence_of(pages, host, links=links))
     assert [(f.check, f.page.removeprefix(host), f.evidence["missing"]) for f in findings] == [
         ("content.product-info", "/product/cleaver/", ["photo that loads"])
