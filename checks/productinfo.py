@@ -52,12 +52,11 @@ PRICE_CLASSES = re.compile(r"(^|[\s_-])(price|product-price|price-item|amount|sp
 AMOUNT = re.compile(r"(HK\$|HKD|US\$|\$|＄|港幣|港元|元|RMB|¥|€|£|NT\$)\s?\d|\d[\d,.]*\s?(HKD|元|港元)")
 CJK = re.compile(r"[\u3400-\u9fff]")
 SITE_WIDE_SHARE = 0.5
-NOT_FOUND = re.compile(r"not found|\b404\b|no longer available|找不到|頁面不存在|页面不存在", re.I)
 
 
 def find_product_info(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     for page in evidence.html_pages():
-        if page.status != 200 or not is_product_page(page) or _says_not_found(page):
+        if page.status != 200 or not is_product_page(page):
             continue
         missing, read = judge_product_page(page, evidence)
         if missing:
@@ -69,13 +68,6 @@ def find_product_info(evidence: SiteEvidence, options: Options) -> Iterator[Find
                 "Product page has no " + _and(missing),
                 {"missing": missing, "read": read, "title": page.facts.title if page.facts else None},
             )
-
-
-def _says_not_found(page: Page) -> bool:
-    """A not-found page answered 200 (``links.soft-404``'s business), not a product page."""
-    facts = page.facts
-    heads = " ".join([facts.title or "", *facts.h1]) if facts is not None else ""
-    return bool(NOT_FOUND.search(heads))
 
 
 def _and(words: list[str]) -> str:

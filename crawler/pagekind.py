@@ -26,6 +26,10 @@ Evidence, strongest first:
    Traditional Chinese ("Privacy Policy", "私隱政策", "購物車", "門市地址" …);
 6. ``og:type`` article (WordPress sets it on many plain pages, so it comes last).
 
+A page whose heading or title says it was not found ("Page not found", "404",
+"找不到頁面") is ``other`` whatever its URL: a shop that answers 200 for a
+missing product must not have it judged as a product page.
+
 Limits: a page whose URL, markup and title say nothing (a Magento ``.html``
 page without structured data or body class) is ``other``; a blog post about a
 product is ``blog`` unless it carries the product's structured data.
@@ -209,6 +213,11 @@ HEADING_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 ADD_TO_CART = re.compile("add to (cart|basket|bag)|加入購物車|加入购物车|放入購物車".encode(), re.I)
 _ADD_TO_CART_SEEN: dict[tuple[str, int], bool] = {}
+NOT_FOUND = re.compile(
+    r"^\s*((the )?(page|product)( you requested| you were looking for)? (was |is )?not found|"
+    r"404( - | )?(page )?(not found)?|not found|找不到(頁面|網頁|此頁|該頁面)?|(此)?頁面不存在|页面不存在)[.!。！]?\s*$",
+    re.I,
+)
 TITLE_SEPARATORS = re.compile(r"\s+[|–—·•:-]\s+|\s*[｜|]\s*")
 
 
@@ -249,6 +258,8 @@ def _kind(
     path = LANGUAGE_PREFIX.sub("", unquote(parts.path)) or "/"
     if HOME_PATHS.fullmatch(path) and not _query_names_page(parts.query):
         return "home"
+    if NOT_FOUND.search(h1 or "") or NOT_FOUND.search(TITLE_SEPARATORS.split(title or "", maxsplit=1)[0]):
+        return "other"  # a not-found page answered 200 at a product's address is not a product page
     url_kind = _from_url(path, parts.query)
     return (
         _from_body_class(body_class)

@@ -129,3 +129,9 @@ def test_real_product_pages_with_structured_data_are_products() -> None:
     for path in with_markup:
         page = page_from_body("https://shop.example/item.html", (corpus_dir() / path).read_bytes())
         assert page_kind(page) == "product", path
+
+
+def test_a_not_found_page_at_a_product_address_is_not_a_product() -> None:
+    assert kind_of("https://shop.hk/products/gone", head="<title>Page not found | Shop</title>") == "other"
+    assert kind_of("https://shop.hk/products/gone", body="<h1>找不到頁面</h1>") == "other"
+    assert kind_of("https://shop.hk/products/found", body="<h1>Not Found Tee</h1>") == "product"
