@@ -11,8 +11,11 @@ including ``@graph``; microdata; Open Graph): a ``Product``'s
 description blocks of the common platforms (``product__description``,
 ``woocommerce-product-details__short-description``, ``#tab-description``,
 Magento's ``product attribute description``) and price elements
-(``price``/``data-price-amount``) holding an amount; a meta description
-that differs from the home page's counts as a description.
+(``price``/``data-price-amount``) holding an amount. Last, for older shops
+whose markup names nothing: a paragraph of 120 characters (40 Chinese) outside
+the header, footer and menus counts as a description, an amount in the text
+not following "over", "spend", "delivery", "滿"… as a price, and a meta
+description that differs from the home page's as a description.
 
 A description must have at least 10 characters (4 in Chinese). A photo loads
 unless the link check found every candidate broken or not an image;
@@ -33,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 
 from shophealth.checks.base import Check, Finding, Options
 from shophealth.checks.dom import home_page, per_site, soup, structured_data
@@ -50,6 +53,9 @@ DESCRIPTION_CLASSES = re.compile(
 )
 PRICE_CLASSES = re.compile(r"(^|[\s_-])(price|product-price|price-item|amount|special-price)([\s_-]|$)", re.I)
 AMOUNT = re.compile(r"(HK\$|HKD|US\$|\$|＄|港幣|港元|元|RMB|¥|€|£|NT\$)\s?\d|\d[\d,.]*\s?(HKD|元|港元)")
+# "Free delivery over $500": an amount that is not the product's price
+THRESHOLD_WORDS = re.compile(r"over|above|spend|orders? of|shipping|delivery|免運|滿|運費|以上|滿額", re.I)
+OUTSIDE_CONTENT = ["header", "footer", "nav", "aside", "form"]
 CJK = re.compile(r"[\u3400-\u9fff]")
 SITE_WIDE_SHARE = 0.5
 
@@ -150,18 +156,34 @@ def _structured_price(products: list[dict[str, Any]], og: dict[str, Any]) -> str
 
 def _markup_description(page: Page, evidence: SiteEvidence) -> str | None:
     tree = soup(page)
-    nodes = tree.select('[itemprop="description"]') + [
-        node for node in tree.find_all(class_=DESCRIPTION_CLASSES) if isinstance(node, Tag)
+    nodes = [
+        *tree.select('[itemprop="description"]'),
+        *(node for node in tree.find_all(class_=DESCRIPTION_CLASSES) if isinstance(node, Tag)),
+        *(node for node in tree.find_all(id=DESCRIPTION_CLASSES) if isinstance(node, Tag)),
     ]
-    for node in [*nodes, *tree.select("#tab-description, #description, #product-description")]:
+    for node in nodes:
         text = node.get("content") if node.name == "meta" else node.get_text(" ", strip=True)
         if isinstance(text, str) and _long_enough(text):
             return "markup: " + " ".join(text.split())[:80]
+    if (prose := _prose(tree)) is not None:
+        return "page text: " + prose[:80]
     meta = (page.facts.meta_description or "") if page.facts else ""
     home = home_page(evidence)
     home_meta = (home.facts.meta_description or "") if home is not None and home.facts else ""
     if _long_enough(meta) and meta.strip() != home_meta.strip():
         return "meta description: " + meta[:80]
+    return None
+
+
+def _prose(tree: BeautifulSoup) -> str | None:
+    """A paragraph of at least 120 characters (40 in Chinese) outside the header, footer and menus:
+    an older shop's description has no class that names it."""
+    for node in tree.find_all(["p", "div", "td", "li"]):
+        if node.find(["p", "div", "td", "li", "table"]) is not None or node.find_parent(OUTSIDE_CONTENT):
+            continue
+        text = " ".join(node.get_text(" ", strip=True).split())
+        if len(text) >= 120 or len(CJK.findall(text)) >= 40:
+            return text
     return None
 
 
@@ -175,6 +197,10 @@ def _markup_price(page: Page) -> str | None:
         text = node.get_text(" ", strip=True)
         if AMOUNT.search(text):
             return f"markup: {text[:40]}"
+    text = page.facts.text if page.facts is not None else ""
+    for match in AMOUNT.finditer(text):
+        if not THRESHOLD_WORDS.search(text[max(0, match.start() - 40) : match.start()]):
+            return f"page text: {text[max(0, match.start() - 20) : match.end() + 10]}"
     return None
 
 

@@ -15,7 +15,8 @@ name this page: one of the shop's hosts (not another shop, a staging or
 ``localhost`` host, ``#`` or a template placeholder), and this page's path
 (its URL, canonical or ``og:url``), not the home page or a listing instead of
 the article. WhatsApp, X, LINE and e-mail shares may carry the URL inside
-their text. ``social.share-broken`` (warning): one finding per broken share
+their text. A static link to a bare endpoint (no query at all) is left to
+the browser's capture: sites add the page by script on click. ``social.share-broken`` (warning): one finding per broken share
 pattern, i.e. per network, problem and offending URL (the page's own URL set
 aside), with the pages it was seen on and their count.
 
@@ -197,7 +198,7 @@ def share_uses(evidence: SiteEvidence) -> Iterator[ShareUse]:
         if not _may_share(page):
             continue
         for anchor in anchors(page):
-            if _is_share_link(anchor.href, anchor.label):
+            if _is_share_link(anchor.href, anchor.label) and not _completed_by_script(anchor.href):
                 yield ShareUse(page.final_url, anchor.href, "link")
         for ref in page.refs:
             if ref.tag == "img" and bare_host(ref.url) in QR_HOSTS:
@@ -213,6 +214,13 @@ def _is_share_link(href: str, label: str) -> bool:
     if href.lower().startswith("mailto:"):
         return _is_mail_share(href, label)
     return _share_network(href) is not None or bool(SHARE_WORDS.search(label) and _network_of(href))
+
+
+def _completed_by_script(href: str) -> bool:
+    """A bare share endpoint (``…/share.php``, no query): the site's script adds the page on click,
+    so the static link is not judged; the browser's capture of the click is."""
+    parts = urlsplit(href)
+    return parts.scheme in ("http", "https") and not parts.query and _share_network(href) is not None
 
 
 def _may_share(page: Page) -> bool:
