@@ -1,7 +1,8 @@
 """Fixture shops for the privacy, social and content checks (``fixtures/test_shops/o2o/``).
 
 Each shop is a folder of pages written like its platform's output (Shopify in
-Chinese, WooCommerce in English, Magento in English and Chinese). A page is
+Chinese, WooCommerce in English, Magento in English and Chinese, a custom
+OpenCart-style shop in Chinese with ``index.php?route=…`` addresses). A page is
 its ``<main>`` part with a YAML header (``title``, ``path``, ``body_class``,
 ``head`` and any words the layout uses); ``_layout.html`` wraps it, as the
 platform's theme does. Tests change a page with :func:`changed` to seed one
@@ -26,6 +27,7 @@ HOSTS = {
     "shopify_zh": "https://harbourhome.com.hk",
     "woo_en": "https://kowloonkitchen.hk",
     "magento_bi": "https://www.lantaulinen.com",
+    "custom_tc": "https://www.peakteahouse.hk",
 }
 Pages = dict[str, str]  # path -> HTML
 

@@ -79,7 +79,53 @@ ZH_PRIVACY_LINK = (
 )
 WOO_SITE = "Our website address is: https://kowloonkitchen.hk."
 
+CUSTOM_PICS_LINK = (
+    '<li><a href="https://www.peakteahouse.hk/index.php?route=information/information&amp;information_id=3">'
+    "收集個人資料聲明</a></li>"
+)
+CUSTOM_PRODUCT = "/index.php?route=product/product&product_id=42"
+CUSTOM_PICS = "/index.php?route=information/information&information_id=3"
+
 SEEDED = {
+    "custom: PICS only beside the contact form": Seeded(
+        "custom_tc",
+        lambda p: changed(
+            changed(p, "*", CUSTOM_PICS_LINK, ""),
+            "/index.php?route=information/contact",
+            "</form>",
+            '<p>提交即表示同意<a href="index.php?route=information/information&amp;information_id=3">'
+            "收集個人資料聲明</a></p></form>",
+        ),
+        "privacy.hidden",
+        "/index.php?route=information/contact",
+        "not linked from the home page",
+    ),
+    "custom: PICS template text": Seeded(
+        "custom_tc",
+        lambda p: changed(p, CUSTOM_PICS, "山頂茶莊有限公司（「本公司」）", "【公司名稱】（「本公司」）"),
+        "privacy.stale",
+        CUSTOM_PICS,
+        "placeholder",
+    ),
+    "custom: microdata product without price": Seeded(
+        "custom_tc",
+        lambda p: changed(
+            changed(p, CUSTOM_PRODUCT, "<h2>HK$168.00</h2>", ""),
+            CUSTOM_PRODUCT,
+            '<meta itemprop="price" content="168.00">',
+            "",
+        ),
+        "content.product-info",
+        CUSTOM_PRODUCT,
+        "has no price",
+    ),
+    "custom: share of another product": Seeded(
+        "custom_tc",
+        lambda p: changed(p, CUSTOM_PRODUCT, "product%26product_id=42", "product%26product_id=43"),
+        "social.share-broken",
+        CUSTOM_PRODUCT,
+        "not this page",
+    ),
     "privacy missing": Seeded(
         "woo_en",
         lambda p: changed(changed(p, "*", WOO_PRIVACY_LINK, ""), "/privacy-policy/"),
