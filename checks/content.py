@@ -19,8 +19,10 @@ check it.
 * ``content.policies`` (warning, one finding per missing topic): no
   delivery/shipping information ("Shipping", "Delivery", "運送", "送貨",
   "配送", "付運", "物流") or no returns/refunds information ("Returns",
-  "Refund", "Exchange", "退貨", "退款", "退換", "換貨") in any link, page title
-  or heading, or in the text of a policy, FAQ or terms page.
+  "Refund", "Exchange", "退貨", "退款", "退換", "換貨"): not in any link's
+  words, not in the title or heading of a policy page, and no phrase such as
+  "shipping fee", "free delivery", "return policy", "運費", "退貨政策" in any
+  page's text. "Return to shop" is not returns information.
 
 Limits: wording in images, PDFs or script-built pop-ups is not read; a page
 that exists but says nothing useful still counts as found.

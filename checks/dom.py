@@ -27,15 +27,16 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import ahocorasick_rs
-import extruct
-from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
 from shophealth.crawler.evidence import Page, SiteEvidence, decompress
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 T = TypeVar("T")
 SITE_WIDE_SHARE = 0.5  # a link on at least half the pages is in the header or footer
@@ -59,6 +60,8 @@ def soup(page: Page) -> BeautifulSoup:
 
 @functools.lru_cache(maxsize=SOUPS_KEPT)
 def _soup(url: str, body_z: bytes) -> BeautifulSoup:
+    from bs4 import BeautifulSoup  # imported on first use: every scan starts without it
+
     return BeautifulSoup(decompress(body_z), "lxml")
 
 
@@ -69,6 +72,8 @@ def structured_data(page: Page) -> dict[str, list[Any]]:
 
 @functools.lru_cache(maxsize=256)
 def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
+    import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
+
     html = decompress(body_z).decode("utf-8", "replace")
     if not html.strip():
         return {"json-ld": [], "microdata": [], "opengraph": []}

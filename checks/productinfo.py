@@ -34,9 +34,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
-
-from bs4 import BeautifulSoup, Tag
+from typing import TYPE_CHECKING, Any
 
 from shophealth.checks.base import Check, Finding, Options
 from shophealth.checks.dom import home_page, per_site, soup, structured_data
@@ -44,6 +42,9 @@ from shophealth.checks.images import not_an_image
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
 from shophealth.crawler.pagekind import is_product_page
+
+if TYPE_CHECKING:  # bs4 is imported with the first tree (checks.dom.soup), not at every start
+    from bs4 import BeautifulSoup
 
 PRODUCT_TYPES = {"Product", "ProductGroup", "IndividualProduct", "ProductModel"}
 DESCRIPTION_CLASSES = re.compile(
@@ -158,8 +159,8 @@ def _markup_description(page: Page, evidence: SiteEvidence) -> str | None:
     tree = soup(page)
     nodes = [
         *tree.select('[itemprop="description"]'),
-        *(node for node in tree.find_all(class_=DESCRIPTION_CLASSES) if isinstance(node, Tag)),
-        *(node for node in tree.find_all(id=DESCRIPTION_CLASSES) if isinstance(node, Tag)),
+        *tree.find_all(class_=DESCRIPTION_CLASSES),
+        *tree.find_all(id=DESCRIPTION_CLASSES),
     ]
     for node in nodes:
         text = node.get("content") if node.name == "meta" else node.get_text(" ", strip=True)
