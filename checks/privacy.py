@@ -20,6 +20,8 @@ Links to Google's, PayPal's or a platform's own policy (reCAPTCHA badges,
   - template or placeholder text: "Suggested text:" (WordPress's sample
     policy), "[COMPANY NAME]", "[Your Business Name]", "【公司名稱】",
     "yourdomain.com", "Our website address is: http://example.com";
+  - the company it says "we" are (``X Limited ("we")``, ``X有限公司（「本公司」）``)
+    is named nowhere else on the shop, not even its first word;
   - it names another domain as the site it covers ("Our website address is:
     https://other.shop", "accessible from https://other.shop") than the shop's
     own hosts (the crawled hosts and those its canonical/hreflang links name);
@@ -32,8 +34,9 @@ Options: ``max_age_years`` (3), ``as_of`` (ISO date to judge age against;
 default today).
 
 Limits: a policy only in a PDF, an image or a pop-up built by script is not
-read; another company named in the text is not judged (group companies and
-processors are named legitimately); a policy with no date is not judged old.
+read; other companies named in the text (group companies, processors) are
+not judged, only the one defined as "we"; a policy with no date is not
+judged old.
 """
 
 from __future__ import annotations
@@ -101,6 +104,11 @@ SITE_NAMED = re.compile(
     r"(website address is:?|accessible (from|at)|operates the|this website,?|本網站|網站網址為?[:：]?)\s*"
     r"[(（“\"']?\s*(https?://[^\s\"'”)）<]+|(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+)",
     re.I,
+)
+COMPANY_DEFINED = re.compile(
+    r"(?P<en>\b[A-Z][\w&'’.-]*(?:\s+[A-Z&][\w&'’.-]*){0,6}\s+(?:Company\s+)?(?:Limited|Ltd\.?|Inc\.?|LLC|"
+    r"Corporation|Holdings))\s*,?\s*[(（]\s*[“\"'「](?:we|us|our|the company|the group)|"
+    r"(?P<zh>[\u4e00-\u9fffA-Za-z]{2,30}?有限公司)\s*[(（]\s*[「“\"'](?:本公司|我們|本集團|我司)"
 )
 EXAMPLE_DOMAINS = re.compile(r"(^|\.)example\.(com|org|net)$")
 DATE_LABEL = re.compile(
@@ -268,6 +276,8 @@ def _stale(evidence: SiteEvidence, page: Page, options: Options) -> Iterator[Fin
                 {"reason": f"names another site ({bare_host(url)})", "quote": snippet_of(text, match)}
             )
             break
+    if (company := _other_company(evidence, page, text)) is not None:
+        reasons.append({"reason": f"names another company ({company[0]})", "quote": company[1]})
     dated = last_updated(text)
     if dated is not None:
         date, quote = dated
@@ -286,6 +296,24 @@ def _stale(evidence: SiteEvidence, page: Page, options: Options) -> Iterator[Fin
             "The privacy policy looks out of date or unfinished: " + "; ".join(r["reason"] for r in reasons),
             {"reasons": reasons, "date_read": dated[0].isoformat() if dated else None},
         )
+
+
+def _other_company(evidence: SiteEvidence, policy: Page, text: str) -> tuple[str, str] | None:
+    """The company the policy says "we" are, when the rest of the shop never names it, nor
+    its first word (``Golden Dragon Trading Limited ("we")`` on a shop called Peak Teahouse)."""
+    match = COMPANY_DEFINED.search(text)
+    if match is None:
+        return None
+    name = (match.group("en") or match.group("zh")).strip()
+    first = re.match(r"(?:the\s+)?([A-Za-z][\w&'’-]{2,}|[\u4e00-\u9fff]{2})", name, re.I)
+    token = first.group(1).lower() if first else name.lower()
+    for page in evidence.html_pages():
+        if page is policy or page.facts is None:
+            continue
+        words = f"{page.facts.title or ''} {page.facts.text}".lower()
+        if name.lower() in words or token in words:
+            return None
+    return name, snippet_of(text, match)
 
 
 def _as_of(options: Options) -> dt.date:

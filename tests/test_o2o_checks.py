@@ -185,6 +185,25 @@ SEEDED = {
         "/privacy-policy/",
         "names another site (cheapwoks.com)",
     ),
+    "privacy of another company": Seeded(
+        "custom_tc",
+        lambda p: changed(p, CUSTOM_PICS, "山頂茶莊有限公司（「本公司」）", "金輝貿易有限公司（「本公司」）"),
+        "privacy.stale",
+        CUSTOM_PICS,
+        "another company (金輝貿易有限公司)",
+    ),
+    "privacy of another english company": Seeded(
+        "woo_en",
+        lambda p: changed(
+            p,
+            "/privacy-policy/",
+            'Kowloon Kitchenware Limited ("we") collects',
+            'Golden Dragon Trading Limited ("we") collects',
+        ),
+        "privacy.stale",
+        "/privacy-policy/",
+        "another company (Golden Dragon Trading Limited)",
+    ),
     "share to localhost": Seeded(
         "shopify_zh",
         lambda p: changed(
