@@ -196,10 +196,20 @@ def home_page(evidence: SiteEvidence) -> Page | None:
 @per_site
 def site_wide_links(evidence: SiteEvidence) -> frozenset[str]:
     """Absolute URLs linked from at least half the shop's pages (header, footer, menus)."""
+    return _on_most_pages(evidence, ("a", "area"))
+
+
+@per_site
+def site_wide_images(evidence: SiteEvidence) -> frozenset[str]:
+    """Images on at least half the shop's pages: logos, icons, banners, not product photos."""
+    return _on_most_pages(evidence, ("img",))
+
+
+def _on_most_pages(evidence: SiteEvidence, tags: tuple[str, ...]) -> frozenset[str]:
     pages = [p for p in evidence.html_pages() if p.status == 200]
     counts: Counter[str] = Counter()
     for page in pages:
-        counts.update({ref.url for ref in page.refs if ref.tag in ("a", "area")})
+        counts.update({ref.url for ref in page.refs if ref.tag in tags})
     needed = max(2, int(len(pages) * SITE_WIDE_SHARE))
     return frozenset(url for url, n in counts.items() if n >= needed)
 

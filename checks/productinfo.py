@@ -32,12 +32,11 @@ rendering; a photo that loads but shows the wrong product is not detected.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from shophealth.checks.base import Check, Finding, Options
-from shophealth.checks.dom import home_page, per_site, soup, structured_data
+from shophealth.checks.dom import home_page, site_wide_images, soup, structured_data
 from shophealth.checks.images import not_an_image
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
@@ -58,7 +57,6 @@ AMOUNT = re.compile(r"(HK\$|HKD|US\$|\$|＄|港幣|港元|元|RMB|¥|€|£|NT\$
 THRESHOLD_WORDS = re.compile(r"over|above|spend|orders? of|shipping|delivery|免運|滿|運費|以上|滿額", re.I)
 OUTSIDE_CONTENT = ["header", "footer", "nav", "aside", "form"]
 CJK = re.compile(r"[\u3400-\u9fff]")
-SITE_WIDE_SHARE = 0.5
 
 
 def find_product_info(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
@@ -212,7 +210,7 @@ def _photo_candidates(
     for product in products:
         urls += _image_urls(product.get("image"))
     urls += _image_urls(og.get("og:image"))
-    common = _site_wide_images(evidence)
+    common = site_wide_images(evidence)
     urls += [ref.url for ref in page.refs if ref.tag == "img" and ref.url not in common]
     return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))
 
@@ -225,17 +223,6 @@ def _image_urls(value: Any) -> list[str]:
     if isinstance(value, list):
         return [url for item in value for url in _image_urls(item)]
     return []
-
-
-@per_site
-def _site_wide_images(evidence: SiteEvidence) -> frozenset[str]:
-    """Images on at least half the pages: logos, icons, banners, not product photos."""
-    pages = evidence.html_pages()
-    counts: Counter[str] = Counter()
-    for page in pages:
-        counts.update({ref.url for ref in page.refs if ref.tag == "img"})
-    needed = max(2, int(len(pages) * SITE_WIDE_SHARE))
-    return frozenset(url for url, n in counts.items() if n >= needed)
 
 
 def _loads(url: str, evidence: SiteEvidence) -> bool:
