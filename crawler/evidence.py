@@ -107,6 +107,20 @@ class Ref(NamedTuple):
         return (tuple.__new__, (Ref, tuple(self)))
 
 
+class CharsetMismatch(NamedTuple):
+    """The page's bytes are not in the charset they were decoded with (set at parse time).
+
+    ``used`` is the charset the page was read in (header, ``<meta>``, else UTF-8);
+    ``likely`` the one its bytes are in (UTF-8 when they are valid UTF-8, else
+    charset-normalizer's best guess, None when it has none); ``shown`` and
+    ``intended`` a short piece of visible text as decoded and as it was meant."""
+
+    used: str
+    likely: str | None
+    shown: str
+    intended: str
+
+
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class PageFacts:
     """Facts parsed from a page's HTML once, shared by every check."""
@@ -125,6 +139,7 @@ class PageFacts:
     meta_charset: str | None = None
     body_class: str = ""  # the <body> class attribute: platforms name their page templates there
     microdata_types: tuple[str, ...] = ()  # schema.org types of the page's itemtype attributes
+    charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
 
     @property
     def text(self) -> str:

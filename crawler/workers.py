@@ -87,6 +87,7 @@ class WorkerSetup:
     config: ScanConfig
     scope: Scope
     insecure_hosts: frozenset[str]
+    credential_origins: frozenset[str] = frozenset()
 
 
 def default_workers(config: ScanConfig) -> tuple[int, int]:
@@ -370,6 +371,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     setup: WorkerSetup = await read_frame(reader)
     fetcher = Fetcher(setup.config, trust_context(setup.config.ca_bundle), setup.scope.is_internal)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
+    fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))
     running: set[asyncio.Task[None]] = set()
     try:

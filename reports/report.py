@@ -59,13 +59,18 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "facts": site_run.facts,
         "checks": checks,
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
+        "scores": score(findings, statuses, rubric) if site_run.error is None else _no_score(site_run.error),
     }
 
 
 def _pages(pages: Sequence[Page]) -> list[dict[str, Any]]:
     """Every crawled page with its answer and its kind (:mod:`shophealth.crawler.pagekind`)."""
     return [{"url": p.url, "final_url": p.final_url, "status": p.status, "kind": page_kind(p)} for p in pages]
+
+
+def _no_score(reason: str) -> dict[str, Any]:
+    """A shop that could not be scanned gets no score, rather than one that looks healthy."""
+    return {"overall": None, "areas": {}, "indicators": {}, "reason": f"not scored: {reason}"}
 
 
 def _tls(facts: Any) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
     if site.get("error"):
         console.print(f"[bold red]Could not scan {inert(site['site'])}: {inert(site['error'])}")
         return
-    done = "complete" if stats["complete"] else f"stopped early: {inert(str(stats['stopped_reason']))}"
+    stopped = stats.get("stopped_detail") or stats.get("stopped_reason")
+    done = "complete" if stats["complete"] else f"stopped early: {inert(str(stopped))}"
     console.print(
         f"{stats['pages']} pages, {stats['links_checked']} links checked, "
         f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
@@ -59,6 +60,9 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
                 f"  [{style}]{finding['severity']:<7}[/] {inert(finding['check']):<18} "
                 f"{inert(finding['message'])}\n           [dim]on {inert(finding['page'])}[/]"
             )
+        left_out = len(site["findings"]) - len(worst)
+        if left_out:
+            console.print(f"  … and {left_out} more problems not shown here (all are in the JSON report)")
     scores = site.get("scores") or {}
     if scores.get("overall") is not None:
         console.print(f"[bold]O2O online score: {scores['overall']:.1f} / 100")
