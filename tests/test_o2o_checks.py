@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from o2o_shops import HOSTS, Pages, changed, evidence_of, render_shop
 from realworld import corpus_dir, manifest_entries
 
 from shophealth.checks.base import Fact, Finding
+from shophealth.checks.privacy import last_updated
 from shophealth.checks.registry import Registry, run_checks
 from shophealth.crawler.evidence import LinkResult, RenderedPage, SiteEvidence
 from shophealth.crawler.parse import page_from_body
@@ -540,3 +542,29 @@ def test_bare_share_endpoint_is_left_to_the_browser(registry: Registry) -> None:
         registry, evidence_of(changed(pages, "/2025/06/summer-table/", "</article>", bare), host)
     )
     assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Last updated: 3 March 2014. We collect…", "2014-03-03"),
+        ("最後更新：2014年3月3日", "2014-03-03"),
+        ("更新日期：２０２３年１１月５日", "2023-11-05"),
+        ("Effective date 2014-03-03", "2014-03-03"),
+        ("Revised: 03/04/2014", "2014-04-03"),  # day first, as written in Hong Kong
+        ("Last updated on March 3rd, 2014.", "2014-03-03"),
+        ("生效日期：2024年1月15日 本公司…", "2024-01-15"),
+        ("We updated nothing. Call 2522 0000.", None),
+    ],
+)
+def test_policy_dates_read_in_english_and_chinese(text: str, date: str | None) -> None:
+    read = last_updated(text)
+    assert (read[0].isoformat() if read else None) == date
+
+
+def test_current_chinese_policy_date_is_read_and_judged_current(registry: Registry) -> None:
+    pages, host = shop("shopify_zh")
+    policy = evidence_of(pages, host).pages
+    text = next(p for p in policy if p.url.endswith("/policies/privacy-policy")).facts
+    assert text is not None
+    assert last_updated(text.text) == (dt.date(2025, 9, 1), "最後更新：2025年9月1日")
