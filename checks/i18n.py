@@ -75,12 +75,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.i18n_lang import (
     HAN,
     LanguageTag,
     Script,
+    ScriptCounts,
     ScriptSlip,
     cjk_weight,
     hanzi,
@@ -103,6 +105,7 @@ from shophealth.checks.i18n_text import (
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
+from shophealth.crawler.urls import normalize
 
 UNTRANSLATED = "i18n.untranslated"
 SCRIPT_MIX = "i18n.script-mix"
@@ -120,9 +123,9 @@ MIN_JUDGED_WEIGHT = 350  # ~70 English words or ~120 Chinese characters
 MIN_DOMINANT_SHARE = 0.6
 SAMPLE_CHARS = 1500
 LATIN_SAMPLE_WORDS = 20  # Lingua: ~0.1 ms; each page is judged on a new sample
-CJK_SAMPLE_CHARS = 120
+KANA_SHARE = 20  # Japanese: one character in 20 or more is kana
+LATIN_SCRIPT = "latin"  # an undeclared page in some Latin-script language, not yet identified
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "yue"})
-CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af，。、！？]+")
 MIN_UNDECLARED_SHARE = 0.75  # a page with no declared language is judged only when clearly in one
 SCRIPT_SHARE = 0.9
 MIN_SCRIPT_CHARS = 20
@@ -137,6 +140,7 @@ LANGUAGE_NAMES = {
     "it": "Italian",
     "nl": "Dutch",
     "pt": "Portuguese",
+    LATIN_SCRIPT: "a Latin-script language",
 }
 SCRIPT_NAMES = {"Hant": "Traditional Chinese", "Hans": "Simplified Chinese"}
 # Language-switcher labels: what a link reads → the language (and script) it leads to.
@@ -189,9 +193,19 @@ def declared_tag(page: Page) -> tuple[LanguageTag | None, str]:
 
 @dataclass(frozen=True, slots=True)
 class ContentLanguage:
-    language: str | None  # ISO 639-1, None when the page has too little text to judge
-    share: float  # of the page's text (weighted) in that language's script group
+    """What most of a page's text is in. ``script`` (cjk or latin) is known at once; the
+    Latin-script language of a page with no declaration only when asked (``language``:
+    Lingua, loaded on first use, runs then)."""
+
+    known: str | None  # ISO 639-1 when decided without Lingua; None: too little text, or ask
+    share: float  # of the page's text (weighted) in that script
     weight: int
+    script: str | None = None  # "cjk" or "latin"
+    sample: str = ""  # words for Lingua when the language is still to be identified
+
+    @property
+    def language(self) -> str | None:
+        return identify(self.sample) if self.sample else self.known
 
 
 def _content_language(text: str, declared: str | None) -> ContentLanguage:
@@ -205,14 +219,21 @@ def _content_language(text: str, declared: str | None) -> ContentLanguage:
     if weight < MIN_JUDGED_WEIGHT:
         return ContentLanguage(None, 0.0, weight)
     if cjk >= latin:
-        sample = "".join(CJK_RUN.findall(text))[:CJK_SAMPLE_CHARS]
-        return ContentLanguage(identify(sample), cjk / weight, weight)
+        return ContentLanguage(_cjk_language(counts), cjk / weight, weight, "cjk")
     if declared is not None and declared not in CJK_LANGUAGES:
-        return ContentLanguage(declared, latin / weight, weight)
+        return ContentLanguage(declared, latin / weight, weight, "latin")
     words = list(dict.fromkeys(latin_words(text)))  # each word once: tables repeat "Fl" forty times
     middle = len(words) // 3
     sample = " ".join(words[middle : middle + LATIN_SAMPLE_WORDS])
-    return ContentLanguage(identify(sample), latin / weight, weight)
+    return ContentLanguage(None, latin / weight, weight, "latin", sample)
+
+
+def _cjk_language(counts: ScriptCounts) -> str:
+    """Japanese writes kana between its kanji, Korean hangul; Chinese neither. (Lingua
+    decides these by the same rule; asking it would load its models for nothing.)"""
+    if counts.hangul > counts.han:
+        return "ko"
+    return "ja" if counts.kana * KANA_SHARE >= counts.han + counts.kana else "zh"
 
 
 def _sample(text: str) -> str:
@@ -288,7 +309,11 @@ def expected_language(page: Page) -> tuple[str | None, str]:
     content = content_language(page)
     if tag is not None and not _contradicts(tag, content):
         return tag.language, f"{tag.tag} ({source})"
-    if content.language is not None and content.share >= MIN_UNDECLARED_SHARE:
+    if content.share < MIN_UNDECLARED_SHARE:
+        return None, ""
+    if content.script == "latin" and content.sample:
+        return LATIN_SCRIPT, "Latin script (most of its text)"  # which language: asked only if needed
+    if content.language is not None:
         return content.language, f"{_language_name(content.language)} (most of its text)"
     return None, ""
 
@@ -329,7 +354,9 @@ def _foreign_language(block: TextBlock, expected: str) -> str | None:
     prose = _is_latin_prose(block.text) if cjk_page else _is_chinese_prose(block.text)
     if not prose:
         return None
-    language = identify(block.text)
+    # Latin-script prose on a Chinese page: Lingua says which language; Chinese prose on
+    # a Latin-script page: the script says (kana, hangul), with no model to load.
+    language = identify(block.text) if cjk_page else _cjk_language(script_counts(block.text))
     if language is None or language == expected or (language in CJK_LANGUAGES) == cjk_page:
         return None
     return language
@@ -349,6 +376,9 @@ def _untranslated(page: Page) -> Finding | None:
     foreign = [(b, lang) for b, lang in judged if lang is not None]
     if not foreign:
         return None
+    if expected == LATIN_SCRIPT:  # now worth a Lingua call: which language the page is in
+        expected = content_language(page).language or LATIN_SCRIPT
+        declared = f"{_language_name(expected)} (most of its text)"
     total = sum(_weight(b.text) for b in blocks(page)) or 1
     share = sum(_weight(b.text) for b, _ in foreign) / total
     languages = sorted({lang for _, lang in foreign})
@@ -513,7 +543,6 @@ def _attribute_mismatch(page: Page) -> Iterator[dict[str, Any]]:
 def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[dict[str, Any]]:
     if page.facts is None:
         return
-    own = content_language(page).language
     for code, url in page.facts.hreflangs:
         tag = parse_tag(code)
         if tag is None:
@@ -521,7 +550,7 @@ def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[
         target = page if url in (page.url, page.final_url) else pages_by_url.get(url)
         if target is None:
             continue
-        language = own if target is page else content_language(target).language
+        language = content_language(target).language
         if language is None or _same_language(tag.language, language):
             continue
         where = "this page itself" if target is page else url
@@ -681,7 +710,7 @@ def _target_problem(
     wrong = _wrong_language(target, landed)
     if wrong is not None:
         return wrong
-    if target.via == "hreflang" and not _links_back(landed, target.source):
+    if target.via == "hreflang" and not _links_back(landed, pages_by_url.get(target.source)):
         return f"not reciprocal: {landed.final_url} has no hreflang back to {target.source}"
     return None
 
@@ -700,8 +729,21 @@ def _wrong_language(target: SwitcherTarget, landed: Page, self_link: bool = Fals
     return None
 
 
-def _links_back(page: Page, source: str) -> bool:
-    return page.facts is not None and any(url == source for _, url in page.facts.hreflangs)
+def _links_back(page: Page, source: Page | None) -> bool:
+    """Whether ``page`` has an hreflang naming ``source`` (by the URL asked, the URL it ended
+    on or its canonical; a trailing slash or letter case in the host makes no difference)."""
+    if page.facts is None or source is None:
+        return True  # nothing to compare: not judged
+    names = {source.url, source.final_url}
+    if source.facts is not None and source.facts.canonical:
+        names.add(source.facts.canonical)
+    wanted = {_comparable(url) for url in names}
+    return any(_comparable(url) in wanted for _, url in page.facts.hreflangs)
+
+
+def _comparable(url: str) -> str:
+    parts = urlsplit(normalize(url))
+    return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path.rstrip("/") or "/"))
 
 
 def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:

@@ -34,11 +34,13 @@ from shophealth.crawler.config import (
     check_output_file,
     load_sites_file,
 )
-from shophealth.crawler.evidence_store import EvidenceError, save_evidence
+from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
+from shophealth.reports.guidance import LANGUAGES
+from shophealth.reports.renderers.html import write_html
 from shophealth.reports.renderers.terminal import inert, render_summary
 from shophealth.reports.report import build_report, write_json
 
@@ -185,6 +187,10 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the HTML report (index.html + a page per shop) here.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the HTML report: en or zh-HK.")] = "en",
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
@@ -192,6 +198,13 @@ def scan_command(
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+    if lang not in LANGUAGES:
+        raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    try:
+        if html is not None:
+            html.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made is said before scanning
+    except OSError as exc:
+        raise fail(f"cannot make the HTML report folder {html}: {exc.strerror or exc}") from None
     given = {
         "per_host": per_host,
         "per_host_max": per_host_max,
@@ -215,11 +228,15 @@ def scan_command(
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
+    if save_evidence is not None:
+        _checked(check_evidence_folder, save_evidence)
     run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
     report = build_report(run)
     _write_report(report, json_path, quiet)
+    if html is not None:
+        write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
@@ -391,4 +408,5 @@ def version_command() -> None:
     out.print(__version__)
 
 
+from shophealth.crawler import cli_gate, cli_report  # noqa: E402, F401, I001  (register `gate`, `report`)
 import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)

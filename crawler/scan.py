@@ -54,7 +54,7 @@ class SiteRun:
     evidence: SiteEvidence
     outcomes: list[CheckOutcome]
     stats: dict[str, Any]
-    error: str | None = None
+    error: str | None = None  # why the shop could not be scanned, in words
 
     @property
     def findings(self) -> list[Finding]:
