@@ -137,6 +137,8 @@ class PageFacts:
     hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
     canonical: str | None = None
     meta_charset: str | None = None
+    body_class: str = ""  # the <body> class attribute: platforms name their page templates there
+    microdata_types: tuple[str, ...] = ()  # schema.org types of the page's itemtype attributes
     charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
 
     @property

@@ -61,6 +61,11 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
+    def facts(self) -> dict[str, Any]:
+        """What the checks learnt about the shop, by name (payment methods, social profiles …)."""
+        return {fact.name: fact.value for outcome in self.outcomes for fact in outcome.facts}
+
+    @property
     def unverifiable(self) -> list[tuple[LinkResult, str]]:
         """The link targets that could not be judged, with the reason."""
         return unverifiable_links(self.evidence.links.values())

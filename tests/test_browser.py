@@ -289,7 +289,7 @@ SHOP = [
 
 def test_page_kinds_come_from_facts_and_urls() -> None:
     kinds = [page_kind(p) for p in SHOP]
-    assert kinds == ["home", "category", *["product"] * 5, "cart", "policy", "contact", "other", "other"]
+    assert kinds == ["home", "category", *["product"] * 5, "cart", "policy", "contact", "blog", "blog"]
 
 
 def test_render_sample_covers_each_kind_and_language() -> None:
