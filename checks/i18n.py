@@ -519,7 +519,12 @@ def _lang_mismatch(page: Page, pages_by_url: dict[str, Page]) -> Finding | None:
         page=page.final_url,
         target=None,
         message=problems[0]["message"] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-        evidence={"problems": problems[:MAX_EXAMPLES], "count": len(problems)},
+        evidence={
+            "problems": problems[:MAX_EXAMPLES],
+            "count": len(problems),
+            "selector": problems[0]["selector"],
+            "snippet": problems[0]["snippet"],
+        },
     )
 
 
@@ -537,7 +542,19 @@ def _attribute_mismatch(page: Page) -> Iterator[dict[str, Any]]:
         "source": source,
         "content_language": content.language,
         "share": round(content.share, 3),
+        "selector": "html" if source == "lang attribute" else "(HTTP header Content-Language)",
+        "snippet": _quote(_first_prose(page, content)),
     }
+
+
+def _first_prose(page: Page, content: ContentLanguage) -> str:
+    """The page's first sizeable block in the script most of its text is in, to quote."""
+    for block in blocks(page):
+        counts = script_counts(block.text)
+        cjk, latin = cjk_weight(counts), counts.latin
+        if block.tag != "title" and cjk + latin >= 60 and (cjk >= latin) == (content.script == "cjk"):
+            return block.text
+    return page.facts.text[:QUOTE_CHARS] if page.facts is not None else ""
 
 
 def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[dict[str, Any]]:
@@ -559,6 +576,8 @@ def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[
             "hreflang": code,
             "target": url,
             "content_language": language,
+            "selector": f'link[rel="alternate"][hreflang="{code}"]',
+            "snippet": _quote(url),
         }
 
 
@@ -625,6 +644,7 @@ def _mojibake(page: Page) -> Finding | None:
                 "charset_used": mismatch.used,
                 "charset_likely": mismatch.likely,
                 "meta_charset": page.facts.meta_charset,
+                "selector": "meta[charset]" if page.facts.meta_charset else "html",
                 "snippet": _quote(mismatch.shown),
                 "intended": _quote(mismatch.intended),
             },
@@ -768,11 +788,21 @@ def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[
             evidence={
                 "via": target.via,
                 "label": target.label,
+                "selector": _switcher_selector(target),
+                "snippet": target.label,
                 "problem": problem,
                 "pages": list(dict.fromkeys(pages))[:MAX_EXAMPLES],
                 "count": len(pages),
             },
         )
+
+
+def _switcher_selector(target: SwitcherTarget) -> str:
+    if target.via == "hreflang":
+        return f'link[rel="alternate"][hreflang="{target.label}"]'
+    parts = urlsplit(target.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return 'a[href*="{}"]'.format(path.replace('"', '\\"'))
 
 
 def _pages_by_url(evidence: SiteEvidence) -> dict[str, Page]:
