@@ -177,9 +177,9 @@ def _json_ld_types(tree: LexborHTMLParser) -> Iterator[str]:
     for node in tree.css('script[type="application/ld+json"]'):
         try:
             data = json.loads(node.text() or "null")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what the decoder takes
             continue
-        yield from _types_in(data)
+        yield from _types_in(data)  # as deep as json.loads went, within the recursion limit
 
 
 def _types_in(data: object) -> Iterator[str]:
