@@ -5,16 +5,22 @@ Simplified Chinese too); these checks find what a customer reading one
 language meets of the others, and text that cannot be read at all.
 
 ``i18n.untranslated`` (warning): a page whose declared language (``<html
-lang>``, else Content-Language; else its dominant content language) is one,
+lang>``, else Content-Language; else what 75 % of its text is in) is one,
 carrying sizeable blocks in another: English paragraphs on a zh-HK page,
-Chinese paragraphs on an /en/ page. A block counts when it is long enough to
-judge (8+ Latin words, most of them lower-case, i.e. prose and not a list of
-names; or 12+ Chinese characters), Lingua names its language, and it is not
-an address. Brand names, product codes, prices, units, addresses and short
-mixed phrases never count, nor does a block whose own ``lang`` attribute
-declares its language. Known limit: only text in another *script* is
-judged (Chinese/Japanese/Korean against Latin-script languages), so a German
-paragraph on an English page is not reported.
+Chinese paragraphs on an /en/ page. A block counts when it is prose long
+enough to judge: 8+ Latin words, most of them lower-case (not a row of
+brand or product names), that Lingua names as another language; or 12+
+Chinese characters unbroken by spaces (not a row of menu links), whose
+script (kana, hangul or neither) names the language. Addresses (2+ of Road,
+Shop, 3/F…; 3+ of 香港, 道, 號, 樓…), prices, product codes, units, short
+mixed phrases and blocks whose own ``lang`` attribute declares them never
+count. The finding names the blocks, their languages and their share of the
+page's text. When a page's text clearly contradicts its declaration (a
+zh-HK page written in English), that is ``i18n.lang-mismatch``, and this
+check takes the page to be in the language of its text. Known limit: only
+text in another *script* is judged (Chinese/Japanese/Korean against
+Latin-script languages), so a German paragraph on an English page is not
+reported.
 
 ``i18n.script-mix`` (warning): Simplified Chinese on a page declared
 Traditional (zh-HK, zh-TW, zh-MO, zh-Hant), or Traditional on one declared
@@ -27,11 +33,15 @@ page with no language declared is not judged (lyrics, quotes and names in
 either script are normal there).
 
 ``i18n.lang-mismatch`` (warning): ``<html lang>`` (else Content-Language)
-names another language than the one 60 % or more of the page's text is in;
-or an hreflang alternate on the page names the page itself for another
-language, or points at a crawled page whose text is in another language.
-Pages with under ~70 words of text are not judged. Invalid hreflang codes
-are not reported (Lighthouse's hreflang audit does that).
+names another language than the one 60 % or more of the page's text is in,
+the text weighed by script (Chinese characters as short words; only
+lower-case Latin words, so a zh-HK listing of English product names is still
+a Chinese page); or an hreflang alternate on the page names the page itself
+for another language, or points at a crawled page whose text is in another
+language. Within one script the declaration is trusted (a page declared
+English whose text is Latin script is taken to be English). Pages with under
+~70 words of text are not judged. Invalid hreflang codes are not reported
+(Lighthouse's hreflang audit does that).
 
 ``i18n.placeholder`` (error for leaked keys, missing translations and
 unrendered templates; warning for lorem ipsum): translation keys shown as
@@ -54,17 +64,27 @@ as intended.
 
 ``i18n.switcher-broken`` (error for a broken target, warning otherwise):
 language-switcher links (links reading English, 中文, 繁體, 简体, EN, 繁…)
-and hreflang alternates whose target is broken (4xx/5xx, failed), leads to
-a page in another language than the switcher names, or (hreflang) does not
-link back. One finding per broken target, with the pages it is on.
-Alternates the crawl did not fetch are not judged.
+whose target is broken (as ``checks/linkverdict.py`` judges links) or leads
+to a page in another language or Chinese script than the link names
+(staying on the page counts); hreflang alternates whose target is broken or
+does not name the page back (by URL, final URL or canonical; a trailing
+slash or the host's letter case make no difference). An hreflang naming a
+page in another language is ``i18n.lang-mismatch``'s. One finding per
+broken target, with the pages it is on. Alternates the crawl did not fetch
+are not judged (the crawler follows links, not ``<link rel=alternate>``).
 
 Every finding quotes the offending text (shortened) with a CSS selector;
-one finding per page per check, the first few blocks as evidence. Cost:
-pages are first screened on their stored visible text (a search for
-Chinese characters, ``{{``, ``_``…); only pages that pass are split into
-blocks (``crawler/textblocks.py``), and Lingua runs only on blocks long
-enough to judge, cached by text.
+one finding per page per check, the first few blocks as evidence.
+
+Cost: each page's whole visible text is looked at once first (``Screen``:
+its script weights on a 1,500-character sample, whether it holds a Chinese
+character, a placeholder's literals, non-CJK non-ASCII runs ftfy calls bad);
+only pages that pass a check's screen are split into blocks
+(``crawler/textblocks.py``, cached per page). Lingua (loaded on first use,
+~0.3 s) runs only on Latin-script prose blocks of Chinese pages and on
+undeclared pages whose language a finding must name, cached by text.
+``bench/i18n_cost.py`` measures: on the benchmark's English pages the i18n
+checks cost about what ``errors.*`` cost.
 """
 
 from __future__ import annotations
@@ -75,12 +95,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.i18n_lang import (
     HAN,
     LanguageTag,
     Script,
+    ScriptCounts,
     ScriptSlip,
     cjk_weight,
     hanzi,
@@ -103,6 +125,7 @@ from shophealth.checks.i18n_text import (
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
+from shophealth.crawler.urls import normalize
 
 UNTRANSLATED = "i18n.untranslated"
 SCRIPT_MIX = "i18n.script-mix"
@@ -120,9 +143,9 @@ MIN_JUDGED_WEIGHT = 350  # ~70 English words or ~120 Chinese characters
 MIN_DOMINANT_SHARE = 0.6
 SAMPLE_CHARS = 1500
 LATIN_SAMPLE_WORDS = 20  # Lingua: ~0.1 ms; each page is judged on a new sample
-CJK_SAMPLE_CHARS = 120
+KANA_SHARE = 20  # Japanese: one character in 20 or more is kana
+LATIN_SCRIPT = "latin"  # an undeclared page in some Latin-script language, not yet identified
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "yue"})
-CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af，。、！？]+")
 MIN_UNDECLARED_SHARE = 0.75  # a page with no declared language is judged only when clearly in one
 SCRIPT_SHARE = 0.9
 MIN_SCRIPT_CHARS = 20
@@ -137,6 +160,7 @@ LANGUAGE_NAMES = {
     "it": "Italian",
     "nl": "Dutch",
     "pt": "Portuguese",
+    LATIN_SCRIPT: "a Latin-script language",
 }
 SCRIPT_NAMES = {"Hant": "Traditional Chinese", "Hans": "Simplified Chinese"}
 # Language-switcher labels: what a link reads → the language (and script) it leads to.
@@ -189,9 +213,19 @@ def declared_tag(page: Page) -> tuple[LanguageTag | None, str]:
 
 @dataclass(frozen=True, slots=True)
 class ContentLanguage:
-    language: str | None  # ISO 639-1, None when the page has too little text to judge
-    share: float  # of the page's text (weighted) in that language's script group
+    """What most of a page's text is in. ``script`` (cjk or latin) is known at once; the
+    Latin-script language of a page with no declaration only when asked (``language``:
+    Lingua, loaded on first use, runs then)."""
+
+    known: str | None  # ISO 639-1 when decided without Lingua; None: too little text, or ask
+    share: float  # of the page's text (weighted) in that script
     weight: int
+    script: str | None = None  # "cjk" or "latin"
+    sample: str = ""  # words for Lingua when the language is still to be identified
+
+    @property
+    def language(self) -> str | None:
+        return identify(self.sample) if self.sample else self.known
 
 
 def _content_language(text: str, declared: str | None) -> ContentLanguage:
@@ -205,14 +239,21 @@ def _content_language(text: str, declared: str | None) -> ContentLanguage:
     if weight < MIN_JUDGED_WEIGHT:
         return ContentLanguage(None, 0.0, weight)
     if cjk >= latin:
-        sample = "".join(CJK_RUN.findall(text))[:CJK_SAMPLE_CHARS]
-        return ContentLanguage(identify(sample), cjk / weight, weight)
+        return ContentLanguage(_cjk_language(counts), cjk / weight, weight, "cjk")
     if declared is not None and declared not in CJK_LANGUAGES:
-        return ContentLanguage(declared, latin / weight, weight)
+        return ContentLanguage(declared, latin / weight, weight, "latin")
     words = list(dict.fromkeys(latin_words(text)))  # each word once: tables repeat "Fl" forty times
     middle = len(words) // 3
     sample = " ".join(words[middle : middle + LATIN_SAMPLE_WORDS])
-    return ContentLanguage(identify(sample), latin / weight, weight)
+    return ContentLanguage(None, latin / weight, weight, "latin", sample)
+
+
+def _cjk_language(counts: ScriptCounts) -> str:
+    """Japanese writes kana between its kanji, Korean hangul; Chinese neither. (Lingua
+    decides these by the same rule; asking it would load its models for nothing.)"""
+    if counts.hangul > counts.han:
+        return "ko"
+    return "ja" if counts.kana * KANA_SHARE >= counts.han + counts.kana else "zh"
 
 
 def _sample(text: str) -> str:
@@ -288,7 +329,11 @@ def expected_language(page: Page) -> tuple[str | None, str]:
     content = content_language(page)
     if tag is not None and not _contradicts(tag, content):
         return tag.language, f"{tag.tag} ({source})"
-    if content.language is not None and content.share >= MIN_UNDECLARED_SHARE:
+    if content.share < MIN_UNDECLARED_SHARE:
+        return None, ""
+    if content.script == "latin" and content.sample:
+        return LATIN_SCRIPT, "Latin script (most of its text)"  # which language: asked only if needed
+    if content.language is not None:
         return content.language, f"{_language_name(content.language)} (most of its text)"
     return None, ""
 
@@ -329,7 +374,9 @@ def _foreign_language(block: TextBlock, expected: str) -> str | None:
     prose = _is_latin_prose(block.text) if cjk_page else _is_chinese_prose(block.text)
     if not prose:
         return None
-    language = identify(block.text)
+    # Latin-script prose on a Chinese page: Lingua says which language; Chinese prose on
+    # a Latin-script page: the script says (kana, hangul), with no model to load.
+    language = identify(block.text) if cjk_page else _cjk_language(script_counts(block.text))
     if language is None or language == expected or (language in CJK_LANGUAGES) == cjk_page:
         return None
     return language
@@ -349,6 +396,9 @@ def _untranslated(page: Page) -> Finding | None:
     foreign = [(b, lang) for b, lang in judged if lang is not None]
     if not foreign:
         return None
+    if expected == LATIN_SCRIPT:  # now worth a Lingua call: which language the page is in
+        expected = content_language(page).language or LATIN_SCRIPT
+        declared = f"{_language_name(expected)} (most of its text)"
     total = sum(_weight(b.text) for b in blocks(page)) or 1
     share = sum(_weight(b.text) for b, _ in foreign) / total
     languages = sorted({lang for _, lang in foreign})
@@ -489,7 +539,12 @@ def _lang_mismatch(page: Page, pages_by_url: dict[str, Page]) -> Finding | None:
         page=page.final_url,
         target=None,
         message=problems[0]["message"] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-        evidence={"problems": problems[:MAX_EXAMPLES], "count": len(problems)},
+        evidence={
+            "problems": problems[:MAX_EXAMPLES],
+            "count": len(problems),
+            "selector": problems[0]["selector"],
+            "snippet": problems[0]["snippet"],
+        },
     )
 
 
@@ -507,13 +562,24 @@ def _attribute_mismatch(page: Page) -> Iterator[dict[str, Any]]:
         "source": source,
         "content_language": content.language,
         "share": round(content.share, 3),
+        "selector": "html" if source == "lang attribute" else "(HTTP header Content-Language)",
+        "snippet": _quote(_first_prose(page, content)),
     }
+
+
+def _first_prose(page: Page, content: ContentLanguage) -> str:
+    """The page's first sizeable block in the script most of its text is in, to quote."""
+    for block in blocks(page):
+        counts = script_counts(block.text)
+        cjk, latin = cjk_weight(counts), counts.latin
+        if block.tag != "title" and cjk + latin >= 60 and (cjk >= latin) == (content.script == "cjk"):
+            return block.text
+    return page.facts.text[:QUOTE_CHARS] if page.facts is not None else ""
 
 
 def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[dict[str, Any]]:
     if page.facts is None:
         return
-    own = content_language(page).language
     for code, url in page.facts.hreflangs:
         tag = parse_tag(code)
         if tag is None:
@@ -521,7 +587,7 @@ def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[
         target = page if url in (page.url, page.final_url) else pages_by_url.get(url)
         if target is None:
             continue
-        language = own if target is page else content_language(target).language
+        language = content_language(target).language
         if language is None or _same_language(tag.language, language):
             continue
         where = "this page itself" if target is page else url
@@ -530,6 +596,8 @@ def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[
             "hreflang": code,
             "target": url,
             "content_language": language,
+            "selector": f'link[rel="alternate"][hreflang="{code}"]',
+            "snippet": _quote(url),
         }
 
 
@@ -596,6 +664,7 @@ def _mojibake(page: Page) -> Finding | None:
                 "charset_used": mismatch.used,
                 "charset_likely": mismatch.likely,
                 "meta_charset": page.facts.meta_charset,
+                "selector": "meta[charset]" if page.facts.meta_charset else "html",
                 "snippet": _quote(mismatch.shown),
                 "intended": _quote(mismatch.intended),
             },
@@ -681,7 +750,7 @@ def _target_problem(
     wrong = _wrong_language(target, landed)
     if wrong is not None:
         return wrong
-    if target.via == "hreflang" and not _links_back(landed, target.source):
+    if target.via == "hreflang" and not _links_back(landed, pages_by_url.get(target.source)):
         return f"not reciprocal: {landed.final_url} has no hreflang back to {target.source}"
     return None
 
@@ -700,8 +769,21 @@ def _wrong_language(target: SwitcherTarget, landed: Page, self_link: bool = Fals
     return None
 
 
-def _links_back(page: Page, source: str) -> bool:
-    return page.facts is not None and any(url == source for _, url in page.facts.hreflangs)
+def _links_back(page: Page, source: Page | None) -> bool:
+    """Whether ``page`` has an hreflang naming ``source`` (by the URL asked, the URL it ended
+    on or its canonical; a trailing slash or letter case in the host makes no difference)."""
+    if page.facts is None or source is None:
+        return True  # nothing to compare: not judged
+    names = {source.url, source.final_url}
+    if source.facts is not None and source.facts.canonical:
+        names.add(source.facts.canonical)
+    wanted = {_comparable(url) for url in names}
+    return any(_comparable(url) in wanted for _, url in page.facts.hreflangs)
+
+
+def _comparable(url: str) -> str:
+    parts = urlsplit(normalize(url))
+    return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path.rstrip("/") or "/"))
 
 
 def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
@@ -726,11 +808,21 @@ def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[
             evidence={
                 "via": target.via,
                 "label": target.label,
+                "selector": _switcher_selector(target),
+                "snippet": target.label,
                 "problem": problem,
                 "pages": list(dict.fromkeys(pages))[:MAX_EXAMPLES],
                 "count": len(pages),
             },
         )
+
+
+def _switcher_selector(target: SwitcherTarget) -> str:
+    if target.via == "hreflang":
+        return f'link[rel="alternate"][hreflang="{target.label}"]'
+    parts = urlsplit(target.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return 'a[href*="{}"]'.format(path.replace('"', '\\"'))
 
 
 def _pages_by_url(evidence: SiteEvidence) -> dict[str, Page]:

@@ -34,12 +34,14 @@ from shophealth.crawler.config import (
     check_output_file,
     load_sites_file,
 )
-from shophealth.crawler.evidence_store import EvidenceError, save_evidence
+from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
 from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
+from shophealth.reports.guidance import LANGUAGES
+from shophealth.reports.renderers.html import write_html
 from shophealth.reports.renderers.terminal import inert, render_summary
 from shophealth.reports.report import build_report, write_json
 
@@ -205,6 +207,10 @@ def scan_command(
         str | None, typer.Option(help="Celery broker URL (redis://…).", envvar="SHOPHEALTH_BROKER")
     ] = None,
     detach: Annotated[bool, typer.Option(help="With --distributed: print the run id, do not wait.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the HTML report (index.html + a page per shop) here.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the HTML report: en or zh-HK.")] = "en",
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
@@ -212,6 +218,13 @@ def scan_command(
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+    if lang not in LANGUAGES:
+        raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    try:
+        if html is not None:
+            html.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made is said before scanning
+    except OSError as exc:
+        raise fail(f"cannot make the HTML report folder {html}: {exc.strerror or exc}") from None
     given = {
         "per_host": per_host,
         "per_host_max": per_host_max,
@@ -219,7 +232,7 @@ def scan_command(
         "browser_path": str(browser) if browser else None,
         "lighthouse_pages": lighthouse_pages,
         "lighthouse_runs": lighthouse_runs,
-        "artifacts_dir": str(artifacts) if artifacts else None,
+        "artifacts_dir": _screenshot_folder(artifacts, save_evidence),
         "max_pages": max_pages,
         "max_depth": max_depth,
         "budget_s": budget,
@@ -235,6 +248,8 @@ def scan_command(
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
+    if save_evidence is not None:
+        _checked(check_evidence_folder, save_evidence)
     notify = cli_history.Notify(webhook, mail_to or (), smtp)
     if distributed:
         cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)
@@ -247,6 +262,8 @@ def scan_command(
     if nightly is not None:
         nightly.finish(run, report)
     _write_report(report, json_path, quiet)
+    if html is not None:
+        write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
@@ -420,11 +437,18 @@ def demo_command(
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
 
 
+def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    folder = artifacts or (evidence / "screenshots" if evidence else None)
+    return str(folder) if folder else None
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
 
 
+from shophealth.crawler import cli_gate, cli_report  # noqa: E402, F401, I001  (register `gate`, `report`)
 import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)
 from shophealth.crawler import cli_distributed, cli_history  # noqa: E402  (history, diff, worker; used by scan)

@@ -104,9 +104,9 @@ def diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
 ) -> None:
     """What changed between two runs: new, fixed and persisting problems, score changes."""
-    from shophealth.reports.store.diff import diff_reports
+    from shophealth.reports.store.diff import run_diff
 
-    diff = diff_reports(*_load_reports((old, new), store))
+    diff = run_diff(*_load_reports((old, new), store))
     if as_json:
         print(json.dumps(diff, ensure_ascii=False, indent=2))
         return

@@ -63,7 +63,7 @@ class ScanConfig:
     max_pages: int = 500
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
-    budget_s: float = 600.0  # seconds the crawl of a shop may take (not the TLS, browser, Lighthouse phases)
+    budget_s: float = 600.0  # wall clock per shop, every phase included (crawler.phases)
     concurrency: int = 64  # requests in flight, all hosts
     per_host: int = 8  # requests in flight to one of the shop's hosts, at first
     per_host_max: int = 32  # ...and at most, while the host answers as fast (see fetch.HostLimit)

@@ -44,7 +44,7 @@ from shophealth.checks.registry import load_registry
 from shophealth.crawler.config import ScanConfig, SiteConfig, apply_options
 from shophealth.crawler.scan import Run, SiteRun, now_iso, scan_site
 from shophealth.reports.report import build_report
-from shophealth.reports.store import PageSummary, Store
+from shophealth.reports.store import Store
 
 QUEUE = "shophealth"
 TASK = "shophealth.scan_shop"
@@ -110,7 +110,7 @@ def scan_shop_job(task: Task, run_id: str, position: int, job: dict[str, Any]) -
             raise task.retry(countdown=RETRY_LOCKED_S)
         try:
             site_run = asyncio.run(scan_site(site, load_registry()))
-            store.save_site(run_id, position, site_report(run_id, site_run), page_summaries(site_run))
+            store.save_site(run_id, position, site_report(run_id, site_run))
         finally:
             lock.release()
     return "stored"
@@ -120,10 +120,6 @@ def site_report(run_id: str, site_run: SiteRun) -> dict[str, Any]:
     report = build_report(Run(id=run_id, started_at=now_iso(), sites=[site_run]))
     site: dict[str, Any] = report["sites"][0]
     return site
-
-
-def page_summaries(site_run: SiteRun) -> list[PageSummary]:
-    return [PageSummary(p.url, p.status, getattr(p, "kind", None)) for p in site_run.evidence.pages]
 
 
 class ShopLock:

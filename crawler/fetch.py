@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import socket
 import ssl
@@ -188,8 +189,21 @@ class HostPolicy:
 
 
 def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi."""
+    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi.
+
+    Loading a bundle takes ~0.1 s of CPU on the event loop (certifi's 150
+    roots), so one context is made per bundle file and version and shared by
+    every shop and client of the process."""
     source = ca_bundle or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    try:
+        version = os.stat(source).st_mtime_ns
+    except OSError:
+        version = 0
+    return _trust_context(source, version)
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_context(source: str, version: int) -> ssl.SSLContext:
     if os.path.isdir(source):
         return ssl.create_default_context(capath=source)
     return ssl.create_default_context(cafile=source)
@@ -213,7 +227,10 @@ def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
     """A transport error's kind, and its message in words a shop owner can act on."""
     # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
     # underlying OS, TLS or HTTP-parsing error is looked for before believing "timeout".
-    for cause in _causes(exc):
+    causes = _causes(exc)
+    if any(isinstance(cause, aiohttp.http_exceptions.LineTooLong) for cause in causes):
+        return ErrorKind.TOO_LARGE, "a status line or header of the answer is too long for HTTP clients"
+    for cause in causes:
         found = _known_cause(cause)
         if found is not None:
             return found
@@ -240,8 +257,6 @@ def _known_cause(cause: BaseException) -> tuple[ErrorKind, str] | None:
         return ErrorKind.CONNECT, "connection refused"
     if isinstance(cause, ConnectionResetError):
         return ErrorKind.CONNECT, "connection reset"
-    if isinstance(cause, aiohttp.http_exceptions.LineTooLong):
-        return ErrorKind.TOO_LARGE, f"the answer's status line or a header is too long: {_message(cause)}"
     if isinstance(cause, (aiohttp.http_exceptions.HttpProcessingError, aiohttp.ClientResponseError)):
         detail = " ".join(str(getattr(cause, "message", "") or _message(cause)).split())[:200]
         return ErrorKind.PROTOCOL, f"not a valid HTTP answer: {detail}"
@@ -317,7 +332,8 @@ class Fetcher:
                 connector = aiohttp.TCPConnector(limit=connections, ssl=tls)
                 return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-            transport = AiohttpTransport(client=session)
+            # verify=tls: without it the transport loads certifi once more (0.1 s), unused
+            transport = AiohttpTransport(verify=tls, client=session)
             self._transports[verify] = transport
             client = httpx.AsyncClient(
                 transport=transport,

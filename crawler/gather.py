@@ -2,10 +2,10 @@
 
 One frontier owns every request start: a queue of page jobs (crawl, parse,
 follow) and link jobs (verify a target once), worked by ``concurrency``
-workers under the fetcher's global and per-host limits. The whole gather runs
-under the shop's crawl budget (``budget_s``: it bounds this crawl, not the
-probe, TLS, browser and Lighthouse phases after it); when it runs out, or the
-page limit is reached, the scan ends with what it has and says why.
+workers under the fetcher's global and per-host limits. The crawl runs within
+what is left of the shop's wall-clock budget (``budget_s``, shared by every
+phase: :mod:`shophealth.crawler.phases`); when it runs out, or the page limit
+is reached, the crawl ends with what it has and says why.
 
 Every target gets a :class:`LinkResult` of facts: what the last answer was
 (status, the headers a verdict needs, the start of the body), the transport
@@ -183,12 +183,14 @@ class SiteCrawl:
                     self.stats.stop(INTERRUPTED, INTERRUPTED_DETAIL)
         except TimeoutError:
             self.stats.stop(BUDGET, f"time budget of {self.config.budget_s:g} s ran out while crawling")
+            log.warning("crawl of %s ended early: %s", seeds[0], self.stats.stopped_detail)
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         if self.stats.stopped_reason is None and self.stats.pages_limited:
             self.stats.stop("page-limit", f"page limit of {self.config.max_pages} reached")
+            log.info("crawl of %s ended at the page limit of %d", seeds[0], self.config.max_pages)
 
     async def _work(self) -> None:
         while True:
@@ -203,7 +205,8 @@ class SiteCrawl:
                 self._note(url, LinkResult(url, error_kind=ErrorKind.INTERNAL, error=_describe(exc)))
                 if kind == "page" and depth == 0:  # a start page: say why the shop was not crawled
                     error = f"internal error: {_describe(exc)}"
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=error))
+                    page = Page(url, url, None, 0, error=error, error_kind=ErrorKind.INTERNAL)
+                    self.pages.append(page)
             finally:
                 self._queue.task_done()
                 if kind == "page":
@@ -214,6 +217,8 @@ class SiteCrawl:
 
     def _tell_phase(self) -> None:
         """Say when only links are left to verify, and when pages come again."""
+        if not self._pages_pending and self._queue.empty():
+            return  # the crawl is over
         phase = "crawling" if self._pages_pending else "verifying links"
         if phase != self._phase:
             self._phase = phase
@@ -265,8 +270,10 @@ class SiteCrawl:
                 reason = rules.reason or "robots.txt disallows it"
                 self._note(url, LinkResult(url, not_asked=reason))
                 if depth == 0:  # a start page: say why the shop was not crawled
-                    why = rules.unreachable or reason
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=why))
+                    why, kind = rules.unreachable or reason, rules.unreachable_kind
+                    self.pages.append(
+                        Page(url=url, final_url=url, status=None, depth=0, error=why, error_kind=kind)
+                    )
                 return
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)

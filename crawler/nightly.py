@@ -32,9 +32,9 @@ from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.link_cache import LinkCache
 from shophealth.crawler.scan import Run, now_iso
 from shophealth.reports.renderers.terminal import inert
-from shophealth.reports.store import PageSummary, Store, StoreError, default_url
+from shophealth.reports.store import Store, StoreError, default_url
 from shophealth.reports.store.checkpoint import StoreCheckpoints
-from shophealth.reports.store.diff import diff_reports, has_regressions
+from shophealth.reports.store.diff import has_regressions, run_diff
 from shophealth.reports.store.notify import NotifyError, post_webhook, send_mail
 
 LOCKED = 75  # EX_TEMPFAIL: another run holds the store's lock; try later
@@ -112,7 +112,7 @@ class Nightly:
             status = "interrupted" if run.interrupted else "complete"
             if self.checkpoints is not None:
                 self.checkpoints.close()
-            self.store.save_report(report, pages_of(run), status)
+            self.store.save_report(report, status)
             if status == "complete":
                 self.store.drop_checkpoint(run.id)
             diff = diff_with_previous(self.store, report)
@@ -149,7 +149,7 @@ def diff_with_previous(store: Store, report: Mapping[str, Any]) -> dict[str, Any
     stored for the first time are left out (nothing to compare with)."""
     previous = store.previous_report(report["run"]["id"])
     known = {site["site"] for site in previous["sites"]}
-    return diff_reports(previous, {**report, "sites": [s for s in report["sites"] if s["site"] in known]})
+    return run_diff(previous, {**report, "sites": [s for s in report["sites"] if s["site"] in known]})
 
 
 def lock_path(url: str) -> Path:
@@ -160,16 +160,6 @@ def lock_path(url: str) -> Path:
     folder = Path(platformdirs.user_runtime_dir("shophealth", appauthor=False, ensure_exists=True))
     digest = hashlib.sha256(parsed.render_as_string(hide_password=True).encode()).hexdigest()[:16]
     return folder / f"store-{digest}.lock"
-
-
-def pages_of(run: Run) -> dict[str, list[PageSummary]]:
-    """What the store keeps of each shop's pages: URL, status, kind."""
-    return {
-        site_run.site.url: [
-            PageSummary(p.url, p.status, getattr(p, "kind", None)) for p in site_run.evidence.pages
-        ]
-        for site_run in run.sites
-    }
 
 
 def summary_line(report: Mapping[str, Any], diff: Mapping[str, Any], where: str) -> str:

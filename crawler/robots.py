@@ -15,16 +15,19 @@ sends one HEAD/GET per target, as every link checker does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from protego import Protego
 
+from shophealth.crawler.evidence import ErrorKind
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.urls import origin
 
 ROBOTS_MAX_BYTES = 512_000
 MAX_CRAWL_DELAY = 10.0
 USER_AGENT_TOKEN = "shophealth"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class RobotsRules:
     disallow_all: bool = False
     reason: str | None = None
     unreachable: str | None = None  # the host gave no answer at all: why
+    unreachable_kind: ErrorKind | None = None  # and the transport error's kind
 
     def allows(self, url: str) -> bool:
         if self.disallow_all:
@@ -62,15 +66,11 @@ class RobotsCache:
         try:
             result = await self._fetcher.fetch(site_origin + "/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
         except Exception as exc:  # fetch should not raise; if it does, the host is not lost with it
+            log.debug("internal error reading %s/robots.txt", site_origin, exc_info=True)
             why = f"internal error: {type(exc).__name__}: {exc}"
-            return RobotsRules(
-                None, disallow_all=True, reason=f"robots.txt unreadable ({why})", unreachable=why
-            )
+            return _unreachable(why, ErrorKind.INTERNAL)
         if result.status is None:
-            why = result.error or "no answer"
-            return RobotsRules(
-                None, disallow_all=True, reason=f"robots.txt unreadable ({why})", unreachable=why
-            )
+            return _unreachable(result.error or "no answer", result.error_kind)
         if result.status >= 500 or result.status == 429:
             return RobotsRules(
                 None, disallow_all=True, reason=f"robots.txt unreadable (HTTP {result.status})"
@@ -88,3 +88,9 @@ class RobotsCache:
         task = self._rules.get(origin(url))
         parser = task.result().parser if task is not None and task.done() else None
         return list(parser.sitemaps) if parser is not None else []
+
+
+def _unreachable(why: str, kind: ErrorKind | None) -> RobotsRules:
+    """No answer at all: disallow everything, and say why the host is unreachable."""
+    reason = f"robots.txt unreadable ({why})"
+    return RobotsRules(None, disallow_all=True, reason=reason, unreachable=why, unreachable_kind=kind)

@@ -245,3 +245,30 @@ def test_zh_listing_of_english_product_names_is_clean() -> None:
     )
     body = f"<h1>本週精選</h1><ul>{items * 3}</ul><p>網上訂單滿HK$500免運費。</p>"
     assert fired(page(body, "zh-HK")) == {}
+
+
+def hreflang_page(path: str, lang: str, body: str, alternates: dict[str, str]) -> Page:
+    links = "".join(
+        f'<link rel="alternate" hreflang="{code}" href="{href}">' for code, href in alternates.items()
+    )
+    markup = f'<!DOCTYPE html><html lang="{lang}"><head><title>Stores</title>{links}</head><body>{body}</body></html>'
+    return page_from_body(SHOP.rstrip("/") + path, markup.encode())
+
+
+@pytest.mark.parametrize(
+    ("back", "reciprocal"),
+    [
+        ({"zh-HK": SHOP + "zh-hk/stores", "en": SHOP + "en/stores"}, True),
+        ({"zh-HK": "HTTPS://SHOP.EXAMPLE/zh-hk/stores/", "en": SHOP + "en/stores"}, True),  # slash, case
+        ({"en": SHOP + "en/stores"}, False),
+    ],
+)
+def test_hreflang_must_link_back(back: dict[str, str], reciprocal: bool) -> None:
+    zh = hreflang_page(
+        "/zh-hk/stores", "zh-HK", ZH_FILLER, {"zh-HK": SHOP + "zh-hk/stores", "en": SHOP + "en/stores"}
+    )
+    en = hreflang_page("/en/stores", "en", EN_FILLER, back)
+    found = fired(zh, en).get("i18n.switcher-broken", [])
+    assert (found == []) is reciprocal
+    if not reciprocal:
+        assert "not reciprocal" in found[0]

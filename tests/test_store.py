@@ -15,7 +15,6 @@ from db_servers import create_database, postgres
 from sqlalchemy import text
 
 from shophealth.checks.registry import Registry
-from shophealth.crawler.nightly import pages_of
 from shophealth.crawler.scan import Run, now_iso
 from shophealth.demo.server import RunningShop
 from shophealth.reports.report import build_report
@@ -56,7 +55,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def comparable(site: dict[str, Any]) -> dict[str, Any]:
     """What the store keeps of a report's shop (raw artifacts are not kept)."""
-    kept = {key: site[key] for key in ("site", "name", "error", "stats", "unverifiable", "checks", "scores")}
+    keys = ("site", "name", "error", "stats", "unverifiable", "checks", "scores", "pages", "facts")
+    kept = {key: site[key] for key in keys}
     kept["findings"] = sorted(site["findings"], key=lambda f: f["fingerprint"])
     kept["tls"] = [
         {k: t[k] for k in ("host", "valid", "error", "issuer", "not_after", "days_left")} for t in site["tls"]
@@ -68,21 +68,21 @@ def comparable(site: dict[str, Any]) -> dict[str, Any]:
 def test_round_trip(store_url: str, scanned_report: tuple[dict[str, Any], Run]) -> None:
     report, run = scanned_report
     with Store(store_url) as store:
-        store.save_report(report, pages_of(run))
+        store.save_report(report)
         loaded = store.load_report(report["run"]["id"])
         site = report["sites"][0]
         assert [comparable(s) for s in loaded["sites"]] == [comparable(s) for s in report["sites"]]
         assert site["findings"] and site["tls"] and site["lighthouse"] and site["unverifiable"]
-        pages = store.pages(report["run"]["id"], site["site"])
-        assert [(p.url, p.status) for p in pages] == [(p.url, p.status) for p in run.sites[0].evidence.pages]
+        assert store.pages(report["run"]["id"], site["site"]) == site["pages"]
+        assert [p["url"] for p in site["pages"]] == [p.url for p in run.sites[0].evidence.pages]
         assert loaded["run"]["status"] == "complete"
 
 
 def test_rewriting_a_run_never_duplicates(store_url: str, scanned_report: tuple[dict[str, Any], Run]) -> None:
     report, run = scanned_report
     with Store(store_url) as store:
-        store.save_report(report, pages_of(run))
-        store.save_report(report, pages_of(run))
+        store.save_report(report)
+        store.save_report(report)
         [row] = store.history()
         assert sum(row.findings.values()) == len(report["sites"][0]["findings"])
         assert len(store.pages(report["run"]["id"], report["sites"][0]["site"])) == len(

@@ -58,15 +58,6 @@ class StoreError(Exception):
 
 
 @dataclass(frozen=True)
-class PageSummary:
-    """What is kept of a crawled page."""
-
-    url: str
-    status: int | None
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
 class RunSummary:
     """One shop's part of a stored run, as ``shophealth history`` lists it."""
 
@@ -163,17 +154,12 @@ class Store:
 
     # writing
 
-    def save_report(
-        self,
-        report: Mapping[str, Any],
-        pages: Mapping[str, Iterable[PageSummary]] | None = None,
-        status: str = "complete",
-    ) -> None:
-        """Store a report (SPEC §3) and the pages of each shop (by site URL)."""
+    def save_report(self, report: Mapping[str, Any], status: str = "complete") -> None:
+        """Store a report (SPEC §3)."""
         run = report["run"]
         self.save_run_header(run, status)
         for position, site in enumerate(report["sites"]):
-            self.save_site(run["id"], position, site, (pages or {}).get(site["site"], ()))
+            self.save_site(run["id"], position, site)
 
     def save_run_header(self, run: Mapping[str, Any], status: str = "complete") -> None:
         with self.session() as session:
@@ -185,9 +171,7 @@ class Store:
             row.status = status
             session.add(row)
 
-    def save_site(
-        self, run_id: str, position: int, site: Mapping[str, Any], pages: Iterable[PageSummary] = ()
-    ) -> None:
+    def save_site(self, run_id: str, position: int, site: Mapping[str, Any]) -> None:
         """One shop's part of a run, replacing what was stored for this run and shop."""
         shop_id = self._shop_id(site["site"], site.get("name"))
         with self.session() as session:
@@ -206,10 +190,12 @@ class Store:
                 stats=dict(site.get("stats") or {}),
                 overall=scores.get("overall"),
                 algorithm_version=scores.get("algorithm_version"),
+                scores=dict(scores) or None,
+                facts=site.get("facts"),
             )
             session.add(shop_run)
             session.flush()
-            session.add_all(_children(shop_run.id, site, pages))
+            session.add_all(_children(shop_run.id, site))
 
     def _shop_id(self, url: str, name: str | None) -> int:
         """The shop's id, created if new; safe when two writers add the same shop."""
@@ -381,16 +367,12 @@ class Store:
                     sites.append(_site_report(session, previous))
             return {"schema": "shophealth.report/1", "run": {"id": None}, "sites": sites}
 
-    def pages(self, run_id: str, site: str) -> list[PageSummary]:
+    def pages(self, run_id: str, site: str) -> list[dict[str, Any]]:
+        """The shop's pages in the run, as the report lists them."""
         with self.session() as session:
-            query = (
-                select(PageRow)
-                .join(ShopRun, PageRow.shop_run_id == ShopRun.id)
-                .join(Shop)
-                .where(ShopRun.run_id == run_id, Shop.url == site)
-                .order_by(PageRow.id)
-            )
-            return [PageSummary(p.url, p.status, p.kind) for p in session.scalars(query)]
+            query = select(ShopRun.id).join(Shop).where(ShopRun.run_id == run_id, Shop.url == site)
+            shop_run_id = session.scalar(query)
+            return [] if shop_run_id is None else _pages(session, shop_run_id)
 
 
 def _before(run: RunRow) -> ColumnElement[bool]:
@@ -407,11 +389,14 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _children(shop_run_id: int, site: Mapping[str, Any], pages: Iterable[PageSummary]) -> Iterator[Any]:
+def _children(shop_run_id: int, site: Mapping[str, Any]) -> Iterator[Any]:
     """The rows of one shop's part of a run, from its report entry."""
     sid = shop_run_id
-    for page in pages:
-        yield PageRow(shop_run_id=sid, url=page.url, status=page.status, kind=page.kind)
+    for page in site.get("pages") or ():
+        yield PageRow(
+            shop_run_id=sid, url=page["url"], status=page.get("status"), kind=page.get("kind"),
+            final_url=page.get("final_url"),
+        )  # fmt: skip
     for f in site.get("findings") or ():
         yield FindingRow(
             shop_run_id=sid,
@@ -434,7 +419,8 @@ def _children(shop_run_id: int, site: Mapping[str, Any], pages: Iterable[PageSum
     scores = site.get("scores") or {}
     for scope in ("areas", "indicators"):
         for name, value in (scores.get(scope) or {}).items():
-            yield ScoreRow(shop_run_id=sid, scope=scope, name=name, value=value)
+            if value is None or isinstance(value, int | float):
+                yield ScoreRow(shop_run_id=sid, scope=scope, name=name, value=value)
     for t in site.get("tls") or ():
         yield TlsRow(
             shop_run_id=sid,
@@ -476,14 +462,29 @@ def _rows(session: Session, table: Any, shop_run_id: int) -> list[Any]:
     return list(session.scalars(select(table).where(table.shop_run_id == shop_run_id).order_by(table.id)))
 
 
+def _pages(session: Session, shop_run_id: int) -> list[dict[str, Any]]:
+    return [
+        {"url": p.url, "final_url": p.final_url or p.url, "status": p.status, "kind": p.kind}
+        for p in _rows(session, PageRow, shop_run_id)
+    ]
+
+
+def _scores(session: Session, shop_run: ShopRun) -> dict[str, Any] | None:
+    """The shop run's scores: as stored whole, or rebuilt from their rows (runs stored
+    before migration 0004)."""
+    if shop_run.scores is not None:
+        return shop_run.scores
+    if shop_run.error is not None:
+        return None
+    scores: dict[str, Any] = {"overall": shop_run.overall, "areas": {}, "indicators": {}}
+    for s in _rows(session, ScoreRow, shop_run.id):
+        scores[s.scope][s.name] = s.value
+    scores["algorithm_version"] = shop_run.algorithm_version
+    return scores
+
+
 def _site_report(session: Session, shop_run: ShopRun) -> dict[str, Any]:
     sid = shop_run.id
-    scores: dict[str, Any] | None = None
-    if shop_run.error is None:
-        scores = {"overall": shop_run.overall, "areas": {}, "indicators": {}}
-        for s in _rows(session, ScoreRow, sid):
-            scores[s.scope][s.name] = s.value
-        scores["algorithm_version"] = shop_run.algorithm_version
     lighthouse: dict[str, dict[str, Any]] = {}
     for row in _rows(session, LighthouseRow, sid):
         lighthouse.setdefault(row.url, {"url": row.url, "scores": {}})["scores"][row.category] = row.score
@@ -524,5 +525,7 @@ def _site_report(session: Session, shop_run: ShopRun) -> dict[str, Any]:
             }
             for f in _rows(session, FindingRow, sid)
         ],
-        "scores": scores,
+        "pages": _pages(session, sid),
+        "facts": shop_run.facts or {},
+        "scores": _scores(session, shop_run),
     }

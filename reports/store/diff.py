@@ -1,12 +1,13 @@
-"""What changed between two runs: findings new, fixed and persisting (matched
-by fingerprint, per shop), and score changes.
+"""What changed between two runs, per shop: the findings that are new, fixed,
+persisting (and unjudged: the new run could not judge them), as
+:func:`shophealth.reports.diff.diff_reports` matches them by fingerprint,
+and each shop's score changes.
 
-Shops are matched by their site URL; a shop in only one of the runs is listed
-with all its findings new (or fixed). The result is plain JSON data, the shape
-``shophealth diff --json`` prints:
+The result is plain JSON data, the shape ``shophealth diff --json`` prints
+and the nightly webhook posts:
 
-``{"old": run id, "new": run id, "totals": {"new": n, "fixed": n, "persisting": n},
-"sites": [{"site", "new": [finding…], "fixed": […], "persisting": […],
+``{"old": run id, "new": run id, "totals": {"new": n, "fixed": n, "persisting": n, "unjudged": n},
+"sites": [{"site", "new": [finding…], "fixed": […], "persisting": […], "unjudged": […],
 "scores": {"overall": {"old", "new", "change"}, "areas": {name: {…}}}}]}``
 """
 
@@ -15,19 +16,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shophealth.reports.diff import diff_reports
+
 Report = Mapping[str, Any]
+KINDS = {"new": "new", "fixed": "fixed", "persisting": "unchanged", "unjudged": "unjudged"}
 
 
-def diff_reports(old: Report, new: Report) -> dict[str, Any]:
-    """The changes from report ``old`` to report ``new`` (SPEC §3 dicts)."""
+def run_diff(old: Report, new: Report) -> dict[str, Any]:
+    """The changes from report ``old`` to report ``new`` (SPEC §3 dicts), shop by shop."""
+    found = diff_reports(old, new)
     old_sites = {s["site"]: s for s in old.get("sites", ())}
     new_sites = {s["site"]: s for s in new.get("sites", ())}
     order = list(new_sites) + [site for site in old_sites if site not in new_sites]
-    sites = [_site_diff(site, old_sites.get(site), new_sites.get(site)) for site in order]
+    sites = []
+    for url in order:
+        entry: dict[str, Any] = {
+            kind: [f for f in getattr(found, attr) if f["site"] == url] for kind, attr in KINDS.items()
+        }
+        sites.append({"site": url, **entry, "scores": _score_changes(old_sites.get(url), new_sites.get(url))})
     return {
         "old": old.get("run", {}).get("id"),
         "new": new.get("run", {}).get("id"),
-        "totals": {key: sum(len(s[key]) for s in sites) for key in ("new", "fixed", "persisting")},
+        "totals": {kind: sum(len(s[kind]) for s in sites) for kind in KINDS},
         "sites": sites,
     }
 
@@ -39,31 +49,15 @@ def has_regressions(diff: Mapping[str, Any]) -> bool:
     return any((s["scores"]["overall"]["change"] or 0) < 0 for s in diff["sites"])
 
 
-def _by_fingerprint(site: Report | None) -> dict[str, Mapping[str, Any]]:
-    findings: dict[str, Mapping[str, Any]] = {}
-    for finding in (site or {}).get("findings") or ():
-        findings.setdefault(finding["fingerprint"], finding)
-    return findings
-
-
-def _site_diff(url: str, old: Report | None, new: Report | None) -> dict[str, Any]:
-    before, after = _by_fingerprint(old), _by_fingerprint(new)
+def _score_changes(old: Report | None, new: Report | None) -> dict[str, Any]:
     old_scores = (old or {}).get("scores") or {}
     new_scores = (new or {}).get("scores") or {}
-    areas = sorted(set(old_scores.get("areas") or {}) | set(new_scores.get("areas") or {}))
+    old_areas, new_areas = old_scores.get("areas") or {}, new_scores.get("areas") or {}
     return {
-        "site": url,
-        "new": [after[k] for k in after if k not in before],
-        "fixed": [before[k] for k in before if k not in after],
-        "persisting": [after[k] for k in after if k in before],
-        "scores": {
-            "overall": _change(old_scores.get("overall"), new_scores.get("overall")),
-            "areas": {
-                area: _change(
-                    (old_scores.get("areas") or {}).get(area), (new_scores.get("areas") or {}).get(area)
-                )
-                for area in areas
-            },
+        "overall": _change(old_scores.get("overall"), new_scores.get("overall")),
+        "areas": {
+            area: _change(old_areas.get(area), new_areas.get(area))
+            for area in sorted({*old_areas, *new_areas})
         },
     }
 

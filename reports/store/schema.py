@@ -17,7 +17,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        dict[str, Any] | None: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Shop(Base):
@@ -53,6 +57,8 @@ class ShopRun(Base):
     stats: Mapped[dict[str, Any]]
     overall: Mapped[float | None] = mapped_column(Float)
     algorithm_version: Mapped[int | None] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any] | None]  # the report's whole scores object (migration 0004)
+    facts: Mapped[dict[str, Any] | None]  # the report's facts about the shop (migration 0004)
     run: Mapped[RunRow] = relationship(back_populates="shops")
     shop: Mapped[Shop] = relationship()
 
@@ -65,6 +71,7 @@ class PageRow(Base):
     url: Mapped[str] = mapped_column(Text)
     status: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str | None] = mapped_column(String(40))
+    final_url: Mapped[str | None] = mapped_column(Text)  # migration 0004
 
 
 class FindingRow(Base):
