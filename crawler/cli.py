@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -212,7 +213,7 @@ def scan_command(
         "browser_path": str(browser) if browser else None,
         "lighthouse_pages": lighthouse_pages,
         "lighthouse_runs": lighthouse_runs,
-        "artifacts_dir": _screenshot_folder(artifacts, save_evidence),
+        "artifacts_dir": str(artifacts) if artifacts else None,
         "max_pages": max_pages,
         "max_depth": max_depth,
         "budget_s": budget,
@@ -230,6 +231,7 @@ def scan_command(
         _checked(check_output_file, str(json_path), "--json")
     if save_evidence is not None:
         _checked(check_evidence_folder, save_evidence)
+        targets = _with_screenshots(targets, save_evidence / "screenshots")
     run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
@@ -402,10 +404,15 @@ def demo_command(
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
 
 
-def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
-    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
-    folder = artifacts or (evidence / "screenshots" if evidence else None)
-    return str(folder) if folder else None
+def _with_screenshots(targets: list[SiteConfig], folder: Path) -> list[SiteConfig]:
+    """Screenshots are taken only into a folder that is kept: a shop without
+    ``artifacts_dir`` gets the saved evidence's."""
+    return [
+        t
+        if t.config.artifacts_dir
+        else dataclasses.replace(t, config=t.config.replace(artifacts_dir=str(folder)))
+        for t in targets
+    ]
 
 
 @app.command("version")
