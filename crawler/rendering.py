@@ -37,7 +37,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, make_profile
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, new_profile
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -88,7 +88,7 @@ class BrowserPhase:
             return
         if self.config.render == "off":
             return
-        profile = await asyncio.to_thread(make_profile, self.trust)
+        profile = await new_profile(self.trust)
         stack.callback(profile.remove)
         pool = BrowserPool(
             self.executable,
