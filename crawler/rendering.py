@@ -165,6 +165,11 @@ class BrowserPhase:
         """How many overflow suspects are rendered beyond the sample (None: all, with render: all)."""
         return None if self.config.render == "all" else SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages
 
+    @staticmethod
+    def no_stats() -> dict[str, int | None]:
+        """:meth:`stats` of a shop where nothing was rendered (never scanned): every field, 0."""
+        return dict.fromkeys(BrowserPhase(ScanConfig()).stats(), 0)
+
     def _announce(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(phase, done, total)

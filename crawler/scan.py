@@ -318,7 +318,7 @@ def empty_stats(code: str, detail: str) -> dict[str, Any]:
         "stopped_detail": detail,
         "truncated": 0,
         "truncated_pages": [],
-        "rendered": 0,
+        **BrowserPhase.no_stats(),
         "lighthouse_runs": 0,
         "tls_verification": "on",
     }
