@@ -311,6 +311,7 @@ class LighthouseResult:
     runs: int = 0
     failing_audits: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
+    note: str | None = None  # how it was run, when not plainly (certificate errors ignored, a CA bundle)
     report_z: bytes = b""  # the median run's Lighthouse report (LHR) JSON, Zstandard
 
     @property

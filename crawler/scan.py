@@ -119,7 +119,7 @@ async def gather_site(
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal)
     fetcher.credential_origins.update(origin(url) for url in site.seeds)
-    browser = BrowserPhase(config)
+    browser = BrowserPhase(config, site.url, progress=progress.phase if progress is not None else None)
     tls_timeout = config.connect_timeout + config.read_timeout
     after = AfterCrawl()
     async with AsyncExitStack() as stack:
@@ -128,6 +128,7 @@ async def gather_site(
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
+            browser.certificate_error = home_tls.error if home_tls is not None else None
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
         crawl = SiteCrawl(
@@ -183,7 +184,7 @@ async def gather_site(
         "stopped_detail": detail,
         "truncated": sum(1 for p in crawl.pages if p.truncated),  # bodies cut at max_bytes
         "truncated_pages": [p.url for p in crawl.pages if p.truncated][:MAX_LISTED],
-        "rendered": len(evidence.rendered),
+        **browser.stats(),
         "lighthouse_runs": sum(r.runs for r in evidence.lighthouse),
         "tls_verification": (
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"

@@ -111,6 +111,7 @@ def _lighthouse(result: LighthouseResult) -> dict[str, Any]:
         "spread": dict(result.spread),
         "runs": result.runs,
         "error": result.error,
+        "note": result.note,
     }
 
 
