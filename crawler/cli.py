@@ -223,13 +223,13 @@ def scan_command(
         "workers": workers,
     }
     overrides = {key: value for key, value in given.items() if value is not None}
+    if save_evidence is not None:  # before the settings, which check the screenshot folder inside it
+        _checked(check_evidence_folder, save_evidence)
     registry = _registry()
     targets = _sites(urls or [], sites, overrides, registry)
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
-    if save_evidence is not None:
-        _checked(check_evidence_folder, save_evidence)
     run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)

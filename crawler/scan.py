@@ -319,6 +319,13 @@ def empty_stats(code: str, detail: str) -> dict[str, Any]:
         "truncated": 0,
         "truncated_pages": [],
         "rendered": 0,
+        "render_limit": 0,
+        "link_renders": 0,
+        "link_render_limit": 0,
+        "link_renders_skipped": 0,
+        "overflow_suspects": 0,
+        "overflow_suspects_rendered": 0,
+        "overflow_suspect_limit": 0,
         "lighthouse_runs": 0,
         "tls_verification": "on",
     }
