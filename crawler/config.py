@@ -43,7 +43,7 @@ class ConfigError(ValueError):
 class ScanConfig:
     """How one shop is scanned. Every field can be set per site."""
 
-    max_pages: int = 500
+    max_pages: int = 20_000  # a whole shop: the budget (budget_s) is the main bound
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
     budget_s: float = 600.0  # wall clock per shop
