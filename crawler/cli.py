@@ -99,6 +99,13 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let a public shop's links reach private/loopback addresses (implied for a private shop).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -121,6 +128,7 @@ def scan_command(
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         credentials_env=credentials_env,
         workers=workers,
+        allow_private=True if allow_private else None,
     )
     targets = _sites(urls or [], sites, config)
     try:

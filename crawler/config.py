@@ -57,6 +57,9 @@ class ScanConfig:
     retries: int = 2  # for 429/503 with Retry-After, and transient connect errors
     max_retry_after: float = 30.0
     max_redirects: int = 10
+    dns_timeout: float = 5.0  # seconds per name lookup (see crawler.resolver)
+    dns_servers: tuple[str, ...] = ()  # name servers ("ip" or "ip:port"); the system's when empty
+    allow_private: bool = False  # fetch private/loopback addresses from a public shop (crawler.resolver)
     user_agent: str = DEFAULT_USER_AGENT
     respect_robots: bool = True
     verify_external: bool = True  # verify links to other hosts

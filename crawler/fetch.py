@@ -46,6 +46,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import Hop
+from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
 from shophealth.crawler.urls import host_key, normalize
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -197,6 +198,8 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
     # underlying OS or TLS error is looked for before believing "timeout".
     for cause in _causes(exc):
+        if isinstance(cause, LookupFailed):  # timed out, not found, or refused by the guard
+            return str(cause)
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"TLS certificate not trusted: {getattr(cause, 'verify_message', None) or cause}"
         if isinstance(cause, ssl.SSLError):
@@ -237,8 +240,12 @@ class Fetcher:
         config: ScanConfig,
         trust: ssl.SSLContext,
         is_internal: Callable[[str], bool],
+        start_url: str | None = None,
     ) -> None:
         self.config = config
+        self.start_url = start_url
+        self.guard = AddressGuard(start_url, config.allow_private)
+        self._resolver: GuardedResolver | None = None
         self.is_internal = is_internal
         self.insecure_hosts: set[str] = set()
         self.requests = 0
@@ -262,7 +269,7 @@ class Fetcher:
             def session() -> aiohttp.ClientSession:
                 # Cookies live in self.cookies alone: aiohttp's own jar would store
                 # and send them a second time.
-                connector = aiohttp.TCPConnector(limit=connections, ssl=tls)
+                connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
                 return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
             transport = AiohttpTransport(client=session)
@@ -276,11 +283,33 @@ class Fetcher:
             self._clients[verify] = client
         return client
 
+    def resolver(self) -> GuardedResolver:
+        """The one resolver of this fetcher's clients (made in the running event loop)."""
+        if self._resolver is None:
+            config = self.config
+            self._resolver = GuardedResolver(self.guard, config.dns_timeout, config.dns_servers)
+        return self._resolver
+
+    async def guarded(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """``hosts`` less those the address guard refuses, for connections made outside the
+        HTTP client (the TLS inspection)."""
+        if self.guard.allow_private:
+            return hosts
+        resolver = self.resolver()
+        try:
+            allowed = await asyncio.gather(*(resolver.allows(host) for host, _ in hosts))
+        finally:
+            await self.aclose()
+        return [host for host, ok in zip(hosts, allowed, strict=True) if ok]
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
         self._transports.clear()
+        if self._resolver is not None:
+            await self._resolver.close()
+            self._resolver = None
 
     def host_policy(self, url: str) -> HostPolicy:
         key = host_key(url)
@@ -351,6 +380,9 @@ class Fetcher:
                 yield
 
     async def _once(self, url: str, method: str, limit: int) -> FetchResult:
+        refusal = await self._literal_refusal(url)
+        if refusal is not None:
+            return FetchResult(url=url, final_url=url, status=None, error=refusal)
         async with self.slot(url):
             self.requests += 1
             verify = host_key(url) not in self.insecure_hosts
@@ -360,6 +392,14 @@ class Fetcher:
             except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
                 error = describe_error(exc, self.config.request_timeout)
                 return FetchResult(url=url, final_url=url, status=None, error=error)
+
+    async def _literal_refusal(self, url: str) -> str | None:
+        """Why the guard refuses a URL whose host is an IP address (aiohttp resolves no
+        IP literal, so the resolver never sees them)."""
+        if self.guard.allow_private:
+            return None
+        await self.resolver().decide_guard()
+        return self.guard.literal_refusal(url)
 
     async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
         """One request straight to the client's transport.

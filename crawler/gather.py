@@ -32,6 +32,7 @@ from shophealth.crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sig
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.jobs import Jobs, LocalJobs, PageFetch
 from shophealth.crawler.parse import ParsedDocument
+from shophealth.crawler.resolver import unverifiable_reason
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.urls import Scope, resolve
 
@@ -421,7 +422,7 @@ MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")
 
 def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:
     """A fetch turned into a link verdict."""
-    wall = bot_wall_reason(result)
+    wall = bot_wall_reason(result) or unverifiable_reason(result.error)
     if wall is not None:
         outcome = "unverifiable"
     elif result.error is not None or result.status is None or result.status >= 400:

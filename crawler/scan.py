@@ -84,7 +84,7 @@ async def gather_site(
     started = time.monotonic()
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
     trust = trust_store(config.ca_bundle)
-    fetcher = Fetcher(config, trust, scope.is_internal)
+    fetcher = Fetcher(config, trust, scope.is_internal, site.url)
     browser = BrowserPhase(config)
     tls_timeout = config.connect_timeout + config.read_timeout
     async with AsyncExitStack() as stack:
@@ -103,7 +103,7 @@ async def gather_site(
             browser.stop(STOPPED_BY_USER)
         rendered = await browser.render_sample(crawl.pages)
     lighthouse = await browser.lighthouse(crawl.pages)
-    hosts = hosts_to_inspect(site.url, crawl.pages)
+    hosts = await fetcher.guarded(hosts_to_inspect(site.url, crawl.pages))
     tls = await inspect_hosts(hosts, trust, tls_timeout)
     evidence = SiteEvidence(
         site=site.url,
@@ -142,7 +142,7 @@ async def _start_workers(
     size, start_at_pages = default_workers(config)
     if size == 0:
         return None
-    setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts))
+    setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts), fetcher.start_url)
     pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
     if start_at_pages == 0:  # asked for by number: all jobs go to them
