@@ -96,6 +96,7 @@ class PageFacts:
     hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
     canonical: str | None = None
     meta_charset: str | None = None
+    refs_cut: bool = False  # the page had more links and resources than are kept (parse.MAX_REFS)
 
     @property
     def text(self) -> str:
@@ -245,6 +246,18 @@ class LighthouseResult:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CrawlCut:
+    """Something the crawl cut off on purpose (a crawler trap), and where."""
+
+    kind: str  # "trap"
+    reason: str  # which pattern: "calendar", "session id in the URL", …
+    pattern: str  # the URLs it stands for, e.g. "shop.example/events?month"
+    page: str  # the first page that led into it
+    examples: tuple[str, ...] = ()
+    count: int = 0  # URLs cut
+
+
 @dataclass(frozen=True)
 class SiteEvidence:
     """Everything gathered about one shop; the single input of every check.
@@ -263,6 +276,7 @@ class SiteEvidence:
     lighthouse: tuple[LighthouseResult, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
     plain_http: Page | None = None  # the shop's home asked over http://, after redirects
+    cuts: tuple[CrawlCut, ...] = ()  # crawler traps cut off (crawler.traps)
 
     def __repr__(self) -> str:
         # Short on purpose: Python 3.11's asyncio.run formats the repr of the main

@@ -45,6 +45,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import Hop
 from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
 from shophealth.crawler.urls import host_key, normalize
@@ -436,14 +437,20 @@ class Fetcher:
 
 
 async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the decoded body, and whether there was more."""
+    """At most ``limit`` bytes of the decoded body, and whether there was more.
+
+    Decoded here, not by httpx, so that a compression bomb is cut at ``limit``
+    decoded bytes without being inflated first (:mod:`crawler.decoding`); the
+    bytes read off the wire are capped at ``limit`` as well."""
+    decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
     body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= limit:
-            truncated = len(body) > limit or not response.is_stream_consumed
-            del body[limit:]
-            return bytes(body), truncated
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        decoded, more = decoder.decode(chunk, limit - len(body))
+        body += decoded
+        if more or len(body) >= limit or received >= limit:
+            return bytes(body), more or received > limit
     return bytes(body), False
 
 

@@ -13,6 +13,8 @@ the Content-Type header, then ``<meta charset>``, and falls back to UTF-8.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -56,6 +58,7 @@ LINK_RELS = {
 INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
 MAX_TEXT = 200_000
 MAX_REF_TEXT = 120
+MAX_REFS = 3_000  # links and resources kept per page; a mega-menu has ~1,500, a hostile page 100,000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,11 @@ def parse_html(html: str, url: str) -> ParsedPage:
     """Facts and references of one HTML page fetched from ``url``."""
     tree = LexborHTMLParser(html)
     base = _base_url(tree, url)
-    refs = tuple(_refs(tree, base))
+    refs = tuple(itertools.islice(_refs(tree, base), MAX_REFS + 1))
     facts = _facts(tree, base)
+    if len(refs) > MAX_REFS:
+        refs = refs[:MAX_REFS]
+        facts = dataclasses.replace(facts, refs_cut=True)
     return ParsedPage(facts=facts, refs=refs)
 
 

@@ -116,6 +116,7 @@ async def gather_site(
         rendered=rendered,
         lighthouse=lighthouse,
         missing={**_missing_kinds(probe, tls), **browser.missing},
+        cuts=crawl.traps.found(),
     )
     stats = {
         "pages": len(crawl.pages),
