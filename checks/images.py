@@ -5,6 +5,8 @@ that answers 4xx/5xx or fails to load (``error``), one that loads but is not
 an image, such as an HTML error page served at an image URL (``error``), and
 a product page (``og:type`` product or schema.org ``Product``) with no image
 at all (``warning``). One finding per image URL, however many pages show it.
+Whether an image target loads is decided by
+:func:`shophealth.checks.linkverdict.link_verdict`, as for ``links.broken``.
 
 Limits: images added by JavaScript or CSS backgrounds are not seen without
 rendering; an image that loads but shows the wrong picture is not detected.
@@ -15,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from shophealth.checks.base import Check, Finding, Options
-from shophealth.crawler.evidence import LinkResult, Page, Sighting, SiteEvidence
+from shophealth.checks.linkverdict import link_verdict
+from shophealth.crawler.evidence import LinkResult, Page, Sighting, SiteEvidence, starts_like_markup
 from shophealth.crawler.pagekind import is_product_page
 
 IMAGE_TAGS = frozenset({"img", "source", "video"})
@@ -36,7 +39,7 @@ def _not_an_image(result: LinkResult) -> str | None:
     ctype = result.content_type.split(";")[0].strip().lower()
     if ctype.startswith(NOT_IMAGE_TYPES):
         return f"served as {ctype}"
-    if result.body_is_markup and not ctype.startswith("image/svg"):
+    if starts_like_markup(result.body_head) and not ctype.startswith("image/svg"):
         return "the server sends a web page instead"
     return None
 
@@ -45,10 +48,11 @@ def find_broken_images(evidence: SiteEvidence, options: Options) -> Iterator[Fin
     for result in evidence.links.values():
         if not _is_image_target(result):
             continue
-        if result.outcome == "broken":
+        outcome = link_verdict(result).outcome
+        if outcome == "broken":
             why = f"HTTP {result.status}" if result.status is not None else result.error
             yield _image_finding(result, evidence, f"Image does not load ({why}): {result.url}")
-        elif result.outcome == "ok" and (reason := _not_an_image(result)) is not None:
+        elif outcome == "ok" and (reason := _not_an_image(result)) is not None:
             yield _image_finding(result, evidence, f"Image URL is not an image ({reason}): {result.url}")
     for page in evidence.html_pages():
         if _is_product_page(page) and not _has_image(page):
@@ -71,6 +75,7 @@ def _image_finding(result: LinkResult, evidence: SiteEvidence, message: str) -> 
         message=message,
         evidence={
             "status": result.status,
+            "error_kind": result.error_kind,
             "error": result.error,
             "content_type": result.content_type,
             "pages": [s.page for s in result.seen],

@@ -10,8 +10,12 @@
     Severity: ``error`` for the shop's own links and for any script,
     stylesheet, iframe or form; ``warning`` for a link to another site's page
     and for a timeout (the server may only have been slow).
+    Whether a target is broken is decided by
+    :func:`shophealth.checks.linkverdict.link_verdict`, shared with
+    ``images.broken`` and the report's ``unverifiable`` list.
     Limits: targets behind bot walls or rate limits are not judged (see the
-    report's ``unverifiable``); social sites are judged by the social checks.
+    report's ``unverifiable``); links to social sites are not fetched (they
+    refuse crawlers), so they are not judged here.
 
 ``links.soft-404``
     A page of the shop that answers 200 but is a not-found page: its title
@@ -47,10 +51,11 @@ from urllib.parse import urlsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.checks.images import is_image_sighting
-from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
+from shophealth.checks.linkverdict import link_verdict
+from shophealth.crawler.evidence import ErrorKind, LinkResult, Page, SiteEvidence
 
 RESOURCE_TAGS = frozenset({"script", "link", "iframe", "form", "embed", "audio"})
-LOOP_ERRORS = frozenset({"redirect loop", "too many redirects"})
+LOOP_KINDS = frozenset({ErrorKind.REDIRECT_LOOP, ErrorKind.TOO_MANY_REDIRECTS})
 # What a not-found or no-longer-available page says in its title or main heading.
 _EN_THING = r"(?:the\s+|this\s+|that\s+)?(?:page|product|item|file)"
 _EN_GONE = (
@@ -112,7 +117,7 @@ def _first_page(result: LinkResult, evidence: SiteEvidence) -> str:
 def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     ignore = [re.compile(p) for p in options.get("ignore", [])]
     for result in evidence.links.values():
-        if result.outcome != "broken" or result.error in LOOP_ERRORS:
+        if result.error_kind in LOOP_KINDS or link_verdict(result).outcome != "broken":
             continue
         if result.seen and all(is_image_sighting(s) for s in result.seen):
             continue  # images.broken judges it
@@ -127,7 +132,12 @@ def find_broken_links(evidence: SiteEvidence, options: Options) -> Iterator[Find
             page=_first_page(result, evidence),
             target=result.url,
             message=_broken_message(result),
-            evidence={"status": result.status, "error": result.error, **_pages_evidence(result)},
+            evidence={
+                "status": result.status,
+                "error_kind": result.error_kind,
+                "error": result.error,
+                **_pages_evidence(result),
+            },
         )
 
 
@@ -136,7 +146,7 @@ def _posted_to_only(result: LinkResult) -> bool:
 
 
 def _broken_severity(result: LinkResult, tags: set[str]) -> Severity:
-    if result.error is not None and "timed out" in result.error:
+    if result.error_kind is ErrorKind.TIMEOUT:
         return "warning"
     if result.internal or tags & RESOURCE_TAGS:
         return "error"
@@ -228,7 +238,7 @@ def _soft_404_page(page: Page, evidence: SiteEvidence) -> Finding:
 
 
 def _redirected_home(result: LinkResult, evidence: SiteEvidence) -> bool:
-    if not result.redirects or result.outcome != "ok" or result.final_url is None:
+    if not result.redirects or result.final_url is None or link_verdict(result).outcome != "ok":
         return False
     final = urlsplit(result.final_url)
     asked = urlsplit(result.url)
@@ -245,8 +255,9 @@ def _redirected_home(result: LinkResult, evidence: SiteEvidence) -> bool:
 def find_redirect_problems(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     max_hops = int(options.get("max_hops", 3))
     for result in evidence.links.values():
-        if result.error in LOOP_ERRORS:
-            yield _redirect_finding(result, evidence, "error", f"{result.error.capitalize()}: {result.url}")
+        if result.error_kind in LOOP_KINDS:
+            message = f"{(result.error or result.error_kind).capitalize()}: {result.url}"
+            yield _redirect_finding(result, evidence, "error", message)
         elif len(result.redirects) > max_hops:
             message = f"{result.url} takes {len(result.redirects)} redirects to reach {result.final_url}"
             yield _redirect_finding(result, evidence, "warning", message)

@@ -10,6 +10,7 @@ Running checks never raises: a check whose evidence is missing is
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ GROUP = "shophealth.checks"
 OWN_DISTRIBUTION = "shophealth"
 AUTOLOAD_ENV = "SHOPHEALTH_DISABLE_PLUGIN_AUTOLOAD"
 
+log = logging.getLogger(__name__)
 Status = Literal["pass", "warn", "fail", "skipped", "error"]
 
 
@@ -98,6 +100,7 @@ def run_check(check: Check, evidence: SiteEvidence, options: Options) -> CheckOu
     try:
         findings = tuple(check.run(evidence, merged))
     except Exception as exc:
+        log.debug("check %s raised on %s", check.id, evidence.site, exc_info=True)
         return CheckOutcome(check.id, "error", detail=f"{type(exc).__name__}: {exc}")
     return CheckOutcome(check.id, _status_of(findings), findings)
 

@@ -60,7 +60,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
-from shophealth.crawler.evidence import Ref, SiteEvidence, TlsFacts
+from shophealth.crawler.evidence import Ref, SiteEvidence, TlsFacts, day_of
 
 EXPIRY_KINDS = {"expired", "not-yet-valid"}
 UNREACHABLE_KINDS = {"connect"}
@@ -109,18 +109,14 @@ def _is_out_of_date(facts: TlsFacts) -> bool:
     return facts.error_kind == "expired" or not_yet or (facts.days_left or 0.0) < 0
 
 
-def _day(iso: str | None) -> str:
-    return iso[:10] if iso else "an unknown date"
-
-
 def run_expired(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     for facts in evidence.tls:
         if not _is_out_of_date(facts):
             continue
         if facts.error_kind == "not-yet-valid":
-            when = f"is not valid until {_day(facts.not_before)}"
+            when = f"is not valid until {day_of(facts.not_before)}"
         else:
-            when = f"expired on {_day(facts.not_after)}"
+            when = f"expired on {day_of(facts.not_after)}"
         message = (
             f"The security certificate of {_target(facts)} {when}: "
             "browsers show a full-page warning instead of the shop."
@@ -148,7 +144,7 @@ def run_expiring(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
             continue
         severity: Severity = "error" if facts.days_left < error_window else "warning"
         message = (
-            f"The security certificate of {_target(facts)} expires on {_day(facts.not_after)}, "
+            f"The security certificate of {_target(facts)} expires on {day_of(facts.not_after)}, "
             f"in {facts.days_left:.0f} days: renew it before customers see a browser warning."
         )
         yield _host_finding(

@@ -23,7 +23,9 @@ limit and returns a :class:`~crawler.evidence.RenderedPage`:
   control is clicked the Navigation API's ``navigate`` event records and cancels
   any navigation it starts (``location.href = …``, a real link). As a safety net
   every navigation request during the clicks is answered "204 No Content", so the
-  browser stays on the page and nothing leaves the machine. Controls tried:
+  browser stays on the page and the share site is never opened. Only navigations
+  are held back: requests the page itself makes on a click (scripts, images,
+  analytics beacons) still go out. Controls tried:
   ``a[href="#"]`` / ``javascript:`` links, buttons and anything with a
   ``data-share…`` attribute, share-looking ones first, at most
   :data:`MAX_SHARE_CLICKS`.

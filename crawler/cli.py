@@ -29,7 +29,9 @@ from shophealth.crawler.config import (
     SiteConfig,
     load_sites_file,
 )
+from shophealth.crawler.evidence_store import EvidenceError, save_evidence
 from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
 from shophealth.reports.renderers.terminal import inert, render_summary
@@ -50,6 +52,22 @@ out = Console()
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
+@app.callback()
+def main(
+    log_level: Annotated[
+        str, typer.Option(help=f"Log records at this level and above: {', '.join(LEVELS)}.")
+    ] = "warning",
+    log_file: Annotated[Path | None, typer.Option(help="Append the log here instead of stderr.")] = None,
+) -> None:
+    """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
+    if log_level.lower() not in LEVELS:
+        raise fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}")
+    try:
+        configure_logging(log_level.lower(), log_file, console=err)
+    except OSError as exc:
+        raise fail(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {inert(message)}")
     return typer.Exit(code)
@@ -67,7 +85,12 @@ def scan_command(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     max_pages: Annotated[int | None, typer.Option(min=1, help="Pages to crawl per shop.")] = None,
     max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the start page.")] = None,
-    budget: Annotated[float | None, typer.Option(min=1, help="Wall-clock seconds per shop.")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Seconds the crawl of each shop may take (TLS, browser and Lighthouse come after)."
+        ),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
     per_host: Annotated[
@@ -99,6 +122,9 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    save_evidence: Annotated[
+        Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
+    ] = None,
     allow_private: Annotated[
         bool,
         typer.Option(
@@ -134,9 +160,12 @@ def scan_command(
     try:
         for target in targets:
             target.config.shop_headers()  # a missing variable is bad input, said before scanning
+            forget_in_logs([*target.config.headers_env.values(), target.config.credentials_env or ""])
     except ConfigError as exc:
         raise fail(str(exc)) from None
     run = _run_scan(targets, quiet, parallel)
+    if save_evidence is not None:
+        _save_evidence(run, save_evidence)
     report = build_report(run)
     if json_path is not None:
         write_json(report, json_path)
@@ -151,6 +180,13 @@ def scan_command(
         raise typer.Exit(INTERRUPTED)
     if unreachable:
         raise typer.Exit(1)
+
+
+def _save_evidence(run: Run, folder: Path) -> None:
+    try:
+        save_evidence(run, folder)
+    except EvidenceError as exc:
+        err.print(f"[bold red]error:[/] {inert(str(exc))}")  # the report is still written
 
 
 def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list[SiteConfig]:
@@ -256,3 +292,6 @@ def demo_command(
 def version_command() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)

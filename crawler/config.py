@@ -46,7 +46,7 @@ class ScanConfig:
     max_pages: int = 20_000  # a whole shop: the budget (budget_s) is the main bound
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
-    budget_s: float = 600.0  # wall clock per shop
+    budget_s: float = 600.0  # seconds the crawl of a shop may take (not the TLS, browser, Lighthouse phases)
     concurrency: int = 64  # requests in flight, all hosts
     per_host: int = 8  # requests in flight to one of the shop's hosts, at first
     per_host_max: int = 32  # ...and at most, while the host answers as fast (see fetch.HostLimit)
@@ -54,7 +54,7 @@ class ScanConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 15.0
     request_timeout: float = 30.0  # a whole request, body included
-    retries: int = 2  # for 429/503 with Retry-After, and transient connect errors
+    retries: int = 2  # more attempts after a 429 or a 503 with Retry-After (not after connect errors)
     max_retry_after: float = 30.0
     max_redirects: int = 10
     dns_timeout: float = 5.0  # seconds per name lookup (see crawler.resolver)

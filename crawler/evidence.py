@@ -10,8 +10,12 @@ Evidence kinds (the names a check lists in ``requires``):
     resources (:class:`Ref`) and the facts parsed from its HTML once
     (:class:`PageFacts`).
 ``links``
-    the verification result of every distinct link or resource target
-    (:class:`LinkResult`), one per URL however many pages carry it.
+    what asking every distinct link or resource target showed
+    (:class:`LinkResult`), one per URL however many pages carry it: the
+    status, the headers a verdict needs, the start of the body, the
+    transport error as an :class:`ErrorKind`, or why it was not asked.
+    Facts only: whether that makes a link ok, broken or unverifiable is
+    decided by the checks (``shophealth.checks.linkverdict``).
 ``probe``
     the answer to a URL that cannot exist on the shop, which shows what its
     not-found page looks like (:class:`Page`, or absent when it failed).
@@ -27,28 +31,53 @@ Evidence kinds (the names a check lists in ``requires``):
 
 HTML bodies and visible text are kept compressed so a 2,000-page shop stays
 small in memory; :attr:`Page.html` and :attr:`PageFacts.text` decompress on
-demand. HTML, read by few checks, is kept small: Zstandard level 1 (on a
-60 KB benchmark page 0.15 ms to compress, 0.05 ms to decompress, 16.5 KB;
-zlib level 1 took 0.39/0.14 ms for 18 KB). Visible text, read by checks on
-every page, is kept fast: LZ4 (0.06/0.01 ms for 38 KB of text, 16.8 KB;
-Zstandard 0.12/0.04 ms, 11.3 KB). On the 2,000-page benchmark that is 33 MB
-of HTML and 34 MB of text instead of 118 MB and 69 MB. Measured on the
-benchmark's 60 KB product pages: zstd compresses in 0.16 ms and decompresses in
-0.05 ms to 17 KB, zlib level 1 took 0.39 ms and 0.14 ms for 18 KB.
+demand. HTML, read by few checks, is kept small: Zstandard level 1. Visible
+text, read by checks on every page, is kept fast: LZ4. The start of a link
+target's body is Zstandard too. The figures behind these choices are in
+``bench/README.md``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 import lz4.block
 import zstandard
 
-LinkOutcome = Literal["ok", "broken", "unverifiable"]
+VERDICT_HEADERS = ("cf-mitigated", "server", "retry-after", "content-type", "location")
+BODY_HEAD = 4096  # bytes of a link target's body kept
+MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")
 _COMPRESSOR = zstandard.ZstdCompressor(level=1)
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
+
+
+class ErrorKind(StrEnum):
+    """Why a request got no usable answer, as a kind a check can match on.
+
+    The message that goes with it (``error``) is for people; the kind is for code."""
+
+    DNS = "dns"  # the host name does not resolve
+    DNS_TIMEOUT = "dns-timeout"  # the name lookup did not answer in time (crawler.resolver)
+    REFUSED = "refused"  # a public shop led to a private or local address (crawler.resolver)
+    CONNECT = "connect"  # refused, reset or unreachable
+    TLS = "tls"  # the handshake failed or the certificate is not trusted
+    TIMEOUT = "timeout"  # no answer, or not all of it, in time
+    PROTOCOL = "protocol"  # the answer is not HTTP, or malformed
+    TOO_LARGE = "too-large"  # a status line or header longer than HTTP clients accept
+    INVALID_URL = "invalid-url"  # the href cannot be asked (bad syntax, not http or https)
+    REDIRECT_LOOP = "redirect-loop"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    BAD_REDIRECT = "bad-redirect"  # a Location that is not an http(s) URL
+    INTERNAL = "internal"  # a bug in shophealth met on this URL; its traceback is in the log
+
+
+def starts_like_markup(body: bytes) -> bool:
+    """Whether a body starts like an HTML (or PHP source) document."""
+    return body[:512].lstrip().lower().startswith(MARKUP_STARTS)
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -123,6 +152,7 @@ class Page:
     content_type: str = ""
     charset: str | None = None
     error: str | None = None  # transport error, or why the body was not parsed
+    error_kind: ErrorKind | None = None  # the transport error's kind
     truncated: bool = False  # the body hit the byte limit
     body_z: bytes = b""  # the decoded HTML as UTF-8, Zstandard-compressed
     facts: PageFacts | None = None
@@ -144,7 +174,12 @@ class Page:
 
 def compress(text: str) -> bytes:
     """``text`` as UTF-8, Zstandard level 1: for what is kept and rarely read (the HTML)."""
-    compressed = _COMPRESSOR.compress(text.encode("utf-8", "surrogatepass"))
+    return compress_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def compress_bytes(data: bytes) -> bytes:
+    """``data``, Zstandard level 1."""
+    compressed = _COMPRESSOR.compress(data)
     # zstandard returns its worst-case-sized output buffer (about the input's
     # size): kept as is, 2,000 pages cost 60 MB more RSS than a copy does.
     return bytes(memoryview(compressed))
@@ -180,21 +215,39 @@ class Sighting:
 
 @dataclass(frozen=True, slots=True)
 class LinkResult:
-    """The verdict on one distinct link or resource target."""
+    """What asking one distinct link or resource target showed: facts, no verdict.
+
+    ``not_asked`` says why the crawler did not ask (robots.txt, a social site,
+    external links off, the scan ended); then there are no other facts."""
 
     url: str
-    outcome: LinkOutcome
-    status: int | None = None
-    error: str | None = None  # transport error (timeout, DNS, TLS, connect)
-    reason: str | None = None  # why unverifiable
+    status: int | None = None  # the last answer's, None when no HTTP answer came
+    error_kind: ErrorKind | None = None
+    error: str | None = None  # the error's message, for people
+    not_asked: str | None = None
+    retries_exhausted: bool = False  # still 429/503 after every retry
+    headers: Mapping[str, str] = field(default_factory=dict)  # the last answer's VERDICT_HEADERS
+    body_head_z: bytes = b""  # the first BODY_HEAD bytes of a GET answer's body, Zstandard
     redirects: tuple[Hop, ...] = ()
     final_url: str | None = None
-    content_type: str = ""
     method: str = "GET"
     internal: bool = False
     seen: tuple[Sighting, ...] = ()  # the first few places it was seen
-    count: int = 0  # how many (page, element) places carry it
-    body_is_markup: bool = False  # a GET body that starts like HTML, so not an image or file
+    count: int = 0  # how many pages carry it (a page linking it twice counts once)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def body_head(self) -> bytes:
+        """The first few KB of the body (empty for HEAD answers and errors)."""
+        return decompress(self.body_head_z)
+
+
+def day_of(iso: str | None) -> str:
+    """The date of an ISO-8601 timestamp (``2026-11-29``), for messages."""
+    return iso[:10] if iso else "an unknown date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +297,12 @@ class LighthouseResult:
     runs: int = 0
     failing_audits: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
+    report_z: bytes = b""  # the median run's Lighthouse report (LHR) JSON, Zstandard
+
+    @property
+    def report(self) -> Mapping[str, Any] | None:
+        """The median run's Lighthouse report, or None when there was none."""
+        return json.loads(decompress(self.report_z)) if self.report_z else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,15 @@ Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
 flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
 interval between request starts, and 429/503 ``Retry-After`` honoured (capped
 at ``max_retry_after``) for ``retries`` more attempts, after which the answer
-stands and the caller treats the target as unverifiable.
+stands with ``retries_exhausted`` set (the link verdict calls that
+unverifiable). Only those answers are retried: a connect error, a timeout or
+a reset is not asked again.
+
+Errors: :meth:`Fetcher.fetch` never raises for anything a server does (a
+refused or reset connection, a failed TLS handshake, an answer that is not
+HTTP, a header too long, a timeout): the result carries an
+:class:`~shophealth.crawler.evidence.ErrorKind` and a message
+(:func:`classify_error`).
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import BoundedDecoder
-from shophealth.crawler.evidence import Hop
+from shophealth.crawler.evidence import ErrorKind, Hop
 from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
 from shophealth.crawler.urls import host_key, normalize
 
@@ -54,6 +62,8 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
 MIN_WINDOW = 8  # answers a host's limit is judged on, at least
 FAST_ANSWER_S = 0.005  # answer times below this count as this (a shop next door)
+# What a server can make a request raise; ValueError covers answers httpx cannot decode.
+TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError, ssl.SSLError, ValueError)
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -67,6 +77,7 @@ class FetchResult:
     truncated: bool = False
     elapsed_ms: float = 0.0
     error: str | None = None
+    error_kind: ErrorKind | None = None
     retries_exhausted: bool = False  # still 429/503 after every retry
     backed_off: float = 0.0  # seconds a 429/503 asked to wait (Retry-After) on the way
 
@@ -194,31 +205,65 @@ def retry_after_seconds(value: str | None, default: float) -> float:
     return max(0.0, when.timestamp() - time.time())
 
 
-def describe_error(exc: BaseException, timeout: float) -> str:
-    """A transport error in words a shop owner can act on."""
+def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
+    """A transport error's kind, and its message in words a shop owner can act on."""
     # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
-    # underlying OS or TLS error is looked for before believing "timeout".
+    # underlying OS, TLS or HTTP-parsing error is looked for before believing "timeout".
     for cause in _causes(exc):
-        if isinstance(cause, LookupFailed):  # timed out, not found, or refused by the guard
-            return str(cause)
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted: {getattr(cause, 'verify_message', None) or cause}"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed: {cause.reason or cause}"
-        if isinstance(cause, socket.gaierror):
-            return "DNS lookup failed: host not found"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, ConnectionResetError):
-            return "connection reset"
+        found = _known_cause(cause)
+        if found is not None:
+            return found
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
-        return f"timed out after {timeout:g} s"
+        return ErrorKind.TIMEOUT, f"timed out after {timeout:g} s"
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return "not an http(s) URL"
-    message = str(exc) or type(exc).__name__
+        return ErrorKind.INVALID_URL, "not an http(s) URL"
+    message = _message(exc)
     if "Name or service not known" in message or "nodename nor servname" in message:
-        return "DNS lookup failed: host not found"
-    return f"{type(exc).__name__}: {message}"[:200]
+        return ErrorKind.DNS, "DNS lookup failed: host not found"
+    if isinstance(exc, OSError):
+        return ErrorKind.CONNECT, f"{type(exc).__name__}: {message}"[:200]
+    return ErrorKind.PROTOCOL, f"{type(exc).__name__}: {message}"[:200]
+
+
+def _known_cause(cause: BaseException) -> tuple[ErrorKind, str] | None:
+    if isinstance(cause, LookupFailed):  # not found, timed out, or refused by the address guard
+        return cause.kind, str(cause)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return ErrorKind.TLS, f"TLS certificate not trusted: {_ssl_reason(cause)}"
+    if isinstance(cause, ssl.SSLError):
+        return ErrorKind.TLS, f"TLS handshake failed: {_ssl_reason(cause)}"
+    if isinstance(cause, socket.gaierror):
+        return ErrorKind.DNS, "DNS lookup failed: host not found"
+    if isinstance(cause, ConnectionRefusedError):
+        return ErrorKind.CONNECT, "connection refused"
+    if isinstance(cause, ConnectionResetError):
+        return ErrorKind.CONNECT, "connection reset"
+    if isinstance(cause, aiohttp.http_exceptions.LineTooLong):
+        return ErrorKind.TOO_LARGE, f"the answer's status line or a header is too long: {_message(cause)}"
+    if isinstance(cause, (aiohttp.http_exceptions.HttpProcessingError, aiohttp.ClientResponseError)):
+        detail = " ".join(str(getattr(cause, "message", "") or _message(cause)).split())[:200]
+        return ErrorKind.PROTOCOL, f"not a valid HTTP answer: {detail}"
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return ErrorKind.PROTOCOL, "the server closed the connection without answering"
+    return None
+
+
+def _ssl_reason(error: ssl.SSLError) -> str:
+    """The OpenSSL reason; aiohttp's SSL errors carry it on their ``os_error``."""
+    for candidate in (error, getattr(error, "os_error", None)):
+        reason = getattr(candidate, "verify_message", None) or getattr(candidate, "reason", None)
+        if reason:
+            return str(reason)
+    return _message(error)
+
+
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, which some aiohttp errors cannot give, cut to one short line."""
+    try:
+        text = str(exc)
+    except Exception:  # an exception's own __str__ failing must not end the fetch
+        text = ""
+    return " ".join((text or type(exc).__name__).split())[:200]
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -325,7 +370,8 @@ class Fetcher:
         return policy
 
     async def fetch(self, url: str, method: str = "GET", max_bytes: int | None = None) -> FetchResult:
-        """Fetch ``url``, following redirects; never raises for network trouble."""
+        """Fetch ``url``, following redirects. Never raises for anything a server
+        does: a failure comes back as ``error_kind`` and ``error``."""
         started = time.perf_counter()
         limit = self.config.max_bytes if max_bytes is None else max_bytes
         hops: list[Hop] = []
@@ -341,12 +387,14 @@ class Fetcher:
             target = _redirect_target(current, location)
             hops.append(Hop(current, result.status, target or location))
             if target is None:
-                return _finish(result, url, hops, started, error="redirect to an invalid URL")
+                failure = (ErrorKind.BAD_REDIRECT, "redirect to an invalid URL")
+                return _finish(result, url, hops, started, failure)
             state = (target, len(self.cookies.jar))
             if state in seen:
-                return _finish(result, url, hops, started, error="redirect loop")
+                return _finish(result, url, hops, started, (ErrorKind.REDIRECT_LOOP, "redirect loop"))
             if len(hops) >= self.config.max_redirects:
-                return _finish(result, url, hops, started, error="too many redirects")
+                failure = (ErrorKind.TOO_MANY_REDIRECTS, "too many redirects")
+                return _finish(result, url, hops, started, failure)
             seen.add(state)
             current = target  # the crawler only sends GET and HEAD, which a 303 keeps
 
@@ -383,16 +431,18 @@ class Fetcher:
     async def _once(self, url: str, method: str, limit: int) -> FetchResult:
         refusal = await self._literal_refusal(url)
         if refusal is not None:
-            return FetchResult(url=url, final_url=url, status=None, error=refusal)
+            return FetchResult(
+                url=url, final_url=url, status=None, error=refusal, error_kind=ErrorKind.REFUSED
+            )
         async with self.slot(url):
             self.requests += 1
             verify = host_key(url) not in self.insecure_hosts
             try:
                 async with asyncio.timeout(self.config.request_timeout):
                     return await self._exchange(verify, url, method, limit)
-            except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
-                error = describe_error(exc, self.config.request_timeout)
-                return FetchResult(url=url, final_url=url, status=None, error=error)
+            except TRANSPORT_ERRORS as exc:
+                kind, error = classify_error(exc, self.config.request_timeout)
+                return FetchResult(url=url, final_url=url, status=None, error=error, error_kind=kind)
 
     async def _literal_refusal(self, url: str) -> str | None:
         """Why the guard refuses a URL whose host is an IP address (aiohttp resolves no
@@ -469,13 +519,15 @@ def _finish(
     url: str,
     hops: list[Hop],
     started: float,
-    error: str | None = None,
+    failure: tuple[ErrorKind, str] | None = None,
 ) -> FetchResult:
+    kind, error = failure if failure is not None else (last.error_kind, last.error)
     return dataclasses.replace(
         last,
         url=url,
         final_url=last.url,
         hops=tuple(hops),
         elapsed_ms=(time.perf_counter() - started) * 1000,
-        error=error if error is not None else last.error,
+        error=error,
+        error_kind=kind,
     )

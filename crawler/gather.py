@@ -3,23 +3,26 @@
 One frontier owns every request start: a queue of page jobs (crawl, parse,
 follow) and link jobs (verify a target once), worked by ``concurrency``
 workers under the fetcher's global and per-host limits. The whole gather runs
-under the shop's wall-clock budget; when it runs out, or the page limit is
-reached, the scan ends with what it has and says why.
+under the shop's crawl budget (``budget_s``: it bounds this crawl, not the
+probe, TLS, browser and Lighthouse phases after it); when it runs out, or the
+page limit is reached, the scan ends with what it has and says why.
 
-Link verdicts have three outcomes: ``ok``, ``broken`` (4xx/5xx, DNS, TLS,
-connect failure, timeout, redirect loop) and ``unverifiable`` (bot walls, rate
-limits that never cleared, another site's page answering 401/403, robots.txt
-forbids asking, budget ran out). Social
-and messaging sites block crawlers, so their links are not fetched unless
-``fetch_social`` is set; the social checks judge them by shape.
+Every target gets a :class:`LinkResult` of facts: what the last answer was
+(status, the headers a verdict needs, the start of the body), the transport
+error's kind, or why it was not asked (robots.txt forbids it, external links
+off, the scan ended first). Whether that is ok, broken or unverifiable is
+the checks' decision (``shophealth.checks.linkverdict``), not the crawler's.
+Social and messaging sites block crawlers, so their links are not fetched
+unless ``fetch_social`` is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,11 +32,20 @@ from selectolax.lexbor import LexborHTMLParser
 
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import decode_capped
-from shophealth.crawler.evidence import LinkResult, Page, Ref, RenderedPage, Sighting
+from shophealth.crawler.evidence import (
+    BODY_HEAD,
+    VERDICT_HEADERS,
+    ErrorKind,
+    LinkResult,
+    Page,
+    Ref,
+    Sighting,
+    compress_bytes,
+)
 from shophealth.crawler.fetch import Fetcher, FetchResult
-from shophealth.crawler.jobs import Jobs, LocalJobs, PageFetch
+from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch
 from shophealth.crawler.parse import ParsedDocument
-from shophealth.crawler.resolver import unverifiable_reason
+from shophealth.crawler.rendering import Renderer
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.traps import TrapGuard
 from shophealth.crawler.urls import Scope, resolve
@@ -49,10 +61,7 @@ MAX_SIGHTINGS = 5
 STOPPED_BY_USER = "interrupted (Ctrl-C): the report holds what was gathered until then"
 SITEMAP_MAX_BYTES = 10_000_000
 SITEMAP_MAX_URLS = 50_000
-BOT_WALL_MARKERS = (
-    "cf-browser-verification", "challenge-platform", "just a moment...", "attention required!",
-    "captcha", "access denied", "perimeterx", "px-captcha", "datadome", "incapsula",
-)  # fmt: skip
+log = logging.getLogger(__name__)
 
 
 def is_social(url: str) -> bool:
@@ -60,30 +69,9 @@ def is_social(url: str) -> bool:
     return any(host == h or host.endswith("." + h) for h in SOCIAL_HOSTS)
 
 
-def bot_wall_reason(result: FetchResult) -> str | None:
-    """Why an answer is a bot wall or a rate limit rather than a verdict, or None."""
-    headers = result.headers
-    if result.status == 999:
-        return "bot wall: HTTP 999 (LinkedIn-style refusal)"
-    if result.retries_exhausted:
-        return f"rate limited: HTTP {result.status} still refused after retries"
-    if result.status not in (403, 401, 429, 503):
-        return None
-    if "cf-mitigated" in headers:
-        return f"bot wall: {result.status} cf-mitigated"
-    server = headers.get("server", "").lower()
-    head = result.body[:4096].decode("latin-1").lower()
-    if any(marker in head for marker in BOT_WALL_MARKERS):
-        vendor = server.split("/")[0] or "server"
-        return f"bot wall: {result.status} challenge page ({vendor})"
-    if result.status == 403 and ("akamaighost" in server or "cloudflare" in server):
-        return f"bot wall: 403 from {server}"
-    return None
-
-
 @dataclass
 class TargetRecord:
-    """A link target while the crawl runs: where it was seen, and its verdict."""
+    """A link target while the crawl runs: where it was seen, and what asking it showed."""
 
     url: str
     internal: bool
@@ -107,12 +95,11 @@ class CrawlStats:
     pages_limited: bool = False
 
 
-ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links judged
-Renderer = Callable[[str], Awaitable[RenderedPage]]
+ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links checked
 
 
 class SiteCrawl:
-    """Gathers pages and link verdicts of one shop."""
+    """Gathers the pages of one shop and the facts about every link they carry."""
 
     def __init__(
         self,
@@ -139,7 +126,7 @@ class SiteCrawl:
         self._scheduled_pages: set[str] = set()
         self._parsed_finals: set[str] = set()
         self._strings: dict[str, str] = {}
-        self.judged = 0  # targets with a verdict
+        self.checked = 0  # targets with their facts
         self.traps = TrapGuard()
 
     # -- the frontier ---------------------------------------------------------
@@ -172,11 +159,12 @@ class SiteCrawl:
                 else:
                     await self._verify_link(url)
             except Exception as exc:  # one bad page or link never ends a scan
-                self._judge(url, LinkResult(url, "unverifiable", reason=f"internal error: {exc}"))
+                log.debug("internal error on %s", url, exc_info=True)
+                self._note(url, LinkResult(url, error_kind=ErrorKind.INTERNAL, error=_describe(exc)))
             finally:
                 self._queue.task_done()
                 if self.progress is not None:
-                    self.progress(len(self.pages), self._queue.qsize(), self.judged)
+                    self.progress(len(self.pages), self._queue.qsize(), self.checked)
 
     def _schedule_page(self, url: str, depth: int) -> bool:
         if url in self._scheduled_pages:
@@ -199,7 +187,7 @@ class SiteCrawl:
             record = TargetRecord(ref.url, self.scope.is_internal(ref.url))
             self.targets[ref.url] = record
             if ref.invalid is not None:  # nothing to ask: no browser could follow it either
-                self._judge(ref.url, LinkResult(ref.url, "broken", error=ref.invalid))
+                self._note(ref.url, LinkResult(ref.url, error_kind=ErrorKind.INVALID_URL, error=ref.invalid))
             else:
                 self._dispatch(record, ref, depth)
         record.sighted(page, ref)
@@ -221,14 +209,14 @@ class SiteCrawl:
             rules = await self.robots.rules_for(url)
             if not rules.allows(url):
                 reason = rules.reason or "robots.txt disallows it"
-                self._judge(url, LinkResult(url, "unverifiable", reason=reason))
+                self._note(url, LinkResult(url, not_asked=reason))
                 if depth == 0:  # a start page: say why the shop was not crawled
                     self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
                 return
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)
         self.pages.append(page)
-        self._judge(url, link_result_of(fetched.result, internal=True))
+        self._note(url, link_facts(fetched.result, internal=True))
         if page.facts is None or not _is_success(fetched.result) or not self.scope.allows(page.final_url):
             return
         for ref in page.refs:
@@ -327,40 +315,35 @@ class SiteCrawl:
         record = self.targets.get(url)
         internal = record.internal if record is not None else self.scope.is_internal(url)
         if internal and self.config.respect_robots and not await self.robots.allows(url):
-            self._judge(url, LinkResult(url, "unverifiable", reason="robots.txt disallows it"))
+            self._note(url, LinkResult(url, not_asked="robots.txt disallows it"))
             return
         checked = await self.jobs.link(url)
-        result = checked.result
-        verdict = link_result_of(result, internal, method=checked.method)
-        if verdict.outcome == "broken" and not internal and _refused_page_link(result, record):
-            reason = f"HTTP {result.status} from another site's page: it may refuse crawlers"
-            verdict = dataclasses.replace(verdict, outcome="unverifiable", reason=reason)
-        self._judge(url, verdict)
+        self._note(url, link_facts(checked.result, internal, method=checked.method))
 
-    def _judge(self, url: str, result: LinkResult) -> None:
+    def _note(self, url: str, result: LinkResult) -> None:
         record = self.targets.get(url)
         if record is None:
             record = TargetRecord(url, self.scope.is_internal(url))
             self.targets[url] = record
         if record.result is None:
             record.result = result
-            self.judged += 1
+            self.checked += 1
 
     # -- results ----------------------------------------------------------------
 
     def link_results(self) -> dict[str, LinkResult]:
-        """Every target's verdict, with where it was seen; unjudged ones are unverifiable."""
+        """Every target's facts, with where it was seen; for one never asked, why not."""
         results: dict[str, LinkResult] = {}
         for url, record in self.targets.items():
             if not record.seen:
                 continue  # a seed or sitemap page nobody links to
-            verdict = record.result or LinkResult(url, "unverifiable", reason=self._unjudged_reason(record))
-            results[url] = _with_sightings(verdict, record)
+            facts = record.result or LinkResult(url, not_asked=self._not_asked_reason(record))
+            results[url] = _with_sightings(facts, record)
         return results
 
-    def _unjudged_reason(self, record: TargetRecord) -> str:
+    def _not_asked_reason(self, record: TargetRecord) -> str:
         if not record.internal and is_social(record.url) and not self.config.fetch_social:
-            return "social site: not fetched (judged by shape)"
+            return "social site: not fetched (social sites refuse crawlers)"
         if not record.internal and not self.config.verify_external:
             return "external links not verified (verify_external is off)"
         return self.stats.stopped_reason or "not checked before the scan ended"
@@ -407,6 +390,7 @@ def fetched_page(
         elapsed_ms=result.elapsed_ms,
         content_type=result.content_type,
         error=result.error,
+        error_kind=result.error_kind,
         truncated=result.truncated,
         charset=document.charset if document is not None else None,
         body_z=document.body_z if document is not None else b"",
@@ -415,43 +399,32 @@ def fetched_page(
     )
 
 
-def _refused_page_link(result: FetchResult, record: TargetRecord | None) -> bool:
-    """A 401/403 from another site's page is more often a wall against crawlers than a
-    dead link (a missing image on a CDN also answers 403, so only page links count)."""
-    links_only = record is not None and all(s.tag in PAGE_TAGS for s in record.seen)
-    return result.status in (401, 403) and links_only
-
-
 def _is_success(result: FetchResult) -> bool:
     return result.status is not None and result.status < 400 and result.error is None
 
 
-MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")
-
-
-def link_result_of(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:
-    """A fetch turned into a link verdict."""
-    wall = bot_wall_reason(result) or unverifiable_reason(result.error)
-    if wall is not None:
-        outcome = "unverifiable"
-    elif result.error is not None or result.status is None or result.status >= 400:
-        outcome = "broken"
-    else:
-        outcome = "ok"
-    markup = method == "GET" and result.body[:64].lstrip().lower().startswith(MARKUP_STARTS)
+def link_facts(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:
+    """What a fetch showed about a link target: the facts a verdict is made of."""
+    headers = {name: result.headers[name] for name in VERDICT_HEADERS if name in result.headers}
+    head = result.body[:BODY_HEAD] if method == "GET" else b""
     return LinkResult(
         url=result.url,
-        outcome=outcome,  # type: ignore[arg-type]
         status=result.status,
+        error_kind=result.error_kind,
         error=result.error,
-        reason=wall,
+        retries_exhausted=result.retries_exhausted,
+        headers=headers,
+        body_head_z=compress_bytes(head) if head else b"",
         redirects=result.hops,
         final_url=result.final_url,
-        content_type=result.content_type,
         method=method,
         internal=internal,
-        body_is_markup=markup,
     )
+
+
+def _describe(exc: BaseException) -> str:
+    """An internal error in one line: a job's own, or the one it met elsewhere."""
+    return (str(exc) if isinstance(exc, JobError) else f"{type(exc).__name__}: {exc}")[:300]
 
 
 def probe_path() -> str:

@@ -6,8 +6,8 @@ coordinating process (:class:`LocalJobs`) or in worker processes
 (:class:`shophealth.crawler.workers.WorkerPool`). Both give the coordinator the same
 records: a :class:`PageFetch` for a page, a :class:`LinkFetch` for a link.
 
-Bodies are cut to :data:`BODY_HEAD` bytes before they leave a job: the
-coordinator only sniffs their start (bot-wall markers, "is this markup"); a
+Bodies are cut to :data:`~shophealth.crawler.evidence.BODY_HEAD` bytes before
+they leave a job: the coordinator keeps only their start, as link evidence; a
 page's HTML travels parsed and compressed in its :class:`ParsedDocument`.
 """
 
@@ -18,13 +18,24 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Protocol
 
+from shophealth.crawler.evidence import BODY_HEAD, ErrorKind, starts_like_markup
 from shophealth.crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
 from shophealth.crawler.parse import ParsedDocument, parse_document
 
-BODY_HEAD = 4096
 LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-TRANSPORT_FAILURES = ("timed out", "connection refused", "DNS", "TLS", "redirect", "too many")
+# Failures of the host or the redirect chain, which a GET meets as well as a HEAD.
+HOST_FAILURES = frozenset(
+    {
+        ErrorKind.DNS,
+        ErrorKind.CONNECT,
+        ErrorKind.TLS,
+        ErrorKind.TIMEOUT,
+        ErrorKind.REDIRECT_LOOP,
+        ErrorKind.TOO_MANY_REDIRECTS,
+        ErrorKind.BAD_REDIRECT,
+    }
+)
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -41,6 +52,10 @@ class LinkFetch:
 
     result: FetchResult
     method: str
+
+
+class JobError(RuntimeError):
+    """A job failed where it ran (a worker process); the message names the original error."""
 
 
 class Jobs(Protocol):
@@ -105,8 +120,8 @@ def _cut(result: FetchResult) -> FetchResult:
 
 def needs_get(head: FetchResult) -> bool:
     """Many servers answer HEAD wrongly: ask again with a byte-capped GET."""
-    if head.error is not None:  # a GET cannot help where the host itself failed
-        return not head.error.startswith(TRANSPORT_FAILURES)
+    if head.error_kind is not None:  # a GET cannot help where the host itself failed
+        return head.error_kind not in HOST_FAILURES
     if head.status is not None and head.status >= 400:
         return True
     ctype = head.content_type.split(";")[0].strip().lower()
@@ -117,5 +132,4 @@ def looks_like_html(result: FetchResult) -> bool:
     ctype = result.content_type.split(";")[0].strip().lower()
     if ctype:
         return ctype in HTML_TYPES
-    start = result.body[:512].lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html"))
+    return starts_like_markup(result.body)

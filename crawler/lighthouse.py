@@ -14,6 +14,8 @@ process-wide lock, since two Lighthouse runs on one machine skew each other's
 performance scores. Each run is time-limited; on timeout the whole process group
 (Node and its Chromium) is killed. With ``runs`` > 1 the scores are the median
 per category and ``spread`` the max - min, since single runs swing by 5-10 points.
+The median run's whole report (the LHR JSON) is kept compressed, for saved
+evidence and for checks that read audits beyond the failing ones.
 
 A failure (no answer, a Lighthouse ``runtimeError``, unparsable output, time out)
 never raises: it comes back as :attr:`LighthouseResult.error`.
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from shophealth.crawler.browser import NotConfigured, chromium_args
-from shophealth.crawler.evidence import LighthouseResult
+from shophealth.crawler.evidence import LighthouseResult, compress_bytes
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +190,7 @@ def summarise(url: str, reports: Sequence[Mapping[str, Any]]) -> LighthouseResul
         spread={n: round(max(v) - min(v), 1) for n, v in values.items()},
         runs=len(reports),
         failing_audits=tuple(failing_audits(reports[median_run])),
+        report_z=compress_bytes(json.dumps(reports[median_run]).encode("utf-8")),
     )
 
 

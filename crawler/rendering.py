@@ -15,6 +15,7 @@ Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 Renderer = Callable[[str], Awaitable[RenderedPage]]
 POOL_SIZE = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class BrowserPhase:
         except NotConfigured as exc:
             self.missing["rendered"] = f"not configured: {exc}"
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("rendering and Lighthouse skipped: %s", exc)
             return
         if self.config.render == "off":
             return
@@ -63,6 +66,7 @@ class BrowserPhase:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
+            log.warning("rendering skipped: the browser failed to start: %s", exc, exc_info=True)
 
     def stop(self, reason: str) -> None:
         """Render and run nothing more; keep what was rendered."""
@@ -103,11 +107,13 @@ class BrowserPhase:
             from shophealth.crawler.sampling import choose_lighthouse_sample
         except ImportError as exc:
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("Lighthouse skipped: %s", exc)
             return ()
         try:
             command = find_lighthouse()
         except NotConfigured as exc:
             self.missing["lighthouse"] = f"not configured: {exc}"
+            log.warning("Lighthouse skipped: %s", exc)
             return ()
         assert self.executable is not None
         urls = choose_lighthouse_sample(pages)[: self.config.lighthouse_pages]

@@ -9,8 +9,8 @@ minutes. c-ares sends every query from the event loop, all at once.
 Each lookup has a deadline (``dns_timeout``); its answer, or its failure, is
 kept per host for the run (one scan of one shop, per process), and lookups of
 a host already under way are shared. A lookup that timed out is reported as
-``DNS lookup timed out after N s``, which the crawl records as unverifiable
-(:func:`unverifiable_reason`), not broken: the host may well exist.
+``DNS lookup timed out after N s`` (``ErrorKind.DNS_TIMEOUT``), which
+``checks.linkverdict`` judges unverifiable, not broken: the host may well exist.
 
 Network safety (:class:`AddressGuard`): when the shop's start URL is a public
 address, answers that point into the auditor's own network -- private,
@@ -22,7 +22,8 @@ redirect hop is covered; hosts written as IP literals, which aiohttp does not
 resolve, are checked by :meth:`AddressGuard.literal_refusal` before the request.
 ``--allow-private`` (``allow_private``) turns the guard off; it is off by itself
 when the start URL's host is itself private or loopback (a staging shop or the
-local fixture shops). Refused targets are unverifiable with the reason.
+local fixture shops). Refused targets (``ErrorKind.REFUSED``) are unverifiable
+with the reason.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import AsyncResolver
 from aiohttp.abc import ResolveResult
+
+from shophealth.crawler.evidence import ErrorKind
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BLOCKED_NETWORKS: tuple[IPNetwork, ...] = tuple(
@@ -64,6 +67,13 @@ LOOKUP_TRIES = 2  # c-ares asks each name server this many times within the dead
 class LookupFailed(OSError):
     """A lookup that gave no usable answer; its message is the report's reason."""
 
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
 
 def is_blocked_address(address: str, blocked: Sequence[IPNetwork] = BLOCKED_NETWORKS) -> bool:
     """Whether ``address`` lies in the auditor's own network (or is no address at all)."""
@@ -82,13 +92,6 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def unverifiable_reason(error: str | None) -> str | None:
-    """The unverifiable reason for a fetch error the resolver caused, or None."""
-    if error is not None and error.startswith((TIMED_OUT, REFUSED)):
-        return error
-    return None
 
 
 class AddressGuard:
@@ -152,7 +155,7 @@ class GuardedResolver(AsyncResolver):
         answers = await self._lookup(host, port, family)
         refusal = self.guard.refusal(host, (r["host"] for r in answers))
         if refusal is not None:
-            raise LookupFailed(refusal)
+            raise LookupFailed(ErrorKind.REFUSED, refusal)
         return answers
 
     async def allows(self, host: str) -> bool:
@@ -161,7 +164,7 @@ class GuardedResolver(AsyncResolver):
         try:
             await self.resolve(host, 0, socket.AF_UNSPEC)
         except LookupFailed as exc:
-            return not str(exc).startswith(REFUSED)
+            return exc.kind is not ErrorKind.REFUSED
         return True
 
     async def decide_guard(self) -> None:
@@ -189,11 +192,11 @@ class GuardedResolver(AsyncResolver):
             async with asyncio.timeout(self.timeout):
                 return await super().resolve(host, 0, family)
         except TimeoutError:
-            raise LookupFailed(f"{TIMED_OUT} after {self.timeout:g} s") from None
+            raise LookupFailed(ErrorKind.DNS_TIMEOUT, f"{TIMED_OUT} after {self.timeout:g} s") from None
         except OSError as exc:
             if "timeout" in str(exc).lower():
-                raise LookupFailed(f"{TIMED_OUT} after {self.timeout:g} s") from None
-            raise LookupFailed(f"DNS lookup failed: {_plain(exc)}") from None
+                raise LookupFailed(ErrorKind.DNS_TIMEOUT, f"{TIMED_OUT} after {self.timeout:g} s") from None
+            raise LookupFailed(ErrorKind.DNS, f"DNS lookup failed: {_plain(exc)}") from None
 
     async def close(self) -> None:
         for answer in self._answers.values():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 import time
 import uuid
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shophealth import __version__
 from shophealth.checks.base import Finding
+from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
 from shophealth.crawler.config import ScanConfig, SiteConfig
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
@@ -33,6 +35,8 @@ from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from shophealth.crawler.urls import Scope, host_key, origin
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,8 +54,9 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
-    def unverifiable(self) -> list[LinkResult]:
-        return [r for r in self.evidence.links.values() if r.outcome == "unverifiable"]
+    def unverifiable(self) -> list[tuple[LinkResult, str]]:
+        """The link targets that could not be judged, with the reason."""
+        return unverifiable_links(self.evidence.links.values())
 
 
 @dataclass
@@ -69,7 +74,7 @@ def now_iso() -> str:
 
 
 def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
-    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else the system's."""
+    """The trust store for every fetch: ``--ca-bundle``, else ``SSL_CERT_FILE``, else certifi's."""
     return trust_context(ca_bundle)
 
 
@@ -120,7 +125,7 @@ async def gather_site(
     )
     stats = {
         "pages": len(crawl.pages),
-        "links_checked": sum(1 for r in evidence.links.values() if r.outcome != "unverifiable"),
+        "links_checked": sum(1 for r in evidence.links.values() if link_verdict(r).outcome != "unverifiable"),
         "requests": fetcher.requests + (pool.requests if pool is not None else 0),
         "workers": pool.used if pool is not None else 0,
         **({"workers_fallback": pool.fallback_reason} if pool is not None and pool.fallback_reason else {}),
@@ -199,12 +204,18 @@ async def scan_site(
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
 ) -> SiteRun:
-    registry = registry or load_registry()
-    checks = registry.select(disabled=_disabled(site.config))
     evidence, stats = await gather_site(site, progress, stop)
+    return judge_site(site, evidence, stats, registry or load_registry())
+
+
+def judge_site(
+    site: SiteConfig, evidence: SiteEvidence, stats: dict[str, Any], registry: Registry
+) -> SiteRun:
+    """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``)."""
     error = unreachable_reason(evidence)
     if error is not None:
         return SiteRun(site, evidence, [], stats, error=error)
+    checks = registry.select(disabled=_disabled(site.config))
     outcomes = run_checks(checks, evidence, _check_options(site.config))
     return SiteRun(site, evidence, outcomes, stats)
 
@@ -214,6 +225,8 @@ def _disabled(config: ScanConfig) -> list[str]:
 
 
 def _level(setting: Any) -> str:
+    if setting is False:  # YAML reads a bare `off` as false
+        return "off"
     if isinstance(setting, list) and setting:
         return str(setting[0])
     return str(setting)
@@ -258,6 +271,7 @@ async def scan(
             try:
                 return await scan_site(site, registry, progress, stop)
             except Exception as exc:  # a bug met on one shop must not lose the others
+                log.debug("internal error scanning %s", site.url, exc_info=True)
                 evidence = SiteEvidence(site=site.url, home=site.url)
                 return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
 

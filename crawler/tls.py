@@ -57,7 +57,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from shophealth.crawler.evidence import Page, TlsFacts
+from shophealth.crawler.evidence import Page, TlsFacts, day_of
 from shophealth.crawler.fetch import trust_context
 
 # OpenSSL X509_V_ERR_* codes that get their own error_kind.
@@ -228,8 +228,8 @@ def _explain(kind: str, facts: TlsFacts, failure: ssl.SSLCertVerificationError) 
     issuer = facts.issuer or "an unknown issuer"
     names = ", ".join(facts.sans[:5]) or facts.subject or "another name"
     reasons = {
-        "expired": f"the certificate expired on {_day(facts.not_after)}",
-        "not-yet-valid": f"the certificate is not valid until {_day(facts.not_before)}",
+        "expired": f"the certificate expired on {day_of(facts.not_after)}",
+        "not-yet-valid": f"the certificate is not valid until {day_of(facts.not_before)}",
         "hostname": f"the certificate is for {names}, not for {facts.host}",
         "self-signed": "the certificate is self-signed: no certificate authority vouches for it",
         "incomplete-chain": (
@@ -242,10 +242,6 @@ def _explain(kind: str, facts: TlsFacts, failure: ssl.SSLCertVerificationError) 
         f"holds ({failure.verify_message}); if it is your own company CA, pass --ca-bundle"
     )
     return reasons.get(kind, untrusted)
-
-
-def _day(iso: str | None) -> str:
-    return iso[:10] if iso else "an unknown date"
 
 
 def needs_unverified_crawl(facts: TlsFacts) -> bool:

@@ -27,7 +27,7 @@ other hosts. ``Retry-After`` waits happen in the worker, holding the slot.
 Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its stdin
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
-requests so far, ok, PageFetch | LinkFetch | error text)``; the worker's
+requests so far, ok, PageFetch | LinkFetch | (error text, traceback))``; the worker's
 first answer, id :data:`HELLO`, says it is ready. End of input ends the
 worker and cancels what it still holds. Only the coordinator writes what a
 worker unpickles.
@@ -44,11 +44,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import pickle
 import signal
 import struct
 import sys
+import traceback
 from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +58,7 @@ from typing import Any
 from shophealth import tune_gc
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.fetch import Fetcher, trust_context
-from shophealth.crawler.jobs import LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
+from shophealth.crawler.jobs import JobError, LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
 from shophealth.crawler.urls import Scope
 
 MAX_RESTARTS = 3
@@ -67,13 +69,14 @@ READ_LIMIT = 1 << 20
 HELLO = 0  # the job id of a worker's first answer: it is ready
 AUTO_START_PAGES = 50  # pages the crawl must know of before automatic workers start
 _LENGTH = struct.Struct("!I")
+log = logging.getLogger(__name__)
 
 
-class WorkerLost(RuntimeError):
+class WorkerLost(JobError):
     """A worker process exited while it held the job."""
 
 
-class WorkerJobError(RuntimeError):
+class WorkerJobError(JobError):
     """A job raised inside a worker; the message is the worker's."""
 
 
@@ -153,7 +156,9 @@ class _Worker:
                 if ok:
                     future.set_result(payload)
                 else:
-                    future.set_exception(WorkerJobError(payload))
+                    message, trace = payload
+                    log.debug("job %d failed in worker %d:\n%s", job_id, self.proc.pid, trace)
+                    future.set_exception(WorkerJobError(message))
         except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, ValueError):
             pass
         finally:
@@ -324,6 +329,7 @@ class WorkerPool:
             self._retired_ready += worker.ready
             if worker.died:
                 self.deaths.append(worker.reason())
+                log.warning("%s", worker.reason())
 
     async def _spawn(self) -> None:
         dead = [w for w in self._workers if not w.alive]
@@ -336,9 +342,11 @@ class WorkerPool:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 limit=READ_LIMIT,
+                process_group=0,  # a terminal's Ctrl-C is the coordinator's to handle, not theirs
             )  # fmt: skip
         except OSError as exc:
             self.deaths.append(f"cannot start a worker process: {exc}")
+            log.warning("cannot start a worker process, crawling in-process: %s", exc)
             self.restarts = MAX_RESTARTS
             return
         worker = _Worker(proc)
@@ -391,15 +399,16 @@ async def _answer(
         else:
             answer = await verify_link(fetcher, url)
         ok = True
-    except Exception as exc:  # the coordinator reports it; the worker goes on
-        answer, ok = f"{type(exc).__name__}: {exc}"[:300], False
+    except Exception as exc:  # the coordinator reports it (and logs the traceback); the worker goes on
+        answer, ok = (f"{type(exc).__name__}: {exc}"[:300], traceback.format_exc()), False
     writer.write(frame((job_id, fetcher.requests, ok, answer)))
     await writer.drain()
 
 
 async def _main() -> None:
-    # Ctrl-C reaches the whole process group; the coordinator decides when a
-    # worker stops (it closes the worker's input), so a worker ignores it.
+    # A worker runs in a process group of its own, so a terminal's Ctrl-C does not
+    # reach it; the coordinator decides when it stops (it closes the worker's input).
+    # A SIGINT sent to it all the same is ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     loop = asyncio.get_running_loop()

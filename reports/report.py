@@ -47,13 +47,8 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "error": site_run.error,
         "stats": site_run.stats,
         "unverifiable": [
-            {
-                "target": r.url,
-                "reason": r.reason,
-                "pages": [s.page for s in r.seen],
-                "count": r.count,
-            }
-            for r in sorted(site_run.unverifiable, key=lambda r: r.url)
+            {"target": r.url, "reason": reason, "pages": [s.page for s in r.seen], "count": r.count}
+            for r, reason in site_run.unverifiable
         ],
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],

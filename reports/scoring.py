@@ -113,5 +113,5 @@ def _weighted_mean(pairs: Iterable[tuple[float | None, float]]) -> float | None:
 
 @functools.cache
 def _default_rubric() -> Rubric:
-    text = resources.files("reports").joinpath("rubric.yaml").read_text(encoding="utf-8")
+    text = resources.files("shophealth.reports").joinpath("rubric.yaml").read_text(encoding="utf-8")
     return Rubric(yaml.load(text, Loader=SAFE_LOADER))

@@ -25,6 +25,7 @@ from shophealth.crawler.evidence import Page
 from shophealth.crawler.pagekind import page_kind
 from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.sampling import choose_lighthouse_sample, choose_render_sample
+from shophealth.demo.server import serve_app
 
 PHONE = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
@@ -78,13 +79,8 @@ async def serve_page(request: web.Request) -> web.Response:
 async def site() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/{tail:.*}", serve_page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    server = web.TCPSite(runner, "127.0.0.1", 0)
-    await server.start()
-    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url.rstrip("/")
 
 
 @pytest.fixture(scope="module")

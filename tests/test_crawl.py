@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import fast_config, scan_url
 
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.checks.registry import Registry
 from shophealth.crawler.scan import SiteRun
 from shophealth.demo.run import DEMO_SHOP, SEEDED, demo_config
@@ -47,21 +48,21 @@ async def test_hanging_link_is_a_timeout_within_the_limit(crawl_run: SiteRun) ->
 
 async def test_robots_disallowed_path_is_never_requested(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
     assert not crawl_shop.requested("/private/secret")
-    unverifiable = {r.url: r.reason for r in crawl_run.unverifiable}
+    unverifiable = dict((r.url, reason) for r, reason in crawl_run.unverifiable)
     assert unverifiable[crawl_shop.url + "private/secret"] == "robots.txt disallows it"
 
 
 async def test_bot_wall_is_unverifiable_not_broken(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
     walled = crawl_shop.url + "walled"
     assert walled not in {f.target for f in crawl_run.findings}
-    reasons = {r.url: r.reason for r in crawl_run.unverifiable}
+    reasons = dict((r.url, reason) for r, reason in crawl_run.unverifiable)
     assert "cf-mitigated" in str(reasons[walled])
 
 
 async def test_wrong_head_answer_is_checked_again_with_get(
     crawl_run: SiteRun, crawl_shop: RunningShop
 ) -> None:
-    assert crawl_run.evidence.links[crawl_shop.url + "no-head"].outcome == "ok"
+    assert link_verdict(crawl_run.evidence.links[crawl_shop.url + "no-head"]).outcome == "ok"
 
 
 async def test_sitemap_seeds_pages_nobody_links(crawl_run: SiteRun, crawl_shop: RunningShop) -> None:
@@ -164,7 +165,7 @@ async def test_demo_reports_nothing_unseeded(demo_run: SiteRun, demo_shop: Runni
 
 async def test_demo_retries_after_429(demo_run: SiteRun, demo_shop: RunningShop) -> None:
     assert demo_shop.server.hits["/products/stock-check"] >= 2
-    assert demo_run.evidence.links[demo_shop.url + "products/stock-check"].outcome == "ok"
+    assert link_verdict(demo_run.evidence.links[demo_shop.url + "products/stock-check"]).outcome == "ok"
 
 
 async def test_demo_robots_disallowed_sign_in_never_requested(
@@ -194,7 +195,7 @@ async def test_another_sites_403_page_is_unverifiable_but_a_403_image_is_broken(
         )
         with serve_shop(shop) as served:
             run = await scan_url(served.url, registry)
-    reasons = {r.url: r.reason for r in run.unverifiable}
+    reasons = dict((r.url, reason) for r, reason in run.unverifiable)
     assert "may refuse crawlers" in str(reasons[elsewhere.url + "members"])
     assert [(f.check, f.target) for f in run.findings if f.target and f.target.startswith(elsewhere.url)] == [
         ("images.broken", elsewhere.url + "cdn/missing.jpg")

@@ -30,6 +30,7 @@ from shophealth.crawler.lighthouse import (
     run_lighthouse,
     summarise,
 )
+from shophealth.demo.server import serve_app
 
 LIGHTHOUSE_CHECK = next(c for c in CHECKS if c.id == "mobile.lighthouse")
 SMALL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -173,13 +174,8 @@ async def small_shop() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    server = web.TCPSite(runner, "127.0.0.1", 0)
-    await server.start()
-    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/products/tea-towel"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url + "products/tea-towel"
 
 
 def _one_pixel_png() -> bytes:

@@ -11,16 +11,22 @@ from shophealth.checks.links import (
     find_soft_404s,
     is_not_found_heading,
 )
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.checks.seo import find_seo_basics
-from shophealth.crawler.evidence import Hop, LinkResult, Sighting, SiteEvidence
+from shophealth.crawler.evidence import ErrorKind, Hop, LinkResult, Sighting, SiteEvidence, compress_bytes
 from shophealth.crawler.parse import page_from_body
 
 HOME = "https://shop.example/"
 
 
-def link(url: str, outcome: str = "ok", tag: str = "a", **fields: object) -> LinkResult:
+def link(
+    url: str, tag: str = "a", status: int | None = 200, content_type: str = "", **fields: object
+) -> LinkResult:
+    """A link target's facts, seen once on the home page; it answered 200 unless told."""
     seen = (Sighting(HOME, tag, "src" if tag == "img" else "href"),)
-    return LinkResult(url=url, outcome=outcome, seen=seen, count=1, internal=url.startswith(HOME), **fields)  # type: ignore[arg-type]
+    if content_type:
+        fields["headers"] = {"content-type": content_type}
+    return LinkResult(url=url, status=status, seen=seen, count=1, internal=url.startswith(HOME), **fields)  # type: ignore[arg-type]
 
 
 def evidence(*links: LinkResult, pages: tuple = (), probe: object = None) -> SiteEvidence:
@@ -75,8 +81,8 @@ def test_broken_internal_link_is_error_external_is_warning() -> None:
     found = list(
         find_broken_links(
             evidence(
-                link(HOME + "gone", "broken", status=404),
-                link("https://other.example/x", "broken", status=404),
+                link(HOME + "gone", status=404),
+                link("https://other.example/x", status=404),
             ),
             {},
         )
@@ -86,18 +92,18 @@ def test_broken_internal_link_is_error_external_is_warning() -> None:
 
 
 def test_broken_image_is_not_a_broken_link() -> None:
-    ev = evidence(link(HOME + "a.jpg", "broken", tag="img", status=404))
+    ev = evidence(link(HOME + "a.jpg", tag="img", status=404))
     assert list(find_broken_links(ev, {})) == []
     assert [f.check for f in find_broken_images(ev, {})] == ["images.broken"]
 
 
 def test_ignore_option() -> None:
-    ev = evidence(link("https://partner.example/x", "broken", status=500))
+    ev = evidence(link("https://partner.example/x", status=500))
     assert list(find_broken_links(ev, {"ignore": ["^https://partner"]})) == []
 
 
 def test_unverifiable_is_never_broken() -> None:
-    ev = evidence(link("https://walled.example/", "unverifiable", status=403, reason="bot wall"))
+    ev = evidence(link("https://walled.example/", status=403, headers={"cf-mitigated": "challenge"}))
     assert list(find_broken_links(ev, {})) == []
 
 
@@ -138,7 +144,7 @@ def test_product_page_mentioning_a_discontinued_item_is_not_soft_404() -> None:
 
 
 def test_redirect_loop_and_long_chain() -> None:
-    loop = link(HOME + "a", "broken", error="redirect loop")
+    loop = link(HOME + "a", status=301, error_kind=ErrorKind.REDIRECT_LOOP, error="redirect loop")
     hops = tuple(Hop(HOME + f"h{i}", 301, HOME + f"h{i + 1}") for i in range(4))
     chain = link(HOME + "h0", redirects=hops, final_url=HOME + "h4")
     short = link(HOME + "s", redirects=hops[:3], final_url=HOME + "h3")
@@ -165,11 +171,13 @@ def test_seo_duplicate_and_missing() -> None:
 
 def test_post_form_endpoint_is_judged_only_on_transport() -> None:
     post = Sighting(HOME, "form", "action", "", "post")
-    answered = LinkResult(
-        url=HOME + "cart/add", outcome="broken", status=404, seen=(post,), count=1, internal=True
-    )
+    answered = LinkResult(url=HOME + "cart/add", status=404, seen=(post,), count=1, internal=True)
     refused = LinkResult(
-        url="https://pay.example/x", outcome="broken", error="connection refused", seen=(post,), count=1
+        url="https://pay.example/x",
+        error_kind=ErrorKind.CONNECT,
+        error="connection refused",
+        seen=(post,),
+        count=1,
     )
     found = [f.target for f in find_broken_links(evidence(answered, refused), {})]
     assert found == ["https://pay.example/x"]
@@ -177,9 +185,7 @@ def test_post_form_endpoint_is_judged_only_on_transport() -> None:
 
 def test_get_form_endpoint_is_judged_like_a_link() -> None:
     search = Sighting(HOME, "form", "action", "", "get")
-    result = LinkResult(
-        url=HOME + "search", outcome="broken", status=404, seen=(search,), count=1, internal=True
-    )
+    result = LinkResult(url=HOME + "search", status=404, seen=(search,), count=1, internal=True)
     assert [f.target for f in find_broken_links(evidence(result), {})] == [HOME + "search"]
 
 
@@ -198,7 +204,8 @@ def test_variants_naming_one_canonical_are_not_duplicate_titles() -> None:
 
 def test_image_with_unknown_type_but_image_bytes_is_fine() -> None:
     avif = link(HOME + "a.avif", tag="img", content_type="application/octet-stream")
-    html = link(HOME + "b.jpg", tag="img", content_type="application/octet-stream", body_is_markup=True)
+    markup = compress_bytes(b"<!DOCTYPE html><html><title>Not found</title>")
+    html = link(HOME + "b.jpg", tag="img", content_type="application/octet-stream", body_head_z=markup)
     assert [f.target for f in find_broken_images(evidence(avif, html), {})] == [HOME + "b.jpg"]
 
 
@@ -229,3 +236,31 @@ def test_lazy_loaded_images_are_found_once_and_templates_skipped() -> None:
         ("a.jpg", "data-srcset"),
         ("b.jpg", "data-srcset"),
     ]
+
+
+CHALLENGE = compress_bytes(b"<html><title>Just a moment...</title>")
+
+
+@pytest.mark.parametrize(
+    ("facts", "outcome", "reason"),
+    [
+        (link("https://x.example/", status=999), "unverifiable", "bot wall: HTTP 999"),
+        (link("https://x.example/", status=403, body_head_z=CHALLENGE), "unverifiable", "challenge page"),
+        (link("https://x.example/", status=503, retries_exhausted=True), "unverifiable", "rate limited"),
+        (link("https://x.example/", status=403), "unverifiable", "another site's page"),
+        (link("https://x.example/a.jpg", tag="img", status=403), "broken", None),
+        (link(HOME + "x", status=403), "broken", None),
+        (
+            link(HOME + "x", status=None, error_kind=ErrorKind.INTERNAL, error="E: x"),
+            "unverifiable",
+            "internal",
+        ),
+        (link(HOME + "x", status=None, not_asked="robots.txt disallows it"), "unverifiable", "robots.txt"),
+        (link(HOME + "x", status=None, error_kind=ErrorKind.DNS, error="DNS lookup failed"), "broken", None),
+        (link(HOME + "x", status=200, body_head_z=CHALLENGE), "ok", None),
+    ],
+)
+def test_link_verdict_from_facts(facts: LinkResult, outcome: str, reason: str | None) -> None:
+    verdict = link_verdict(facts)
+    assert verdict.outcome == outcome
+    assert (verdict.reason is None) if reason is None else (reason in str(verdict.reason))

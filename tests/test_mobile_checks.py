@@ -12,6 +12,7 @@ from shophealth.checks.registry import CheckOutcome, run_check
 from shophealth.crawler.browser import BrowserNotFound, BrowserPool, find_browser
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage, SiteEvidence
 from shophealth.crawler.parse import page_from_body
+from shophealth.demo.server import serve_app
 
 CHECK = {c.id: c for c in CHECKS}
 SHOP = "http://shop.example/"
@@ -199,13 +200,8 @@ async def seeded_shop() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/{name}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    server = web.TCPSite(runner, "127.0.0.1", 0)
-    await server.start()
-    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url
 
 
 async def test_seeded_mobile_problems_are_found_and_the_responsive_page_is_not(seeded_shop: str) -> None:

@@ -41,6 +41,7 @@ import pytest
 from conftest import fast_config
 from realworld import Entry, cases, corpus_dir, expects, manifest_entries, scope_of
 
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
 from shophealth.crawler.scan import SiteRun, scan_site
@@ -190,7 +191,9 @@ def judge(case: CaseRun, check_id: str, corrected: bool) -> Verdict:
 
 def _outcomes(case: CaseRun) -> list[str]:
     links = case.run.evidence.links
-    return [f"{url} {links[url].outcome} {links[url].status}" for url in case.judgeable_targets()]
+    return [
+        f"{url} {link_verdict(links[url]).outcome} {links[url].status}" for url in case.judgeable_targets()
+    ]
 
 
 def verdicts_for(case_runs: list[CaseRun], check_id: str, corrected: bool) -> list[Verdict]:

@@ -26,6 +26,7 @@ from shophealth.checks.mobile import CHECKS, viewport_problems
 from shophealth.crawler.browser import BrowserNotFound, BrowserPool, find_browser
 from shophealth.crawler.evidence import RenderedPage, SiteEvidence
 from shophealth.crawler.parse import page_from_body
+from shophealth.demo.server import serve_app
 
 AGREEMENT_BAR = 0.95
 FOLDER = "mobile/"
@@ -92,13 +93,8 @@ def test_viewport_agrees_with_the_labels(entries: list[dict[str, Any]]) -> None:
 async def corpus_site(entries: list[dict[str, Any]]) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_static("/", corpus_dir())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    server = web.TCPSite(runner, "127.0.0.1", 0)
-    await server.start()
-    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import pytest
 from conftest import fast_config
 from dns_server import FakeZone, serve_dns
 
+from shophealth.checks.linkverdict import link_verdict
 from shophealth.checks.registry import Registry
 from shophealth.crawler import resolver as resolver_module
 from shophealth.crawler.config import SiteConfig
@@ -192,7 +193,7 @@ async def test_scan_reports_refused_and_timed_out_links_as_unverifiable(
         config = fast_config(dns_servers=(nameserver,), dns_timeout=0.5, workers=0)
         run = await scan_site(SiteConfig(url=f"http://shop.test:{port}/", config=config), registry)
     links = run.evidence.links
-    reasons = {url.replace(f":{port}", ""): (r.outcome, r.reason) for url, r in links.items()}
+    reasons = {url.replace(f":{port}", ""): tuple(link_verdict(r)) for url, r in links.items()}
     assert reasons["http://slow.test/page"] == ("unverifiable", "DNS lookup timed out after 0.5 s")
     for url in ("http://inside.test:9/admin", "http://shop.test/go-inside", "http://shop.test/go-literal"):
         outcome, reason = reasons[url]

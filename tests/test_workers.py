@@ -246,7 +246,7 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
     small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken_parser = (
-        "import asyncio, crawler.workers as w\n"
+        "import asyncio, shophealth.crawler.workers as w\n"
         "real = w.fetch_page\n"
         "async def fetch_page(fetcher, is_internal, url, parsed=()):\n"
         "    if url.endswith('/p3.html'):\n"
@@ -262,6 +262,6 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
     assert run.stats["workers"] == 2
     p3 = small_shop.url + "p3.html"
     assert p3 not in {p.url for p in run.evidence.pages}
-    reasons = {r.url: r.reason for r in run.unverifiable}
+    reasons = dict((r.url, reason) for r, reason in run.unverifiable)
     assert reasons[p3] == "internal error: ValueError: parser exploded"
     assert run.stats["pages"] == 2 * PAGES + 2 - 2  # p3 and the broken link only it carried

@@ -1,0 +1,296 @@
+"""Saved evidence: what a scan gathered, on disk, so that ``shophealth judge`` can judge it again.
+
+``shophealth scan … --save-evidence DIR`` writes, and ``shophealth judge DIR``
+reads, this layout (format ``shophealth.evidence/1``)::
+
+    DIR/manifest.json                  the format, the run and one entry per shop (below)
+    DIR/site-00/pages.jsonl.zst        every crawled page (crawler.evidence.Page), one a line
+    DIR/site-00/links.jsonl.zst        every link target's facts (LinkResult)
+    DIR/site-00/tls.jsonl.zst          TLS facts per host (TlsFacts)
+    DIR/site-00/rendered.jsonl.zst     pages rendered in the browser (RenderedPage)
+    DIR/site-00/lighthouse.jsonl.zst   Lighthouse results (LighthouseResult), with the LHR JSON
+    DIR/site-00/probe.jsonl.zst        the not-found probe's answer (a Page; no line when none)
+    DIR/site-00/plain_http.jsonl.zst   the home asked over http:// (a Page; no line when none)
+    DIR/site-00/screenshots/*.png      the rendered pages' screenshots
+
+``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
+"run": {"id", "started_at", "finished_at", "interrupted", "config"},
+"sites": [{"folder": "site-00", "url", "name", "site", "home", "error",
+"missing": {kind: reason}, "stats": {…}, "checks": {check id: setting}}]}``.
+
+Each ``.jsonl.zst`` file is one Zstandard frame of JSON lines; a line is one
+record of :mod:`shophealth.crawler.evidence`, with the dataclass's field names.
+Byte fields are base64 of what the scan held in memory: ``body_z``,
+``body_head_z`` and ``report_z`` are Zstandard (UTF-8 HTML, a link body's
+first 4 KB, Lighthouse's JSON report), ``text_z`` is an LZ4 block (the
+visible text). Enum fields are their values (``error_kind: "tls"``). A
+rendered page's ``screenshot`` is relative to its site folder.
+
+Versioning: a reader refuses another major version (``shophealth.evidence/2``)
+with a one-line error; fields it does not know are ignored, so minor
+additions stay readable. A folder is untrusted input: anything malformed in it
+is an :class:`EvidenceError` naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import zstandard
+
+from shophealth import __version__
+from shophealth.checks.registry import Registry
+from shophealth.crawler.config import ScanConfig, SiteConfig
+from shophealth.crawler.evidence import (
+    LighthouseResult,
+    LinkResult,
+    Page,
+    RenderedPage,
+    SiteEvidence,
+    TlsFacts,
+)
+from shophealth.crawler.scan import Run, SiteRun, judge_site
+
+FORMAT = "shophealth.evidence/1"
+MANIFEST = "manifest.json"
+SCREENSHOTS = "screenshots"
+CHUNK = 1 << 20
+ZSTD_LEVEL = 6  # saved once, read rarely: smaller than the scan's level 1
+_ENCODER = msgspec.json.Encoder()
+Record = TypeVar("Record")
+
+
+class EvidenceError(Exception):
+    """An evidence folder that cannot be read or written; the message says which file and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedSite:
+    """One shop's saved evidence, with what judging it needs besides the evidence."""
+
+    site: SiteConfig
+    evidence: SiteEvidence
+    stats: dict[str, Any]
+    error: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedRun:
+    run: Run  # without its sites
+    sites: list[SavedSite]
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def save_evidence(run: Run, folder: Path) -> None:
+    """Write every shop's evidence of ``run`` to ``folder`` (created; its old files replaced)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        entries = [
+            _save_site(site_run, folder, f"site-{index:02d}") for index, site_run in enumerate(run.sites)
+        ]
+        manifest = {"format": FORMAT, "tool_version": __version__, "run": _run_entry(run), "sites": entries}
+        (folder / MANIFEST).write_bytes(msgspec.json.format(_ENCODER.encode(manifest)))
+    except OSError as exc:
+        raise EvidenceError(f"cannot write evidence to {folder}: {exc.strerror or exc}") from None
+
+
+def _run_entry(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "interrupted": run.interrupted,
+        "config": run.config,
+    }
+
+
+def _save_site(site_run: SiteRun, root: Path, name: str) -> dict[str, Any]:
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    evidence = site_run.evidence
+    _write_lines(folder / "pages.jsonl.zst", evidence.pages)
+    _write_lines(folder / "links.jsonl.zst", evidence.links.values())
+    _write_lines(folder / "tls.jsonl.zst", evidence.tls)
+    _write_lines(folder / "rendered.jsonl.zst", [_keep_screenshot(r, folder) for r in evidence.rendered])
+    _write_lines(folder / "lighthouse.jsonl.zst", evidence.lighthouse)
+    _write_lines(folder / "probe.jsonl.zst", [evidence.probe] if evidence.probe else [])
+    _write_lines(folder / "plain_http.jsonl.zst", [evidence.plain_http] if evidence.plain_http else [])
+    return {
+        "folder": name,
+        "url": site_run.site.url,
+        "name": site_run.site.name,
+        "site": evidence.site,
+        "home": evidence.home,
+        "error": site_run.error,
+        "missing": dict(evidence.missing),
+        "stats": site_run.stats,
+        "checks": dict(site_run.site.config.checks),
+    }
+
+
+def _write_lines(path: Path, records: Iterable[object]) -> None:
+    with path.open("wb") as raw, zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw) as out:
+        for record in records:
+            out.write(_ENCODER.encode(record) + b"\n")
+
+
+def _keep_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
+    """``rendered`` with its screenshot copied into the site folder (its path made relative)."""
+    if not rendered.screenshot or not Path(rendered.screenshot).is_file():
+        return dataclasses.replace(rendered, screenshot=None)
+    source = Path(rendered.screenshot)
+    (folder / SCREENSHOTS).mkdir(exist_ok=True)
+    shutil.copyfile(source, folder / SCREENSHOTS / source.name)
+    return dataclasses.replace(rendered, screenshot=f"{SCREENSHOTS}/{source.name}")
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class _SiteEntry(msgspec.Struct):
+    folder: str
+    url: str
+    site: str
+    home: str
+    name: str | None = None
+    error: str | None = None
+    missing: dict[str, str] = {}
+    stats: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+
+
+class _RunEntry(msgspec.Struct):
+    id: str
+    started_at: str
+    finished_at: str = ""
+    interrupted: bool = False
+    config: dict[str, Any] = {}
+
+
+class _Manifest(msgspec.Struct):
+    format: str
+    run: _RunEntry
+    sites: list[_SiteEntry]
+
+
+def load_evidence(folder: Path) -> SavedRun:
+    """The run saved in ``folder``, each shop's evidence as the scan held it."""
+    manifest = _read_manifest(folder)
+    run = Run(
+        id=manifest.run.id,
+        started_at=manifest.run.started_at,
+        finished_at=manifest.run.finished_at,
+        interrupted=manifest.run.interrupted,
+        config=manifest.run.config,
+    )
+    return SavedRun(run, [_load_site(folder, entry) for entry in manifest.sites])
+
+
+def _read_manifest(folder: Path) -> _Manifest:
+    path = folder / MANIFEST
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(
+            f"no evidence in {folder}: cannot read {MANIFEST} ({exc.strerror or exc})"
+        ) from None
+    try:
+        found = json.loads(data).get("format")
+    except (ValueError, AttributeError):
+        raise EvidenceError(f"{path} is not a shophealth evidence manifest") from None
+    if not isinstance(found, str) or found.split("/")[0] != FORMAT.split("/")[0]:
+        raise EvidenceError(f"{path} is not a shophealth evidence manifest")
+    if found != FORMAT:
+        raise EvidenceError(f"{path} is in format {found!r}; this shophealth reads {FORMAT!r}")
+    try:
+        return msgspec.json.decode(data, type=_Manifest)
+    except msgspec.ValidationError as exc:
+        raise EvidenceError(f"{path}: {exc}") from None
+
+
+def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
+    folder = _inside(root, entry.folder)
+    rendered = [
+        _found_screenshot(r, folder) for r in _read_lines(folder / "rendered.jsonl.zst", RenderedPage)
+    ]
+    probe = _read_lines(folder / "probe.jsonl.zst", Page)
+    plain_http = _read_lines(folder / "plain_http.jsonl.zst", Page)
+    evidence = SiteEvidence(
+        site=entry.site,
+        home=entry.home,
+        pages=tuple(_read_lines(folder / "pages.jsonl.zst", Page)),
+        links={r.url: r for r in _read_lines(folder / "links.jsonl.zst", LinkResult)},
+        probe=probe[0] if probe else None,
+        tls=tuple(_read_lines(folder / "tls.jsonl.zst", TlsFacts)),
+        rendered=tuple(rendered),
+        lighthouse=tuple(_read_lines(folder / "lighthouse.jsonl.zst", LighthouseResult)),
+        missing=entry.missing,
+        plain_http=plain_http[0] if plain_http else None,
+    )
+    site = SiteConfig(url=entry.url, name=entry.name, config=ScanConfig(checks=entry.checks))
+    return SavedSite(site, evidence, entry.stats, entry.error)
+
+
+def _inside(root: Path, name: str) -> Path:
+    """``root / name``, refusing a name that leads out of ``root`` (the manifest is untrusted)."""
+    folder = (root / name).resolve()
+    if folder.parent != root.resolve():
+        raise EvidenceError(f"{root / MANIFEST}: site folder {name!r} is not inside the evidence folder")
+    return folder
+
+
+def _read_lines(path: Path, kind: type[Record]) -> list[Record]:
+    decoder = msgspec.json.Decoder(kind)
+    try:
+        return list(_decoded(path, decoder))
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (msgspec.DecodeError, zstandard.ZstdError, ValueError) as exc:
+        raise EvidenceError(f"{path} is damaged: {exc}") from None
+
+
+def _decoded(path: Path, decoder: msgspec.json.Decoder[Record]) -> Iterator[Record]:
+    """The records of one file, read a chunk at a time; a file cut short is damaged."""
+    stream = zstandard.ZstdDecompressor().decompressobj()
+    rest = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(CHUNK):
+            *lines, rest = (rest + stream.decompress(chunk)).split(b"\n")
+            yield from (decoder.decode(line) for line in lines if line.strip())
+    if not stream.eof or rest.strip():
+        raise ValueError("the file ends before its last record does")
+
+
+def _found_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
+    if rendered.screenshot is None:
+        return rendered
+    path = (folder / rendered.screenshot).resolve()
+    return dataclasses.replace(rendered, screenshot=str(path) if path.is_relative_to(folder) else None)
+
+
+# --- judging ------------------------------------------------------------------------------
+
+
+def judge_saved(
+    saved: SavedRun, registry: Registry, checks: Mapping[str, Mapping[str, Any]] | None = None
+) -> Run:
+    """The run judged again from its saved evidence, as the scan judged it; ``checks``
+    (shop URL → check settings) replaces a shop's saved check settings."""
+    run = dataclasses.replace(saved.run, sites=[])
+    for entry in saved.sites:
+        site = entry.site
+        if checks is not None and site.url in checks:
+            site = dataclasses.replace(site, config=site.config.replace(checks=checks[site.url]))
+        if entry.error is not None:  # the scan judged nothing: the shop could not be scanned
+            run.sites.append(SiteRun(site, entry.evidence, [], entry.stats, error=entry.error))
+        else:
+            run.sites.append(judge_site(site, entry.evidence, entry.stats, registry))
+    return run
