@@ -57,7 +57,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.crawler.evidence import Ref, SiteEvidence, TlsFacts, day_of
@@ -168,7 +167,9 @@ def run_invalid(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
 
 
 def _scheme(url: str) -> str:
-    return urlsplit(url).scheme.lower()
+    """The URL's scheme, lower case; read off the text, so a malformed URL cannot raise."""
+    scheme, colon, _ = url.partition(":")
+    return scheme.strip().lower() if colon else ""
 
 
 def run_no_https(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
@@ -229,7 +230,8 @@ def _insecure_resources(evidence: SiteEvidence) -> dict[str, _InsecureResource]:
             continue
         on_page: dict[str, tuple[str, bool]] = {}
         for ref in page.refs:
-            kind = _element_kind(ref) if _scheme(ref.url) == "http" else None
+            insecure = ref.invalid is None and _scheme(ref.url) == "http"
+            kind = _element_kind(ref) if insecure else None
             if kind is not None and not on_page.get(ref.url, ("", False))[1]:
                 on_page[ref.url] = kind
         for url, (name, active) in on_page.items():

@@ -362,3 +362,7 @@ async def test_live_certificates_give_the_right_findings(
     leaf = make_leaf(issuer, **options)
     trust = trust_context(str(root.write(tmp_path / "root.pem")))
     assert severities(tls_findings(await _leaf_facts(leaf, tmp_path, trust))) == expected
+
+
+def test_a_malformed_http_href_is_not_mixed_content_and_does_not_raise() -> None:
+    assert mixed(page(HOME, '<script src="http://[::1"></script><img src="http://[bad/x.png">')) == []
