@@ -10,6 +10,7 @@ Running checks never raises: a check whose evidence is missing is
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from shophealth.checks.base import Check, Finding, Options
+from shophealth.checks.base import Check, Finding, Options, Severity
 from shophealth.crawler.evidence import SiteEvidence
 
 GROUP = "shophealth.checks"
@@ -120,3 +121,9 @@ def run_checks(
 ) -> list[CheckOutcome]:
     options = options or {}
     return [run_check(c, evidence, options.get(c.id, {})) for c in checks]
+
+
+def with_severity(outcome: CheckOutcome, severity: Severity) -> CheckOutcome:
+    """``outcome`` with every finding at ``severity`` (a severity set in the check's settings)."""
+    findings = tuple(dataclasses.replace(f, severity=severity) for f in outcome.findings)
+    return dataclasses.replace(outcome, findings=findings, status=_status_of(findings))

@@ -62,9 +62,12 @@ def find_seo_basics(evidence: SiteEvidence, options: Options) -> Iterator[Findin
             series_seen.add((title, series_key(page.final_url)))
             by_title[title].append(page.final_url)
         if not (page.facts.meta_description or "").strip():
-            yield Finding("seo.basics", "info", page.final_url, None, "Page has no meta description")
-    for title, urls in by_title.items():
-        if len(urls) > 1:
+            yield Finding(
+                "seo.basics", "info", page.final_url, None, "Page has no meta description", key="description"
+            )
+    for title, found_on in by_title.items():
+        if len(found_on) > 1:
+            urls = sorted(found_on)  # the same first page whatever order the crawl took
             yield Finding(
                 "seo.basics",
                 "warning",
@@ -72,6 +75,7 @@ def find_seo_basics(evidence: SiteEvidence, options: Options) -> Iterator[Findin
                 None,
                 f"{len(urls)} pages share the title {title!r}",
                 {"title": title, "pages": urls[:MAX_LISTED_PAGES], "count": len(urls)},
+                key=f"duplicate-title {title}",
             )
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,13 +29,18 @@ from shophealth.crawler.config import (
     ConfigError,
     ScanConfig,
     SiteConfig,
+    check_check_settings,
+    check_config,
+    check_output_file,
     load_sites_file,
 )
-from shophealth.crawler.evidence_store import EvidenceError, save_evidence
-from shophealth.crawler.gather import ProgressCallback
+from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
+from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
+from shophealth.reports.guidance import LANGUAGES
+from shophealth.reports.renderers.html import write_html
 from shophealth.reports.renderers.terminal import inert, render_summary
 from shophealth.reports.report import build_report, write_json
 
@@ -52,12 +59,22 @@ out = Console()
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"shophealth {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     log_level: Annotated[
         str, typer.Option(help=f"Log records at this level and above: {', '.join(LEVELS)}.")
     ] = "warning",
     log_file: Annotated[Path | None, typer.Option(help="Append the log here instead of stderr.")] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """Health crawler for retail web shops: broken links, server errors, TLS, mobile and more."""
     if log_level.lower() not in LEVELS:
@@ -78,41 +95,89 @@ def base_config(**options: Any) -> ScanConfig:
     return config.replace(**{k: v for k, v in options.items() if v is not None})
 
 
-@app.command("scan")
+SCAN_EPILOG = (
+    "Exit codes: 0 scanned (findings or not); 1 a shop could not be scanned (down, unreachable, "
+    "refused: the others are still scanned and the report says why); 2 bad input (URL, sites file, "
+    "option), said in one line before any work; 130 interrupted (Ctrl-C: the report holds what was "
+    "gathered)."
+)
+
+
+def _default(field: str) -> str:
+    """A ScanConfig default as ``--help`` shows it (the options default to None so
+    that a sites file's ``defaults`` apply unless the option is given)."""
+    return str(getattr(ScanConfig(), field))
+
+
+@app.command("scan", epilog=SCAN_EPILOG)
 def scan_command(
     urls: Annotated[list[str] | None, typer.Argument(help="Shop URLs to scan.")] = None,
     sites: Annotated[Path | None, typer.Option(help="YAML file listing shops and their options.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    max_pages: Annotated[int | None, typer.Option(min=1, help="Pages to crawl per shop.")] = None,
-    max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the start page.")] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(min=1, help="Pages to crawl per shop.", show_default=_default("max_pages"))
+    ] = None,
+    max_depth: Annotated[
+        int | None,
+        typer.Option(min=0, help="Link depth from the start page.", show_default=_default("max_depth")),
+    ] = None,
     budget: Annotated[
         float | None,
         typer.Option(
-            min=1, help="Seconds the crawl of each shop may take (TLS, browser and Lighthouse come after)."
+            min=1,
+            help="Wall-clock seconds per shop, every phase included (crawl, TLS, browser, Lighthouse).",
+            show_default=_default("budget_s"),
         ),
     ] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="Requests in flight.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Requests in flight.", show_default=_default("concurrency"))
+    ] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex of URLs not to crawl.")] = None,
     per_host: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight to one of the shop's hosts, at first.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Requests in flight to one of the shop's hosts, at first.",
+            show_default=_default("per_host"),
+        ),
     ] = None,
     per_host_max: Annotated[
         int | None,
-        typer.Option(min=1, help="At most this many to one of the shop's hosts while it answers as fast."),
+        typer.Option(
+            min=1,
+            help="At most this many to one of the shop's hosts while it answers as fast.",
+            show_default=_default("per_host_max"),
+        ),
     ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(help="CA bundle (PEM) to trust.", show_default="SSL_CERT_FILE, else certifi"),
+    ] = None,
     credentials_env: Annotated[
         str | None, typer.Option(help="Env var holding user:password for the shop (HTTP Basic auth).")
     ] = None,
-    render: Annotated[str | None, typer.Option(help="Browser rendering: off, sample or all.")] = None,
+    render: Annotated[
+        str | None,
+        typer.Option(help="Browser rendering: off, sample or all.", show_default=_default("render")),
+    ] = None,
     browser: Annotated[Path | None, typer.Option(help="Chromium executable (found automatically).")] = None,
     lighthouse_pages: Annotated[
-        int | None, typer.Option(min=0, help="Page templates Lighthouse runs on (0 = off).")
+        int | None,
+        typer.Option(
+            min=0,
+            help="Page templates Lighthouse runs on (0 = off).",
+            show_default=_default("lighthouse_pages"),
+        ),
     ] = None,
     lighthouse_runs: Annotated[
-        int | None, typer.Option(min=1, help="Lighthouse runs per page (median).")
+        int | None,
+        typer.Option(
+            min=1, help="Lighthouse runs per page (median).", show_default=_default("lighthouse_runs")
+        ),
     ] = None,
-    artifacts: Annotated[Path | None, typer.Option(help="Folder for screenshots.")] = None,
+    artifacts: Annotated[
+        Path | None, typer.Option(help="Folder for screenshots.", show_default="a temporary folder")
+    ] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     workers: Annotated[
         int | None,
@@ -122,6 +187,10 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the HTML report (index.html + a page per shop) here.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the HTML report: en or zh-HK.")] = "en",
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
@@ -134,45 +203,48 @@ def scan_command(
     ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise fail(f"CA bundle not found: {ca_bundle}")
     if render is not None and render not in RENDER_MODES:
         raise fail(f"--render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
-    config = base_config(
-        per_host=per_host,
-        per_host_max=per_host_max,
-        render=render,
-        browser_path=str(browser) if browser else None,
-        lighthouse_pages=lighthouse_pages,
-        lighthouse_runs=lighthouse_runs,
-        artifacts_dir=str(artifacts) if artifacts else None,
-        max_pages=max_pages,
-        max_depth=max_depth,
-        budget_s=budget,
-        concurrency=concurrency,
-        exclude=tuple(exclude) if exclude else None,
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
-        credentials_env=credentials_env,
-        workers=workers,
-        allow_private=True if allow_private else None,
-    )
-    targets = _sites(urls or [], sites, config)
+    if lang not in LANGUAGES:
+        raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     try:
-        for target in targets:
-            target.config.shop_headers()  # a missing variable is bad input, said before scanning
-            forget_in_logs([*target.config.headers_env.values(), target.config.credentials_env or ""])
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-    run = _run_scan(targets, quiet, parallel)
+        if html is not None:
+            html.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made is said before scanning
+    except OSError as exc:
+        raise fail(f"cannot make the HTML report folder {html}: {exc.strerror or exc}") from None
+    given = {
+        "per_host": per_host,
+        "per_host_max": per_host_max,
+        "render": render,
+        "browser_path": str(browser) if browser else None,
+        "lighthouse_pages": lighthouse_pages,
+        "lighthouse_runs": lighthouse_runs,
+        "artifacts_dir": str(artifacts) if artifacts else None,
+        "max_pages": max_pages,
+        "max_depth": max_depth,
+        "budget_s": budget,
+        "concurrency": concurrency,
+        "exclude": tuple(exclude) if exclude else None,
+        "ca_bundle": str(ca_bundle) if ca_bundle else None,
+        "credentials_env": credentials_env,
+        "workers": workers,
+        "allow_private": True if allow_private else None,
+    }
+    overrides = {key: value for key, value in given.items() if value is not None}
+    registry = _registry()
+    targets = _sites(urls or [], sites, overrides, registry)
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if json_path is not None and not to_stdout:
+        _checked(check_output_file, str(json_path), "--json")
+    if save_evidence is not None:
+        _checked(check_evidence_folder, save_evidence)
+    run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
     report = build_report(run)
-    if json_path is not None:
-        write_json(report, json_path)
-    if not quiet:
-        render_summary(report, out)
-        if json_path is not None:
-            out.print(f"Report written to {inert(str(json_path))}")
+    _write_report(report, json_path, quiet)
+    if html is not None:
+        write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")
@@ -189,24 +261,62 @@ def _save_evidence(run: Run, folder: Path) -> None:
         err.print(f"[bold red]error:[/] {inert(str(exc))}")  # the report is still written
 
 
-def _sites(urls: list[str], sites_file: Path | None, config: ScanConfig) -> list[SiteConfig]:
+def _write_report(report: dict[str, Any], json_path: Path | None, quiet: bool) -> None:
+    """The JSON report to its file (or standard output for ``-``), then the summary
+    (on standard error when standard output carries the report)."""
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    elif json_path is not None:
+        write_json(report, json_path)
+    if quiet:
+        return
+    console = err if to_stdout else out
+    render_summary(report, console)
+    if json_path is not None and not to_stdout:
+        console.print(f"Report written to {inert(str(json_path))}")
+
+
+def _checked(validate: Callable[..., None], *args: Any) -> None:
+    try:
+        validate(*args)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _registry() -> Registry:
+    try:
+        return load_registry()
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+
+
+def _sites(
+    urls: list[str], sites_file: Path | None, overrides: dict[str, Any], registry: Registry
+) -> list[SiteConfig]:
+    """The shops to scan, every one's settings checked before any work: options
+    given here win over the sites file's ``defaults``, a site's own win over both."""
     if not urls and sites_file is None:
         raise fail("give at least one shop URL or --sites FILE")
+    config = base_config(**overrides)
+    check_defaults = {cid: check.defaults for cid, check in registry.checks.items()}
     targets: list[SiteConfig] = []
     try:
+        check_config(config, "options")
         targets.extend(SiteConfig(url=parse_start_url(u), config=config) for u in urls)
         if sites_file is not None:
-            targets.extend(load_sites_file(sites_file, config))
+            targets.extend(load_sites_file(sites_file, base_config(), overrides))
+        for target in targets:
+            where = target.name or target.url
+            check_check_settings(target.config.checks, check_defaults, where)
+            target.config.shop_headers()  # a missing variable is bad input, said before scanning
+            forget_in_logs([*target.config.headers_env.values(), target.config.credentials_env or ""])
     except (BadURLError, ConfigError) as exc:
         raise fail(str(exc)) from None
     return targets
 
 
-def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
-    try:
-        registry = load_registry()
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
+def _run_scan(targets: list[SiteConfig], registry: Registry, quiet: bool, parallel: int) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
@@ -215,14 +325,21 @@ def _run_scan(targets: list[SiteConfig], quiet: bool, parallel: int) -> Run:
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
 
-        def on_site(site: SiteConfig) -> ProgressCallback:
+        def on_site(site: SiteConfig) -> SiteProgress:
             task = progress.add_task(f"Scanning {inert(site.url)}")
 
-            def update(pages: int, queued: int, judged: int) -> None:
-                description = f"{inert(site.url)}: {pages} pages, {judged} links judged, {queued} queued"
-                progress.update(task, description=description)
+            current = ["crawling"]
 
-            return update
+            def update(pages: int, queued: int, judged: int) -> None:
+                counts = f"{pages} pages, {judged} links judged, {queued} queued"
+                progress.update(task, description=f"{inert(site.url)}: {current[0]}: {counts}")
+
+            def phase(name: str, done: int, total: int | None) -> None:
+                current[0] = name
+                counts = f" {done}/{total}" if total else ""
+                progress.update(task, description=f"{inert(site.url)}: {name}{counts}")
+
+            return SiteProgress(update, phase)
 
         return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
 
@@ -249,17 +366,21 @@ async def _scan_until_interrupted(
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _plain_progress(site: SiteConfig) -> ProgressCallback:
-    """Progress for logs (no terminal): one line per 100 pages."""
+def _plain_progress(site: SiteConfig) -> SiteProgress:
+    """Progress for logs (no terminal): one line per 100 pages, one per phase."""
     err.print(f"Scanning {inert(site.url)} …")
     last = [0]
 
     def update(pages: int, queued: int, judged: int) -> None:
         if pages >= last[0] + 100:
             last[0] = pages
-            err.print(f"  {pages} pages, {judged} links judged, {queued} queued")
+            err.print(f"  {inert(site.url)}: {pages} pages, {judged} links judged, {queued} queued")
 
-    return update
+    def phase(name: str, done: int, total: int | None) -> None:
+        if done == 0:
+            err.print(f"  {inert(site.url)}: {name}" + (f" ({total})" if total else ""))
+
+    return SiteProgress(update, phase)
 
 
 @checks_app.command("list")
@@ -283,6 +404,7 @@ def demo_command(
     """Serve the bundled demo shops on 127.0.0.1 (one plain, eight HTTPS), scan them and write the report."""
     from shophealth.demo.run import run_demo
 
+    _checked(check_output_file, str(json_path), "--json")
     report = run_demo(json_path)
     render_summary(report, out)
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
@@ -294,4 +416,5 @@ def version_command() -> None:
     out.print(__version__)
 
 
+from shophealth.crawler import cli_gate, cli_report  # noqa: E402, F401, I001  (register `gate`, `report`)
 import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)

@@ -19,17 +19,20 @@ from typing import Annotated, Any
 import typer
 
 from shophealth.checks.registry import RegistryError, load_registry
-from shophealth.crawler.cli import app, err, fail, out
-from shophealth.crawler.config import ConfigError, ScanConfig, load_sites_file
+from shophealth.crawler.cli import _write_report as write_report
+from shophealth.crawler.cli import app, err, fail
+from shophealth.crawler.config import ConfigError, ScanConfig, check_output_file, load_sites_file
 from shophealth.crawler.evidence_store import EvidenceError, judge_saved, load_evidence
-from shophealth.reports.renderers.terminal import inert, render_summary
-from shophealth.reports.report import build_report, write_json
+from shophealth.reports.renderers.terminal import inert
+from shophealth.reports.report import build_report
 
 
 @app.command("judge")
 def judge_command(
     evidence: Annotated[Path, typer.Argument(help="Folder written by scan --save-evidence.")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here (- for standard output).")
+    ] = None,
     sites: Annotated[
         Path | None, typer.Option(help="Sites file whose per-shop check settings replace the saved ones.")
     ] = None,
@@ -40,15 +43,12 @@ def judge_command(
         registry = load_registry()
         saved = load_evidence(evidence)
         checks = _checks_by_site(sites) if sites is not None else None
+        if json_path is not None and str(json_path) != "-":
+            check_output_file(str(json_path), "--json")
     except (EvidenceError, RegistryError, ConfigError) as exc:
         raise fail(str(exc)) from None
     report = build_report(judge_saved(saved, registry, checks))
-    if json_path is not None:
-        write_json(report, json_path)
-    if not quiet:
-        render_summary(report, out)
-        if json_path is not None:
-            out.print(f"Report written to {inert(str(json_path))}")
+    write_report(report, json_path, quiet)
     unscanned = [s for s in report["sites"] if s.get("error")]
     for site in unscanned:
         err.print(f"[bold red]error:[/] {inert(site['site'])} was not scanned: {inert(site['error'])}")

@@ -16,6 +16,20 @@ A sites file looks like::
         checks: {seo.basics: off, links.broken: [error, {ignore: ['^https://www.facebook.com/']}]}
 
 Unknown keys are errors that name the key, so a typo is never ignored.
+
+Check settings are eslint-style (``checks: {id: setting}``): ``off`` (YAML's
+``false`` too), ``on`` (``true``: the check's own severities), a severity
+(``error``, ``warning`` or ``warn``, ``info``: every finding of that check gets
+it), or ``[severity, {option: value}]`` with options from the check's own
+``defaults``. They are kept as ``[level, {options}]``; ids and option names are
+checked against the registry by :func:`check_check_settings`.
+
+:func:`check_config` refuses, naming the key, what would make a scan fail
+late or hang: counts and time limits that must be positive (``max_pages: 0``,
+``concurrency: 0``, ``request_timeout: 0``), an invalid ``include``/``exclude``
+regular expression, a ``ca_bundle`` that is not a PEM bundle, an
+``artifacts_dir`` that cannot be written. The command line and a sites file
+are checked by the same function, before any work.
 """
 
 from __future__ import annotations
@@ -23,6 +37,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import re
+import ssl
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,7 +63,7 @@ class ScanConfig:
     max_pages: int = 20_000  # a whole shop: the budget (budget_s) is the main bound
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
-    budget_s: float = 600.0  # seconds the crawl of a shop may take (not the TLS, browser, Lighthouse phases)
+    budget_s: float = 600.0  # wall clock per shop, every phase included (crawler.phases)
     concurrency: int = 64  # requests in flight, all hosts
     per_host: int = 8  # requests in flight to one of the shop's hosts, at first
     per_host_max: int = 32  # ...and at most, while the host answers as fast (see fetch.HostLimit)
@@ -121,6 +138,12 @@ class SiteConfig:
 
 
 RENDER_MODES = ("off", "sample", "all")
+CHECK_LEVELS = ("off", "on", "error", "warning", "info")
+LEVEL_ALIASES: dict[Any, str] = {False: "off", True: "on", "warn": "warning"}
+POSITIVE = (
+    "max_pages", "max_bytes", "budget_s", "concurrency", "per_host", "per_host_max", "per_external_host",
+    "connect_timeout", "read_timeout", "request_timeout", "lighthouse_runs", "lighthouse_timeout",
+)  # fmt: skip
 
 
 def _from_env(variable: str, option: str) -> str:
@@ -169,7 +192,7 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
     if isinstance(default, Mapping):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {key} must be a mapping")
-        return value
+        return check_settings(value, where) if key == "checks" else value
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string")
     if key == "render" and value not in RENDER_MODES:
@@ -177,8 +200,121 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
     return value
 
 
-def load_sites_file(path: str | os.PathLike[str], base: ScanConfig) -> list[SiteConfig]:
-    """Read a sites file; raise ConfigError with a one-line reason if it is bad."""
+def check_settings(checks: Mapping[Any, Any], where: str) -> dict[str, list[Any]]:
+    """``checks`` as ``{id: [level, {options}]}``; a setting that is none of the
+    documented forms raises ConfigError naming the check."""
+    settings: dict[str, list[Any]] = {}
+    for cid, setting in checks.items():
+        level, options = _split_setting(setting)
+        level = LEVEL_ALIASES.get(level, level) if isinstance(level, (bool, str)) else level
+        if level not in CHECK_LEVELS:
+            raise ConfigError(
+                f"{where}: checks: {cid}: {level!r} is not one of off, on, error, warning, info "
+                "(or [severity, {options}])"
+            )
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}: checks: {cid}: options must be a mapping")
+        settings[str(cid)] = [level, dict(options)]
+    return settings
+
+
+def _split_setting(setting: Any) -> tuple[Any, Any]:
+    """(level, options) of one check's setting, not yet checked."""
+    if isinstance(setting, list) and 1 <= len(setting) <= 2:
+        return setting[0], setting[1] if len(setting) == 2 else {}
+    if isinstance(setting, dict):
+        return "on", setting
+    return setting, {}
+
+
+def check_check_settings(
+    checks: Mapping[str, list[Any]], defaults: Mapping[str, Mapping[str, Any]], where: str
+) -> None:
+    """Refuse check ids that are not registered and options a check does not have
+    (``defaults``: each registered id's option defaults), naming the key."""
+    for cid, (_, options) in checks.items():
+        if cid not in defaults:
+            raise ConfigError(f"{where}: checks: unknown check id {cid!r} (see 'shophealth checks list')")
+        for name, value in options.items():
+            if name not in defaults[cid]:
+                known = ", ".join(sorted(defaults[cid])) or "none"
+                raise ConfigError(f"{where}: checks: {cid}: unknown option {name!r} (options: {known})")
+            _check_option_value(cid, name, value, defaults[cid][name], where)
+
+
+def _check_option_value(cid: str, name: str, value: Any, default: Any, where: str) -> None:
+    expected = type(default)
+    fits = (
+        isinstance(value, (int, float)) and not isinstance(value, bool)
+        if expected in (int, float)
+        else isinstance(value, expected)
+    )
+    if not fits:
+        raise ConfigError(f"{where}: checks: {cid}: {name} must be a {expected.__name__}, not {value!r}")
+    if name == "ignore":
+        _compile_all(value, f"{where}: checks: {cid}: ignore")
+
+
+def check_config(config: ScanConfig, where: str) -> None:
+    """Refuse settings that would fail late or hang, naming the key (see the module doc)."""
+    for key in POSITIVE:
+        if getattr(config, key) <= 0:
+            raise ConfigError(f"{where}: {key} must be above 0, not {getattr(config, key)!r}")
+    _compile_all(config.include, f"{where}: include")
+    _compile_all(config.exclude, f"{where}: exclude")
+    if config.ca_bundle is not None:
+        _check_ca_bundle(config.ca_bundle, where)
+    if config.artifacts_dir is not None:
+        _check_writable_folder(config.artifacts_dir, f"{where}: artifacts_dir")
+
+
+def _compile_all(patterns: Any, where: str) -> None:
+    for pattern in patterns:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise ConfigError(f"{where}: {pattern!r} is not a valid regular expression ({exc})") from None
+
+
+def _check_ca_bundle(path: str, where: str) -> None:
+    try:
+        if os.path.isdir(path):
+            ssl.create_default_context(capath=path)
+        else:
+            ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: ca_bundle not found: {path}") from None
+    except (ssl.SSLError, OSError, ValueError):
+        raise ConfigError(f"{where}: ca_bundle {path} is not a PEM bundle of CA certificates") from None
+
+
+def _check_writable_folder(path: str, where: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot write to {path}: {exc.strerror or exc}") from None
+
+
+def check_output_file(path: str, option: str) -> None:
+    """Refuse an output file that cannot be written, before the work that fills it."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
+    if not existed:
+        os.remove(path)
+
+
+def load_sites_file(
+    path: str | os.PathLike[str], base: ScanConfig, overrides: Mapping[str, Any] | None = None
+) -> list[SiteConfig]:
+    """Read a sites file; raise ConfigError with a one-line reason if it is bad.
+    ``overrides`` (options given on the command line) win over the file's
+    ``defaults``; a site's own options win over both."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -196,7 +332,9 @@ def load_sites_file(path: str | os.PathLike[str], base: ScanConfig) -> list[Site
     unknown = sorted(set(data) - {"sites", "defaults"})
     if unknown:
         raise ConfigError(f"sites file {path}: unknown key {unknown[0]!r}")
-    defaults = apply_options(base, data.get("defaults") or {}, f"{path}: defaults")
+    defaults = apply_options(base, data.get("defaults") or {}, f"{path}: defaults").replace(
+        **(overrides or {})
+    )
     sites = [_site_entry(entry, defaults, f"{path}: sites[{i}]") for i, entry in enumerate(data["sites"])]
     if not sites:
         raise ConfigError(f"sites file {path} lists no sites")
@@ -215,9 +353,6 @@ def _site_entry(entry: Any, defaults: ScanConfig, where: str) -> SiteConfig:
         raise ConfigError(f"{where}: {exc}") from None
     options = {k: v for k, v in entry.items() if k not in SITE_KEYS}
     name = entry.get("name")
-    return SiteConfig(
-        url=url,
-        name=str(name) if name is not None else None,
-        start_urls=starts,
-        config=apply_options(defaults, options, where),
-    )
+    config = apply_options(defaults, options, where)
+    check_config(config, where)
+    return SiteConfig(url=url, name=str(name) if name is not None else None, start_urls=starts, config=config)

@@ -109,6 +109,20 @@ class Ref(NamedTuple):
         return (tuple.__new__, (Ref, tuple(self)))
 
 
+class CharsetMismatch(NamedTuple):
+    """The page's bytes are not in the charset they were decoded with (set at parse time).
+
+    ``used`` is the charset the page was read in (header, ``<meta>``, else UTF-8);
+    ``likely`` the one its bytes are in (UTF-8 when they are valid UTF-8, else
+    charset-normalizer's best guess, None when it has none); ``shown`` and
+    ``intended`` a short piece of visible text as decoded and as it was meant."""
+
+    used: str
+    likely: str | None
+    shown: str
+    intended: str
+
+
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
 class PageFacts:
     """Facts parsed from a page's HTML once, shared by every check."""
@@ -125,6 +139,7 @@ class PageFacts:
     hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
     canonical: str | None = None
     meta_charset: str | None = None
+    charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
     refs_cut: bool = False  # the page had more links and resources than are kept (parse.MAX_REFS)
 
     @property

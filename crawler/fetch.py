@@ -15,7 +15,13 @@ body, at most ``max_redirects`` hops with loop detection. Redirects are followed
 here, not by the client, so the chain is recorded hop by hop.
 
 Credentials and extra headers from the environment (``credentials_env``,
-``headers_env``) go to the shop's own hosts only, never to another site.
+``headers_env``) are scoped by origin, as httpx scopes its auth: they go only
+to the origins the user gave (scheme, host and port of the start URLs,
+:attr:`Fetcher.credential_origins`), and over https only to a host whose
+certificate verified. So they never reach another site, a plain ``http://``
+server on the shop's host (such as the plain-HTTP probe of an https shop), a
+host crawled with verification off, or the target of a redirect that leaves
+the origin (each hop is judged on its own).
 
 Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
 flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
@@ -56,7 +62,7 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop
 from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
-from shophealth.crawler.urls import host_key, normalize
+from shophealth.crawler.urls import host_key, normalize, origin
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
@@ -209,7 +215,10 @@ def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
     """A transport error's kind, and its message in words a shop owner can act on."""
     # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
     # underlying OS, TLS or HTTP-parsing error is looked for before believing "timeout".
-    for cause in _causes(exc):
+    causes = _causes(exc)
+    if any(isinstance(cause, aiohttp.http_exceptions.LineTooLong) for cause in causes):
+        return ErrorKind.TOO_LARGE, "a status line or header of the answer is too long for HTTP clients"
+    for cause in causes:
         found = _known_cause(cause)
         if found is not None:
             return found
@@ -238,8 +247,6 @@ def _known_cause(cause: BaseException) -> tuple[ErrorKind, str] | None:
         return ErrorKind.CONNECT, "connection refused"
     if isinstance(cause, ConnectionResetError):
         return ErrorKind.CONNECT, "connection reset"
-    if isinstance(cause, aiohttp.http_exceptions.LineTooLong):
-        return ErrorKind.TOO_LARGE, f"the answer's status line or a header is too long: {_message(cause)}"
     if isinstance(cause, (aiohttp.http_exceptions.HttpProcessingError, aiohttp.ClientResponseError)):
         detail = " ".join(str(getattr(cause, "message", "") or _message(cause)).split())[:200]
         return ErrorKind.PROTOCOL, f"not a valid HTTP answer: {detail}"
@@ -294,6 +301,7 @@ class Fetcher:
         self._resolver: GuardedResolver | None = None
         self.is_internal = is_internal
         self.insecure_hosts: set[str] = set()
+        self.credential_origins: set[str] = set()  # origins that get the shop's credentials and headers
         self.requests = 0
         self.cookies = httpx.Cookies()
         self._trust = trust
@@ -452,6 +460,13 @@ class Fetcher:
         await self.resolver().decide_guard()
         return self.guard.literal_refusal(url)
 
+    def sends_credentials(self, url: str) -> bool:
+        """Whether ``url`` gets the shop's credentials: one of the origins given,
+        and over https only when its certificate is verified."""
+        if origin(url) not in self.credential_origins:
+            return False
+        return not url.startswith("https:") or host_key(url) not in self.insecure_hosts
+
     async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
         """One request straight to the client's transport.
 
@@ -461,7 +476,7 @@ class Fetcher:
         Redirects are followed by :meth:`fetch`; cookies are kept in one jar per
         fetcher and handled only once a shop has set one."""
         client = self._client(verify)
-        extra = self._shop_headers if self._shop_headers and self.is_internal(url) else None
+        extra = self._shop_headers if self._shop_headers and self.sends_credentials(url) else None
         headers = {**client.headers, **extra} if extra else client.headers
         request = httpx.Request(method, url, headers=headers, extensions={"timeout": self._timeouts})
         if self.cookies:

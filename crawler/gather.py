@@ -2,10 +2,10 @@
 
 One frontier owns every request start: a queue of page jobs (crawl, parse,
 follow) and link jobs (verify a target once), worked by ``concurrency``
-workers under the fetcher's global and per-host limits. The whole gather runs
-under the shop's crawl budget (``budget_s``: it bounds this crawl, not the
-probe, TLS, browser and Lighthouse phases after it); when it runs out, or the
-page limit is reached, the scan ends with what it has and says why.
+workers under the fetcher's global and per-host limits. The crawl runs within
+what is left of the shop's wall-clock budget (``budget_s``, shared by every
+phase: :mod:`shophealth.crawler.phases`); when it runs out, or the page limit
+is reached, the crawl ends with what it has and says why.
 
 Every target gets a :class:`LinkResult` of facts: what the last answer was
 (status, the headers a verdict needs, the start of the body), the transport
@@ -45,6 +45,7 @@ from shophealth.crawler.evidence import (
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch
 from shophealth.crawler.parse import ParsedDocument
+from shophealth.crawler.phases import BUDGET, INTERRUPTED, INTERRUPTED_DETAIL, CrawlProgress
 from shophealth.crawler.rendering import Renderer
 from shophealth.crawler.robots import RobotsCache
 from shophealth.crawler.traps import TrapGuard
@@ -58,7 +59,6 @@ SOCIAL_HOSTS = (
     "linkedin.com", "tiktok.com", "pinterest.com", "weibo.com", "t.me", "threads.net",
 )  # fmt: skip
 MAX_SIGHTINGS = 5
-STOPPED_BY_USER = "interrupted (Ctrl-C): the report holds what was gathered until then"
 SITEMAP_MAX_BYTES = 10_000_000
 SITEMAP_MAX_URLS = 50_000
 log = logging.getLogger(__name__)
@@ -91,11 +91,15 @@ class TargetRecord:
 
 @dataclass
 class CrawlStats:
-    stopped_reason: str | None = None
+    stopped_reason: str | None = None  # a stop code (crawler.phases): budget, page-limit, interrupted
+    stopped_detail: str | None = None  # the same in words
     pages_limited: bool = False
 
+    def stop(self, code: str, detail: str) -> None:
+        self.stopped_reason, self.stopped_detail = code, detail
 
-ProgressCallback = Callable[[int, int, int], None]  # pages done, jobs queued, links checked
+
+ProgressCallback = CrawlProgress  # pages done, jobs queued, links checked
 
 
 class SiteCrawl:
@@ -110,8 +114,10 @@ class SiteCrawl:
         renderer: Renderer | None = None,
         jobs: Jobs | None = None,
         stop: asyncio.Event | None = None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_phase = on_phase  # told "crawling" or "verifying links" as the work turns
         self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
         self.fetcher = fetcher
@@ -127,28 +133,33 @@ class SiteCrawl:
         self._parsed_finals: set[str] = set()
         self._strings: dict[str, str] = {}
         self.checked = 0  # targets with their facts
+        self._pages_pending = 0  # page jobs queued or running
+        self._phase = "crawling"
         self.traps = TrapGuard()
 
     # -- the frontier ---------------------------------------------------------
 
-    async def run(self, seeds: tuple[str, ...]) -> None:
-        """Crawl from ``seeds`` until done, the page limit or the budget."""
+    async def run(self, seeds: tuple[str, ...], budget: float | None = None) -> None:
+        """Crawl from ``seeds`` until done, the page limit or the budget (seconds
+        left of the shop's; the whole ``budget_s`` when not given)."""
         for seed in seeds:
             self._schedule_page(seed, 0)
         workers = [asyncio.create_task(self._work()) for _ in range(max(1, self.config.concurrency))]
         try:
-            async with asyncio.timeout(self.config.budget_s):
+            async with asyncio.timeout(self.config.budget_s if budget is None else budget):
                 await self._seed_from_sitemaps(seeds[0])
                 if await _unless_stopped(self._queue.join(), self.stop):
-                    self.stats.stopped_reason = STOPPED_BY_USER
+                    self.stats.stop(INTERRUPTED, INTERRUPTED_DETAIL)
         except TimeoutError:
-            self.stats.stopped_reason = f"time budget of {self.config.budget_s:g} s ran out"
+            self.stats.stop(BUDGET, f"time budget of {self.config.budget_s:g} s ran out while crawling")
+            log.warning("crawl of %s ended early: %s", seeds[0], self.stats.stopped_detail)
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         if self.stats.stopped_reason is None and self.stats.pages_limited:
-            self.stats.stopped_reason = f"page limit of {self.config.max_pages} reached"
+            self.stats.stop("page-limit", f"page limit of {self.config.max_pages} reached")
+            log.info("crawl of %s ended at the page limit of %d", seeds[0], self.config.max_pages)
 
     async def _work(self) -> None:
         while True:
@@ -161,10 +172,25 @@ class SiteCrawl:
             except Exception as exc:  # one bad page or link never ends a scan
                 log.debug("internal error on %s", url, exc_info=True)
                 self._note(url, LinkResult(url, error_kind=ErrorKind.INTERNAL, error=_describe(exc)))
+                if kind == "page" and depth == 0:  # a start page: say why the shop was not crawled
+                    error = f"internal error: {_describe(exc)}"
+                    page = Page(url, url, None, 0, error=error, error_kind=ErrorKind.INTERNAL)
+                    self.pages.append(page)
             finally:
                 self._queue.task_done()
+                if kind == "page":
+                    self._pages_pending -= 1
+                    self._tell_phase()
                 if self.progress is not None:
                     self.progress(len(self.pages), self._queue.qsize(), self.checked)
+
+    def _tell_phase(self) -> None:
+        """Say when only links are left to verify, and when pages come again."""
+        phase = "crawling" if self._pages_pending else "verifying links"
+        if phase != self._phase:
+            self._phase = phase
+            if self.on_phase is not None:
+                self.on_phase(phase)
 
     def _schedule_page(self, url: str, depth: int) -> bool:
         if url in self._scheduled_pages:
@@ -176,6 +202,8 @@ class SiteCrawl:
             return False
         self._scheduled_pages.add(url)
         self._queue.put_nowait(("page", url, depth))
+        self._pages_pending += 1
+        self._tell_phase()
         self.jobs.expect(len(self._scheduled_pages))
         return True
 
@@ -211,7 +239,10 @@ class SiteCrawl:
                 reason = rules.reason or "robots.txt disallows it"
                 self._note(url, LinkResult(url, not_asked=reason))
                 if depth == 0:  # a start page: say why the shop was not crawled
-                    self.pages.append(Page(url=url, final_url=url, status=None, depth=0, error=reason))
+                    why, kind = rules.unreachable or reason, rules.unreachable_kind
+                    self.pages.append(
+                        Page(url=url, final_url=url, status=None, depth=0, error=why, error_kind=kind)
+                    )
                 return
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)
@@ -275,6 +306,12 @@ class SiteCrawl:
         )
 
     async def _seed_from_sitemaps(self, home: str) -> None:
+        try:
+            await self._seed_from_listed_sitemaps(home)
+        except Exception:  # sitemaps only add pages: the crawl goes on from the start pages
+            return
+
+    async def _seed_from_listed_sitemaps(self, home: str) -> None:
         await self.robots.rules_for(home)
         listed = [resolve(home, s) for s in self.robots.sitemaps(home)]
         sitemaps = [s for s in listed if s] or [resolve(home, "/sitemap.xml") or home]
@@ -346,7 +383,7 @@ class SiteCrawl:
             return "social site: not fetched (social sites refuse crawlers)"
         if not record.internal and not self.config.verify_external:
             return "external links not verified (verify_external is off)"
-        return self.stats.stopped_reason or "not checked before the scan ended"
+        return self.stats.stopped_detail or "not checked before the scan ended"
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event | None) -> bool:

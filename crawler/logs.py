@@ -3,10 +3,12 @@
 What is logged, under the ``shophealth`` logger tree:
 
 - ``warning``: a phase that was skipped or fell back (no Chromium, a browser
-  that would not start, no Lighthouse, worker processes that died);
+  that would not start, no Lighthouse, worker processes that died), a crawl
+  cut short by its time budget;
 - ``debug``: the traceback of every "internal error" the report shows (a page
   or link job, a check, a whole shop), and of a job that failed in a worker;
-- ``info``: phases that are off by configuration.
+- ``info``: phases that are off by configuration or stopped by Ctrl-C, a crawl
+  that reached its page limit.
 
 Records go to ``--log-file`` when given (appended), else to stderr through
 Rich, with markup off (log messages carry crawled, hostile text). Other

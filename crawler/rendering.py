@@ -46,8 +46,10 @@ class BrowserPhase:
     async def start(self, stack: AsyncExitStack) -> None:
         if self.config.render == "off":
             self.missing["rendered"] = "rendering is off (render: off)"
+            log.info("rendering is off (render: off)")
             if self.config.lighthouse_pages <= 0:
                 self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
+                log.info("Lighthouse is off (lighthouse_pages: 0)")
                 return
         from shophealth.crawler.browser import BrowserPool, NotConfigured, find_browser
 
@@ -70,6 +72,7 @@ class BrowserPhase:
 
     def stop(self, reason: str) -> None:
         """Render and run nothing more; keep what was rendered."""
+        log.info("rendering and Lighthouse stopped: %s", reason)
         self.missing.setdefault("lighthouse", reason)
         if self.pool is not None and not self.rendered:
             self.missing.setdefault("rendered", reason)

@@ -2,8 +2,12 @@
 
 RFC 9309's rules for an unreadable file: a 4xx answer means no rules (crawl
 everything); a 5xx answer or no answer means "disallow everything" until it
-can be read. ``Crawl-delay`` becomes the host's minimum interval between
-requests, capped at 10 s so a hostile value cannot stall a nightly scan.
+can be read. When nothing answered at all, :attr:`RobotsRules.unreachable`
+keeps the transport error, so the shop is reported unreachable (connection
+refused, DNS, TLS) rather than as having an unreadable robots.txt. Loading
+never raises: a failure is taken as no answer.
+
+``Crawl-delay`` becomes the host's minimum interval between requests, capped at 10 s so a hostile value cannot stall a nightly scan.
 Only the shop's own hosts are governed: link verification of other hosts
 sends one HEAD/GET per target, as every link checker does.
 """
@@ -11,16 +15,19 @@ sends one HEAD/GET per target, as every link checker does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from protego import Protego
 
+from shophealth.crawler.evidence import ErrorKind
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.urls import origin
 
 ROBOTS_MAX_BYTES = 512_000
 MAX_CRAWL_DELAY = 10.0
 USER_AGENT_TOKEN = "shophealth"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class RobotsRules:
     parser: Protego | None  # None: no rules at all
     disallow_all: bool = False
     reason: str | None = None
+    unreachable: str | None = None  # the host gave no answer at all: why
+    unreachable_kind: ErrorKind | None = None  # and the transport error's kind
 
     def allows(self, url: str) -> bool:
         if self.disallow_all:
@@ -54,10 +63,18 @@ class RobotsCache:
         return (await self.rules_for(url)).allows(url)
 
     async def _load(self, site_origin: str) -> RobotsRules:
-        result = await self._fetcher.fetch(site_origin + "/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
-        if result.status is None or result.status >= 500 or result.status == 429:
-            why = result.error or f"HTTP {result.status}"
-            return RobotsRules(None, disallow_all=True, reason=f"robots.txt unreadable ({why})")
+        try:
+            result = await self._fetcher.fetch(site_origin + "/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
+        except Exception as exc:  # fetch should not raise; if it does, the host is not lost with it
+            log.debug("internal error reading %s/robots.txt", site_origin, exc_info=True)
+            why = f"internal error: {type(exc).__name__}: {exc}"
+            return _unreachable(why, ErrorKind.INTERNAL)
+        if result.status is None:
+            return _unreachable(result.error or "no answer", result.error_kind)
+        if result.status >= 500 or result.status == 429:
+            return RobotsRules(
+                None, disallow_all=True, reason=f"robots.txt unreadable (HTTP {result.status})"
+            )
         if result.status >= 400:
             return RobotsRules(None)
         parser = Protego.parse(result.body.decode("utf-8", "replace"))
@@ -71,3 +88,9 @@ class RobotsCache:
         task = self._rules.get(origin(url))
         parser = task.result().parser if task is not None and task.done() else None
         return list(parser.sitemaps) if parser is not None else []
+
+
+def _unreachable(why: str, kind: ErrorKind | None) -> RobotsRules:
+    """No answer at all: disallow everything, and say why the host is unreachable."""
+    reason = f"robots.txt unreadable ({why})"
+    return RobotsRules(None, disallow_all=True, reason=reason, unreachable=why, unreachable_kind=kind)

@@ -4,8 +4,11 @@ Phases, in order, per shop: gather (robots.txt, sitemap, crawl, link
 verification, the not-found probe, TLS, the browser) → check → score. Shops
 are scanned ``parallel`` at a time, each with its own politeness limits;
 within a shop all fetching is concurrent. A shop that cannot
-be reached at all becomes a :class:`SiteRun` with ``error`` set; the other
-shops are still scanned.
+be scanned (:mod:`~shophealth.crawler.availability`: down, unreachable, refused)
+becomes a :class:`SiteRun` with ``error`` set, every check ``skipped`` with the
+reason and full ``stats``; the other shops are still scanned. Each phase
+after the crawl fails alone and within the shop's budget
+(:mod:`~shophealth.crawler.phases`).
 """
 
 from __future__ import annotations
@@ -25,17 +28,21 @@ from urllib.parse import urlsplit, urlunsplit
 from shophealth import __version__
 from shophealth.checks.base import Finding
 from shophealth.checks.linkverdict import link_verdict, unverifiable_links
-from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_checks
-from shophealth.crawler.config import ScanConfig, SiteConfig
-from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence, TlsFacts
+from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
+from shophealth.crawler.availability import NOT_SCANNED, why_not_scanned
+from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, check_config, check_settings
+from shophealth.crawler.evidence import LighthouseResult, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
-from shophealth.crawler.gather import STOPPED_BY_USER, ProgressCallback, SiteCrawl, fetched_page, probe_path
+from shophealth.crawler.gather import SiteCrawl, fetched_page, probe_path
 from shophealth.crawler.parse import parse_document
+from shophealth.crawler.phases import INTERRUPTED, INTERRUPTED_DETAIL, Phases, SiteProgress
 from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from shophealth.crawler.urls import Scope, host_key, origin
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
 
+SEVERITIES = ("error", "warning", "info")
+MAX_LISTED = 5  # pages listed in stats where a count says how many
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +54,7 @@ class SiteRun:
     evidence: SiteEvidence
     outcomes: list[CheckOutcome]
     stats: dict[str, Any]
-    error: str | None = None
+    error: str | None = None  # why the shop could not be scanned, in words
 
     @property
     def findings(self) -> list[Finding]:
@@ -78,50 +85,87 @@ def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
     return trust_context(ca_bundle)
 
 
+@dataclass
+class AfterCrawl:
+    """The evidence the phases after the crawl gather (None: not gathered)."""
+
+    probe: Page | None = None
+    plain_http: Page | None = None
+    lighthouse: tuple[LighthouseResult, ...] | None = None
+    tls: tuple[TlsFacts, ...] | None = None
+
+
 async def gather_site(
     site: SiteConfig,
-    progress: ProgressCallback | None = None,
+    progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
-    """Everything the checks need about one shop, and the crawl's figures. Once
-    ``stop`` is set the crawl ends and the browser phase is skipped."""
+    """Everything the checks need about one shop, and the crawl's figures.
+
+    Every phase runs within what is left of the shop's wall-clock budget and
+    ends when ``stop`` is set; a phase that fails or is cut short marks its
+    evidence kind missing with the reason and the others are kept. A shop
+    whose start pages gave no usable answer is not asked anything more: its
+    ``stopped_reason`` is one of :data:`~shophealth.crawler.availability.NOT_SCANNED`."""
     config = site.config
     started = time.monotonic()
+    phases = Phases(config.budget_s, stop, progress)
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal, site.url)
+    fetcher.credential_origins.update(origin(url) for url in site.seeds)
     browser = BrowserPhase(config)
     tls_timeout = config.connect_timeout + config.read_timeout
+    after = AfterCrawl()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(fetcher.aclose)
-        home_tls = await _inspect_home_tls(site.url, trust, tls_timeout)
+        home_tls = await _inspect_home_tls(phases, site.url, trust, tls_timeout)
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
-        crawl = SiteCrawl(config, fetcher, scope, progress, renderer=browser.renderer, jobs=pool, stop=stop)
-        await crawl.run(site.seeds)
-        probe = await _probe(fetcher, site.url)
-        plain_http = await _plain_http(fetcher, site.url)
-        if stop is not None and stop.is_set():
-            browser.stop(STOPPED_BY_USER)
-        rendered = await browser.render_sample(crawl.pages)
-    lighthouse = await browser.lighthouse(crawl.pages)
-    hosts = await fetcher.guarded(hosts_to_inspect(site.url, crawl.pages))
-    tls = await inspect_hosts(hosts, trust, tls_timeout)
+        crawl = SiteCrawl(
+            config,
+            fetcher,
+            scope,
+            progress.crawl if progress is not None else None,
+            renderer=browser.renderer,
+            jobs=pool,
+            stop=stop,
+            on_phase=phases.announce,
+        )
+        phases.announce("crawling")
+        await crawl.run(site.seeds, budget=phases.remaining())
+        down = why_not_scanned(crawl.pages, site.url, config, crawl.stats.stopped_reason, home_tls)
+        if down is None:
+            after.probe = await phases.run("probe", _probe(fetcher, site.url), None)
+            after.plain_http = await phases.run(
+                "plain_http", _plain_http(fetcher, site.url, crawl.pages), None
+            )
+            await _render(phases, browser, crawl.pages)
+    if down is None:
+        if "lighthouse" not in browser.missing:
+            after.lighthouse = await phases.run("lighthouse", browser.lighthouse(crawl.pages), None)
+        hosts = await fetcher.guarded(hosts_to_inspect(site.url, crawl.pages))
+        after.tls = await phases.run("tls", inspect_hosts(hosts, trust, tls_timeout), None)
     evidence = SiteEvidence(
         site=site.url,
         home=site.url,
         pages=tuple(crawl.pages),
         links=crawl.link_results(),
-        probe=probe,
-        tls=tls,
-        plain_http=plain_http,
-        rendered=rendered,
-        lighthouse=lighthouse,
-        missing={**_missing_kinds(probe, tls), **browser.missing},
+        probe=after.probe,
+        tls=after.tls or (),
+        plain_http=after.plain_http,
+        rendered=tuple(browser.rendered.values()),
+        lighthouse=after.lighthouse or (),
+        missing=_missing_kinds(after, browser, phases),
         cuts=crawl.traps.found(),
+    )
+    stopped, detail = down or (
+        (crawl.stats.stopped_reason, crawl.stats.stopped_detail)
+        if crawl.stats.stopped_reason is not None
+        else (phases.stopped, phases.stopped_detail)
     )
     stats = {
         "pages": len(crawl.pages),
@@ -130,15 +174,28 @@ async def gather_site(
         "workers": pool.used if pool is not None else 0,
         **({"workers_fallback": pool.fallback_reason} if pool is not None and pool.fallback_reason else {}),
         "duration_s": round(time.monotonic() - started, 3),
-        "complete": crawl.stats.stopped_reason is None,
-        "stopped_reason": crawl.stats.stopped_reason,
-        "rendered": len(rendered),
-        "lighthouse_runs": sum(r.runs for r in lighthouse),
+        "complete": stopped is None,
+        "stopped_reason": stopped,
+        "stopped_detail": detail,
+        "truncated": sum(1 for p in crawl.pages if p.truncated),  # bodies cut at max_bytes
+        "truncated_pages": [p.url for p in crawl.pages if p.truncated][:MAX_LISTED],
+        "rendered": len(evidence.rendered),
+        "lighthouse_runs": sum(r.runs for r in evidence.lighthouse),
         "tls_verification": (
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"
         ),
     }
     return evidence, stats
+
+
+async def _render(phases: Phases, browser: BrowserPhase, pages: Sequence[Page]) -> None:
+    """The browser's sample, unless the budget is spent or the user stopped the scan."""
+    if browser.renderer is None:  # rendering is off or the browser did not start: said in missing
+        return
+    if phases.halted(during="rendering"):
+        browser.stop(phases.stopped_detail or INTERRUPTED_DETAIL)  # keeps what was rendered
+    else:
+        await phases.run("rendered", browser.render_sample(pages), None)
 
 
 async def _start_workers(
@@ -148,7 +205,13 @@ async def _start_workers(
     size, start_at_pages = default_workers(config)
     if size == 0:
         return None
-    setup = WorkerSetup(config, scope, frozenset(fetcher.insecure_hosts), fetcher.start_url)
+    setup = WorkerSetup(
+        config,
+        scope,
+        frozenset(fetcher.insecure_hosts),
+        frozenset(fetcher.credential_origins),
+        start_url=fetcher.start_url,
+    )
     pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
     if start_at_pages == 0:  # asked for by number: all jobs go to them
@@ -157,26 +220,37 @@ async def _start_workers(
     return pool
 
 
-async def _inspect_home_tls(home: str, trust: ssl.SSLContext, timeout: float) -> TlsFacts | None:
+async def _inspect_home_tls(
+    phases: Phases, home: str, trust: ssl.SSLContext, timeout: float
+) -> TlsFacts | None:
     """The shop's own certificate, looked at before crawling so a bad one can be crawled past."""
     parts = urlsplit(home)
     if parts.scheme != "https" or not parts.hostname:
         return None
-    return await inspect_tls(parts.hostname, parts.port or 443, trust, timeout)
+    return await phases.run("home_tls", inspect_tls(parts.hostname, parts.port or 443, trust, timeout), None)
 
 
-async def _plain_http(fetcher: Fetcher, home: str) -> Page:
-    """The shop's home asked over http://, after redirects (for tls.no-https)."""
+async def _plain_http(fetcher: Fetcher, home: str, pages: Sequence[Page]) -> Page:
+    """The shop's home asked over http://, after redirects (for tls.no-https); for a
+    shop given as http://host/ that is its start page, already asked."""
     url = urlunsplit(urlsplit(home)._replace(scheme="http", path="/", query="", fragment=""))
+    asked = next((p for p in pages if p.url == url and p.depth == 0), None)
+    if asked is not None:
+        return asked
     return fetched_page(await fetcher.fetch(url, max_bytes=65_536), depth=0)
 
 
-def _missing_kinds(probe: Page | None, tls: tuple[TlsFacts, ...]) -> dict[str, str]:
-    missing = {}
-    if probe is None:
-        missing["probe"] = "the not-found probe got no answer"
-    if not tls:
-        missing["tls"] = "the shop has no https:// pages"
+def _missing_kinds(after: AfterCrawl, browser: BrowserPhase, phases: Phases) -> dict[str, str]:
+    """Evidence kinds not gathered, and why: a phase that failed or was cut short
+    says so; renders made before rendering was cut short still count."""
+    missing = {**browser.missing, **phases.missing}
+    if after.probe is None:
+        missing.setdefault("probe", "the not-found probe got no answer")
+    if after.tls == ():
+        missing.setdefault("tls", "the shop has no https:// pages")
+    if browser.rendered:
+        missing.pop("rendered", None)
+    missing.pop("home_tls", None)  # not an evidence kind: the crawl went on verifying
     return missing
 
 
@@ -190,18 +264,10 @@ async def _probe(fetcher: Fetcher, home: str) -> Page | None:
     return fetched_page(result, 0, document, refs=())
 
 
-def unreachable_reason(evidence: SiteEvidence) -> str | None:
-    """Why the shop could not be scanned at all, or None if anything answered."""
-    if any(p.status is not None for p in evidence.pages):
-        return None
-    first = evidence.pages[0] if evidence.pages else None
-    return (first.error if first is not None else None) or "no answer"
-
-
 async def scan_site(
     site: SiteConfig,
     registry: Registry | None = None,
-    progress: ProgressCallback | None = None,
+    progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
 ) -> SiteRun:
     evidence, stats = await gather_site(site, progress, stop)
@@ -211,36 +277,69 @@ async def scan_site(
 def judge_site(
     site: SiteConfig, evidence: SiteEvidence, stats: dict[str, Any], registry: Registry
 ) -> SiteRun:
-    """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``)."""
-    error = unreachable_reason(evidence)
-    if error is not None:
-        return SiteRun(site, evidence, [], stats, error=error)
-    checks = registry.select(disabled=_disabled(site.config))
-    outcomes = run_checks(checks, evidence, _check_options(site.config))
-    return SiteRun(site, evidence, outcomes, stats)
+    """Run the site's checks on evidence gathered now or saved earlier (``shophealth judge``);
+    a shop that could not be scanned (its stop code says so) is judged by no check."""
+    if stats.get("stopped_reason") in NOT_SCANNED:
+        reason = str(stats.get("stopped_detail") or stats["stopped_reason"])
+        return not_scanned(site, registry, reason, evidence, stats)
+    return SiteRun(site, evidence, judge(registry, evidence, site.config), stats)
 
 
-def _disabled(config: ScanConfig) -> list[str]:
-    return [cid for cid, setting in config.checks.items() if _level(setting) == "off"]
+def not_scanned(
+    site: SiteConfig,
+    registry: Registry,
+    reason: str,
+    evidence: SiteEvidence | None = None,
+    stats: dict[str, Any] | None = None,
+    code: str = "not-started",
+) -> SiteRun:
+    """A shop that could not be scanned: every check skipped with the reason."""
+    outcomes = [CheckOutcome(cid, "skipped", detail=f"not scanned: {reason}") for cid in registry.checks]
+    return SiteRun(
+        site,
+        evidence or SiteEvidence(site=site.url, home=site.url),
+        outcomes,
+        stats if stats is not None else empty_stats(code, reason),
+        error=reason,
+    )
 
 
-def _level(setting: Any) -> str:
-    if setting is False:  # YAML reads a bare `off` as false
-        return "off"
-    if isinstance(setting, list) and setting:
-        return str(setting[0])
-    return str(setting)
+def empty_stats(code: str, detail: str) -> dict[str, Any]:
+    """The stats of a shop where nothing was gathered, with every field."""
+    return {
+        "pages": 0,
+        "links_checked": 0,
+        "requests": 0,
+        "workers": 0,
+        "duration_s": 0.0,
+        "complete": False,
+        "stopped_reason": code,
+        "stopped_detail": detail,
+        "truncated": 0,
+        "truncated_pages": [],
+        "rendered": 0,
+        "lighthouse_runs": 0,
+        "tls_verification": "on",
+    }
 
 
-def _check_options(config: ScanConfig) -> dict[str, dict[str, Any]]:
-    options: dict[str, dict[str, Any]] = {}
-    for cid, setting in config.checks.items():
-        if isinstance(setting, list) and len(setting) > 1 and isinstance(setting[1], dict):
-            options[cid] = setting[1]
-    return options
+def judge(registry: Registry, evidence: SiteEvidence, config: ScanConfig) -> list[CheckOutcome]:
+    """Every registered check's outcome: run with its settings' options and
+    severity, or ``skipped`` saying why it did not run (turned off, or off by default)."""
+    settings = check_settings(config.checks, "checks")
+    outcomes = []
+    for check in registry.checks.values():
+        level, options = settings.get(check.id, ["on" if check.enabled_by_default else "off", {}])
+        if level == "off":
+            why = "turned off in the settings" if check.id in settings else "off unless turned on"
+            outcomes.append(CheckOutcome(check.id, "skipped", detail=f"{why} (checks: {{{check.id}: …}})"))
+            continue
+        outcome = run_check(check, evidence, options)
+        outcomes.append(with_severity(outcome, level) if level in SEVERITIES else outcome)
+    return outcomes
 
 
-SiteCallback = Callable[[SiteConfig], ProgressCallback | None]
+SiteCallback = Callable[[SiteConfig], SiteProgress | None]
 
 
 async def scan(
@@ -263,17 +362,19 @@ async def scan(
     async def scan_one(site: SiteConfig) -> SiteRun:
         async with slots:
             if stop is not None and stop.is_set():
-                evidence = SiteEvidence(site=site.url, home=site.url)
-                return SiteRun(
-                    site, evidence, [], {}, error="not scanned: interrupted (Ctrl-C) before it began"
-                )
+                reason = "interrupted (Ctrl-C) before it began"
+                return not_scanned(site, registry, reason, code=INTERRUPTED)
+            try:  # the command line checked this already; a caller of scan() may not have
+                check_config(site.config, site.url)
+            except ConfigError as exc:
+                return not_scanned(site, registry, f"bad settings: {exc}", code="bad-input")
             progress = on_site(site) if on_site is not None else None
             try:
                 return await scan_site(site, registry, progress, stop)
             except Exception as exc:  # a bug met on one shop must not lose the others
                 log.debug("internal error scanning %s", site.url, exc_info=True)
-                evidence = SiteEvidence(site=site.url, home=site.url)
-                return SiteRun(site, evidence, [], {}, error=f"internal error: {type(exc).__name__}: {exc}")
+                reason = f"internal error: {type(exc).__name__}: {exc}"
+                return not_scanned(site, registry, reason, code="internal-error")
 
     run.sites = list(await asyncio.gather(*(scan_one(site) for site in sites)))
     run.finished_at = now_iso()

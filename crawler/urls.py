@@ -3,7 +3,10 @@
 Normalisation is url-normalize's (RFC 3986: case, default ports, dot
 segments, percent-encoding), memoised because the same navigation and footer
 hrefs recur on every page. Fragments are dropped: ``/p#reviews`` and ``/p``
-are one target. Query order is kept, since shops route on it.
+are one target. Query order is kept, since shops route on it. ``user:password@``
+is dropped too, so a credential written into a link never reaches a report,
+a log or the terminal; a start URL carrying one is refused (credentials come
+from the environment: ``credentials_env``).
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ def normalize(url: str) -> str:
         return bare
     normal = url_normalize(url.strip()) or url
     parts = urlsplit(normal)
-    if parts.fragment:
-        normal = urlunsplit(parts._replace(fragment=""))
+    if parts.fragment or "@" in parts.netloc:  # user:password@ never reaches a report or a log
+        normal = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment=""))
     return normal
 
 
@@ -114,7 +117,15 @@ def parse_start_url(raw: str) -> str:
         text = "https://" + text
     try:
         parts = urlsplit(text)
+        if "@" in parts.netloc:
+            raise BadURLError(
+                f"a start URL must not carry user:password@ (…@{parts.netloc.rpartition('@')[2]}): it "
+                "would be written in reports and logs; put it in an environment variable and pass "
+                "--credentials-env"
+            )
         _ = parts.port  # raises for a port that is not a number or out of range
+    except BadURLError:
+        raise
     except ValueError as exc:
         raise BadURLError(f"not a valid URL: {raw!r} ({exc})") from None
     if parts.scheme not in WEB_SCHEMES:

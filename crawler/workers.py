@@ -1,22 +1,22 @@
 """Worker processes that fetch and parse for a crawl, so that a scan uses every core.
 
-A crawl is CPU-bound on a fast shop: per page, about 0.35 ms of HTTP, 0.9 ms
-decoding, parsing and compressing, and 0.9 ms for the three link checks a
-page adds on the benchmark shop. One event loop uses one core. So the
+A crawl is CPU-bound on a fast shop (HTTP, decoding, parsing and
+compressing each page, verifying the links it adds), and one event loop
+uses one core. So the
 coordinator (:class:`shophealth.crawler.gather.SiteCrawl`, in the main process) keeps
 the frontier, robots.txt, the politeness limits and every record, and hands
 the per-URL jobs of :mod:`shophealth.crawler.jobs` (fetch and parse a page, verify a
 link) to worker processes, each with its own event loop and connection
-pool. A parsed page comes back as its :class:`~crawler.parse.ParsedDocument`
-(compressed HTML and text, facts, references): about 0.1 ms to unpickle.
-On the 2,000-page benchmark this took the scan from ~9.5 s to ~5.5 s on two
-cores (see ``bench/README.md``).
+pool. A parsed page comes back as its
+:class:`~shophealth.crawler.parse.ParsedDocument` (compressed HTML and text,
+facts, references), which is cheap to unpickle. What this costs and saves on
+the 2,000-page benchmark shop is in ``bench/README.md``.
 
 When: ``workers: N`` starts N workers and waits for them before the crawl.
 Unset, there is one per core on a machine with two or more, started once
 the crawl knows of :data:`AUTO_START_PAGES` pages; a smaller shop spawns
-nothing. While workers start (about 0.35 s of imports each) jobs run
-in-process. ``stats.workers`` in the report says how many took jobs.
+nothing. While workers start (their imports take a noticeable fraction of
+a second) jobs run in-process. ``stats.workers`` in the report says how many took jobs.
 
 Politeness is still decided in one place: the coordinator takes the request's
 slot (the per-host limit, robots.txt ``Crawl-delay`` spacing, the global
@@ -87,6 +87,7 @@ class WorkerSetup:
     config: ScanConfig
     scope: Scope
     insecure_hosts: frozenset[str]
+    credential_origins: frozenset[str] = frozenset()
     start_url: str | None = None  # the shop's, for the resolver's address guard
 
 
@@ -97,8 +98,8 @@ def default_workers(config: ScanConfig) -> tuple[int, int]:
     on a machine with two or more (on one core they only add overhead),
     started as soon as the crawl knows of :data:`AUTO_START_PAGES` pages (the
     sitemap, or the home page's links, tell within a page or two), so that a
-    small shop (or a demo of nine) costs no process start-ups. Starting them
-    later (after 200 jobs) cost the 2,000-page benchmark 0.37 s of 6 s."""
+    small shop (or a demo of nine) costs no process start-ups; starting them
+    later cost the benchmark time (``bench/README.md``)."""
     if config.workers is not None:
         return config.workers, 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -372,6 +373,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     trust = trust_context(setup.config.ca_bundle)
     fetcher = Fetcher(setup.config, trust, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
+    fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))
     running: set[asyncio.Task[None]] = set()
     try:

@@ -7,17 +7,38 @@ scores can be recomputed from its findings and check statuses alone.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, RenderedPage
-from shophealth.reports.scoring import Rubric, score
+from shophealth.reports.renderers.json import write_json
+from shophealth.reports.scoring import Rubric, score_site
 
 if TYPE_CHECKING:
     from shophealth.crawler.scan import Run, SiteRun
 
+__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "write_json"]
+
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class ReportError(ValueError):
+    """A stored report that is not a shophealth report this version can read."""
+
+
+def check_report(data: Any) -> None:
+    """Raise :class:`ReportError` naming the first field of ``data`` that does not fit
+    :file:`reports/report.schema.json` (the fields scoring and renderers rely on)."""
+    import jsonschema  # here, not at the top: only stored reports are checked
+
+    schema = json.loads(
+        resources.files("shophealth.reports").joinpath("report.schema.json").read_text("utf-8")
+    )
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ReportError(f"{where}: {error.message}")
 
 
 def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
@@ -39,9 +60,7 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         (f.to_dict() for f in site_run.findings),
         key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], f["page"], f["target"] or ""),
     )
-    checks = [outcome.to_dict() for outcome in site_run.outcomes]
-    statuses = {c["check"]: c["status"] for c in checks}
-    return {
+    site: dict[str, Any] = {
         "site": site_run.site.url,
         "name": site_run.site.name,
         "error": site_run.error,
@@ -53,10 +72,11 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
-        "checks": checks,
+        "checks": [outcome.to_dict() for outcome in site_run.outcomes],
         "findings": findings,
-        "scores": score(findings, statuses, rubric) if site_run.error is None else None,
     }
+    site["scores"] = score_site(site, rubric)
+    return site
 
 
 def _tls(facts: Any) -> dict[str, Any]:
@@ -94,7 +114,3 @@ def _rendered(page: RenderedPage) -> dict[str, Any]:
         "screenshot": page.screenshot,
         "error": page.error,
     }
-
-
-def write_json(report: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from shophealth.demo.server import RunningShop, serve_shop
@@ -142,6 +143,15 @@ def test_bad_render_mode() -> None:
     )
 
 
+def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], deadline_s: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail if ``proc`` ends or the deadline passes first."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert proc.poll() is None, "the scan ended before the condition held"
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.02)
+
+
 def test_ctrl_c_ends_the_scan_with_a_report_of_what_was_gathered(tmp_path: Path) -> None:
     root = tmp_path / "slow-shop"
     root.mkdir()
@@ -158,7 +168,7 @@ def test_ctrl_c_ends_the_scan_with_a_report_of_what_was_gathered(tmp_path: Path)
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env
         )
-        time.sleep(2)  # past the workers' start, into the crawl
+        _wait_for(lambda: len(shop.server.log) >= 20, proc)  # past the workers' start, into the crawl
         os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -168,6 +178,7 @@ def test_ctrl_c_ends_the_scan_with_a_report_of_what_was_gathered(tmp_path: Path)
     ]
     site = json.loads(report.read_text())["sites"][0]
     assert site["stats"]["complete"] is False
-    assert site["stats"]["stopped_reason"].startswith("interrupted (Ctrl-C)")
+    assert site["stats"]["stopped_reason"] == "interrupted"
+    assert site["stats"]["stopped_detail"].startswith("interrupted (Ctrl-C)")
     assert 0 < site["stats"]["pages"] < 121
     assert site["stats"]["workers"] == 2

@@ -96,7 +96,8 @@ async def test_page_limit_ends_scan_with_reason(crawl_shop: RunningShop, registr
     run = await scan_url(crawl_shop.url, registry, max_pages=10)
     assert run.stats["pages"] == 10
     assert run.stats["complete"] is False
-    assert "page limit" in str(run.stats["stopped_reason"])
+    assert run.stats["stopped_reason"] == "page-limit"
+    assert run.stats["stopped_detail"] == "page limit of 10 reached"
 
 
 async def test_budget_ends_scan_with_partial_result(crawl_shop: RunningShop, registry: Registry) -> None:
@@ -106,7 +107,8 @@ async def test_budget_ends_scan_with_partial_result(crawl_shop: RunningShop, reg
     )
     assert time.monotonic() - started < 8
     assert run.stats["complete"] is False
-    assert "budget" in str(run.stats["stopped_reason"])
+    assert run.stats["stopped_reason"] == "budget"
+    assert "time budget of 1 s ran out" in run.stats["stopped_detail"]
     assert run.stats["pages"] > 0
 
 

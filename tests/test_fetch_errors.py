@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -20,20 +21,26 @@ from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.demo.server import RunningShop, serve_shop
 
 
-@pytest.fixture
-async def garbage_url() -> AsyncIterator[str]:
-    """A TCP server that answers every request with a line that is not HTTP."""
+@asynccontextmanager
+async def raw_server(answer: bytes) -> AsyncIterator[str]:
+    """A TCP server on loopback that answers every request with ``answer``; its URL."""
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HELLO THERE\r\n\r\n")
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    server = await asyncio.start_server(respond, "127.0.0.1", 0)
     async with server:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
+@pytest.fixture
+async def garbage_url() -> AsyncIterator[str]:
+    """A server whose answer is not HTTP."""
+    async with raw_server(b"HELLO THERE\r\n\r\n") as url:
+        yield url
 
 
 @pytest.fixture
@@ -62,6 +69,13 @@ async def test_an_answer_that_is_not_http_is_a_protocol_error(garbage_url: str) 
     kind, error = await _fetch(garbage_url)
     assert kind is ErrorKind.PROTOCOL
     assert error is not None and "HELLO THERE" in error
+
+
+async def test_a_header_longer_than_clients_accept_is_too_large() -> None:
+    async with raw_server(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n") as url:
+        kind, error = await _fetch(url)
+    assert kind is ErrorKind.TOO_LARGE
+    assert error is not None and "too long" in error
 
 
 async def test_nothing_listening_is_a_connect_error(garbage_url: str) -> None:

@@ -70,16 +70,19 @@ async def test_a_grown_limit_lets_waiting_requests_in_at_once() -> None:
     await _answer(limit, 0.01, MIN_WINDOW)  # grows to 3
     assert limit.limit == 3
     started: list[int] = []
+    answer = asyncio.Event()  # no request is answered (released) before all three got in
 
     async def request(i: int) -> None:
         await limit.acquire()
         started.append(i)
-        await asyncio.sleep(0.05)
+        await answer.wait()
         await limit.release(0.01)
 
     tasks = [asyncio.create_task(request(i)) for i in range(3)]
-    await asyncio.sleep(0.02)
-    assert len(started) == 3
+    async with asyncio.timeout(5):
+        while len(started) < 3:
+            await asyncio.sleep(0.001)
+    answer.set()
     await asyncio.gather(*tasks)
 
 

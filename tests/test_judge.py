@@ -12,11 +12,21 @@ from typing import Any
 
 import pytest
 import zstandard
+from conftest import fast_config
+from test_cli import assert_one_line_error, run_cli
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
-from shophealth.crawler.evidence import ErrorKind, LighthouseResult, LinkResult, SiteEvidence, compress
+from shophealth.crawler.evidence import (
+    ErrorKind,
+    LighthouseResult,
+    LinkResult,
+    SiteEvidence,
+    compress,
+    compress_bytes,
+)
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
+from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.scan import Run, SiteRun, scan
 from shophealth.demo.run import demo_sites
 from shophealth.reports.report import build_report
@@ -45,7 +55,17 @@ def comparable(site: dict[str, Any]) -> dict[str, Any]:
     findings = {
         f["fingerprint"]: (f["check"], f["severity"], f["page"], f["message"]) for f in site["findings"]
     }
-    keys = ("site", "name", "error", "stats", "unverifiable", "tls", "lighthouse", "checks", "scores")
+    keys = (
+        "site",
+        "name",
+        "error",
+        "stats",
+        "unverifiable",
+        "tls",
+        "lighthouse",
+        "checks",
+        "scores",
+    )
     return {"findings": findings, **{key: site[key] for key in keys}}
 
 
@@ -82,11 +102,9 @@ def test_judge_with_other_check_settings(saved_demo: tuple[dict[str, Any], Path]
     scanned, folder = saved_demo
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - url: {scanned['sites'][0]['site']}\n    checks: {{links.broken: off}}\n")
-    result = run_offline(
-        "judge", str(folder), "--sites", str(sites), "--json", str(tmp_path / "j.json"), "-q"
-    )
+    result = run_offline("judge", str(folder), "--sites", str(sites), "--json", "-", "-q")
     assert result.returncode == 0, result.stderr
-    judged = json.loads((tmp_path / "j.json").read_text())["sites"]
+    judged = json.loads(result.stdout)["sites"]
     assert any(f["check"] == "links.broken" for f in scanned["sites"][0]["findings"])
     assert not any(f["check"] == "links.broken" for f in judged[0]["findings"])
     assert comparable(judged[1]) == comparable(scanned["sites"][1])  # another shop keeps its settings
@@ -130,17 +148,24 @@ def test_facts_round_trip_with_their_types(tmp_path: Path) -> None:
         error="TLS handshake failed",
         headers={"server": "x"},
     )
+    walled = LinkResult(
+        "https://shop.example/w", status=403, body_head_z=compress_bytes(b"\xff\x00<html>\xe2\x98")
+    )
+    page = page_from_body("https://shop.example/", "<title>Café ☕</title><a href='/x'>x</a>".encode())
     evidence = SiteEvidence(
         site="https://shop.example/",
         home="https://shop.example/",
-        links={link.url: link},
+        links={link.url: link, walled.url: walled},
+        pages=(page,),
+        probe=page,
         lighthouse=(lighthouse,),
         missing={"rendered": "no Chromium found"},
     )
     site_run = SiteRun(_site("https://shop.example/"), evidence, [], {"pages": 0})
     save_evidence(Run(id="r", started_at="2026-01-01T00:00:00+00:00", sites=[site_run]), tmp_path)
     loaded = load_evidence(tmp_path).sites[0].evidence
-    assert loaded.links == {link.url: link}
+    assert loaded.links == {link.url: link, walled.url: walled}
+    assert loaded.pages == (page,) and loaded.probe == page and loaded.pages[0].facts == page.facts
     assert loaded.links[link.url].error_kind is ErrorKind.TLS
     assert loaded.lighthouse == (lighthouse,) and loaded.lighthouse[0].report == lhr
     assert loaded.missing == {"rendered": "no Chromium found"}
@@ -152,3 +177,25 @@ def _cut_short(path: Path) -> None:
 
 def _site(url: str) -> SiteConfig:
     return SiteConfig(url=url)
+
+
+async def test_a_shop_that_could_not_be_scanned_is_judged_as_the_scan_did(
+    tmp_path: Path, registry: Registry
+) -> None:
+    down = SiteConfig(url="http://127.0.0.1:9/", config=fast_config())  # nothing listens on the discard port
+    run = await scan([down], registry=registry)
+    save_evidence(run, tmp_path / "evidence")
+    scanned = json.loads(json.dumps(build_report(run), default=str))
+    result = run_offline("judge", str(tmp_path / "evidence"), "--json", str(tmp_path / "j.json"), "-q")
+    assert result.returncode == 1, result.stderr  # as scan: a shop could not be scanned
+    judged = json.loads((tmp_path / "j.json").read_text())
+    assert scanned["sites"][0]["error"] and all(
+        c["status"] == "skipped" for c in scanned["sites"][0]["checks"]
+    )
+    assert [comparable(s) for s in judged["sites"]] == [comparable(s) for s in scanned["sites"]]
+
+
+def test_an_evidence_folder_that_cannot_be_written_is_refused_before_scanning(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = run_cli("scan", "http://127.0.0.1:9/", "--save-evidence", str(tmp_path / "file" / "evidence"))
+    assert_one_line_error(result, 2, "--save-evidence")

@@ -111,3 +111,15 @@ def small_shop(tmp_path: Path) -> Iterator[RunningShop]:
     (tmp_path / "index.html").write_text("".join(f'<a href="/p{n}.html">{n}</a>' for n in range(1, 5)))
     with serve_shop(tmp_path) as shop:
         yield shop
+
+
+async def test_an_internal_error_on_the_start_page_is_not_taken_for_robots_txt(
+    small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def fetch_page(*args: object) -> object:
+        raise ValueError("parser exploded")
+
+    monkeypatch.setattr("shophealth.crawler.jobs.fetch_page", fetch_page)
+    run = await scan_url(small_shop.url, registry, workers=0)
+    assert run.stats["stopped_reason"] == "unreachable"
+    assert run.error == "internal error: ValueError: parser exploded"

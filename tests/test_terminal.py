@@ -37,3 +37,23 @@ def test_hostile_shop_text_cannot_restyle_or_drive_the_terminal() -> None:
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's own styling
     assert "\x1b" not in plain
     assert "[bold red]FAKE[/]" in plain  # shown as text, not applied as style
+
+
+def test_summary_says_how_many_problems_it_left_out() -> None:
+    findings = [
+        {"check": "links.broken", "severity": "error", "page": f"http://127.0.0.1/p{i}", "message": "broken"}
+        for i in range(13)
+    ]
+    site = {
+        "site": "http://127.0.0.1/",
+        "name": "Shop",
+        "error": None,
+        "stats": {"pages": 13, "links_checked": 13, "requests": 13, "duration_s": 0.1, "complete": True},
+        "unverifiable": [],
+        "checks": [{"check": "links.broken", "status": "fail", "detail": None}],
+        "findings": findings,
+        "scores": None,
+    }
+    buffer = io.StringIO()
+    render_summary({"sites": [site]}, Console(file=buffer, width=200))
+    assert "… and 3 more problems not shown here" in buffer.getvalue()

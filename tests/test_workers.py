@@ -123,7 +123,9 @@ async def test_a_job_held_by_a_killed_worker_is_done_by_another(small_shop: Runn
     try:
         await _until_ready(pool)
         slow = asyncio.create_task(pool.page(small_shop.url + "slow"))
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(10):  # until a worker holds the job
+            while not any(w.pending for w in pool._workers):
+                await asyncio.sleep(0.01)
         holder = next(w for w in pool._workers if w.pending)
         os.kill(holder.proc.pid, signal.SIGKILL)
         answer = await slow
@@ -224,12 +226,12 @@ async def test_time_budget_ends_a_crawl_with_workers_promptly(
     crawl_shop: RunningShop, registry: Registry
 ) -> None:
     started = time.monotonic()
-    run = await scan_url(crawl_shop.url, registry, workers=2, budget_s=1, request_timeout=20, read_timeout=20)
+    run = await scan_url(crawl_shop.url, registry, workers=2, budget_s=3, request_timeout=20, read_timeout=20)
     elapsed = time.monotonic() - started
     assert run.stats["complete"] is False
-    assert "time budget of 1 s ran out" in run.stats["stopped_reason"]
-    assert elapsed < 4  # budget, the workers' start (they are not waited for at the end), the rest
-    assert run.stats["pages"] > 0
+    assert "time budget of 3 s ran out" in run.stats["stopped_detail"]
+    assert elapsed < 7  # the budget (the workers' start included), then closing
+    assert run.stats["pages"] > 0, run.stats
 
 
 async def test_automatic_workers_keep_the_adaptive_per_host_limit(registry: Registry, tmp_path: Path) -> None:

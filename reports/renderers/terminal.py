@@ -34,40 +34,58 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
 def _site_summary(site: dict[str, Any], console: Console) -> None:
     name = inert(site.get("name") or site["site"])
     console.rule(f"[bold]{name}")
-    stats = site["stats"]
+    stats = site.get("stats") or {}
     if site.get("error"):
         console.print(f"[bold red]Could not scan {inert(site['site'])}: {inert(site['error'])}")
         return
-    done = "complete" if stats["complete"] else f"stopped early: {inert(str(stats['stopped_reason']))}"
+    stopped = stats.get("stopped_detail") or stats.get("stopped_reason")
+    done = "complete" if stats.get("complete", True) else f"stopped early: {inert(str(stopped))}"
     console.print(
-        f"{stats['pages']} pages, {stats['links_checked']} links checked, "
-        f"{stats['requests']} requests in {stats['duration_s']:.1f} s ({done})"
+        f"{stats.get('pages', 0)} pages, {stats.get('links_checked', 0)} links checked, "
+        f"{stats.get('requests', 0)} requests in {float(stats.get('duration_s') or 0):.1f} s ({done})"
     )
     if str(stats.get("tls_verification", "on")).startswith("off"):
         console.print(f"[yellow]Certificate verification {inert(stats['tls_verification'])}")
-    if site["unverifiable"]:
+    if site.get("unverifiable"):
         console.print(
             f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)"
         )
     console.print(_checks_table(site))
-    worst = site["findings"][:WORST_SHOWN]
+    worst = site.get("findings", [])[:WORST_SHOWN]
     if worst:
         console.print("[bold]Worst problems:")
         for finding in worst:
             style = SEVERITY_STYLE[finding["severity"]]
             console.print(
                 f"  [{style}]{finding['severity']:<7}[/] {inert(finding['check']):<18} "
-                f"{inert(finding['message'])}\n           [dim]on {inert(finding['page'])}[/]"
+                f"{inert(str(finding.get('message')))}\n           [dim]on {inert(str(finding.get('page')))}[/]"
             )
-    scores = site.get("scores") or {}
-    if scores.get("overall") is not None:
-        console.print(f"[bold]O2O online score: {scores['overall']:.1f} / 100")
+        left_out = len(site.get("findings", [])) - len(worst)
+        if left_out:
+            console.print(f"  … and {left_out} more problems not shown here (all are in the JSON report)")
+    _scores_summary(site.get("scores") or {}, console)
+
+
+def _scores_summary(scores: dict[str, Any], console: Console) -> None:
+    if scores.get("overall") is None:
+        return
+    console.print(f"[bold]O2O online score: {scores['overall']:.1f} / 100")
+    areas = " · ".join(
+        f"{inert(str(area))} {'–' if value is None else f'{value:.0f}'}"
+        for area, value in (scores.get("areas") or {}).items()
+    )
+    unassessed = sum(1 for value in (scores.get("indicators") or {}).values() if value is None)
+    rubric = scores.get("rubric") or {}
+    console.print(
+        f"  areas: {areas}; {unassessed} indicators not assessed (no weight)"
+        + (f"; rubric {inert(str(rubric.get('name')))} {inert(str(rubric.get('version')))}" if rubric else "")
+    )
 
 
 def _checks_table(site: dict[str, Any]) -> Table:
-    counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site["findings"])
+    counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site.get("findings", []))
     table = Table("check", "status", "errors", "warnings", "info", "note", box=None, pad_edge=False)
-    for check in site["checks"]:
+    for check in site.get("checks", []):
         cid = check["check"]
         table.add_row(
             inert(cid),

@@ -1,0 +1,23 @@
+"""``--version`` and ``scan --help`` say what a new user needs (issue 9, item 10)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from shophealth import __version__
+from shophealth.crawler.cli import app
+
+
+def test_version_prints_the_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"shophealth {__version__}"
+
+
+def test_scan_help_shows_defaults_and_exit_codes() -> None:
+    result = CliRunner().invoke(app, ["scan", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for shown in ("Pages to crawl per shop. [default: (500)]", "[default: (600.0)]", "[default: (sample)]"):
+        assert shown in text
+    assert "Exit codes: 0 scanned" in text and "2 bad input" in text and "130 interrupted" in text
