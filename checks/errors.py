@@ -89,7 +89,7 @@ import ahocorasick_rs
 
 from shophealth.checks.base import Check, Finding, Options, Severity, snippet
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
-from shophealth.crawler.parse import text_blocks
+from shophealth.crawler.parse import block_spans
 
 PHP_CHECK = "errors.php"
 SERVER_CHECK = "errors.server"
@@ -599,7 +599,7 @@ def _within_its_block(leak: Leak, text: str, html: str) -> tuple[Leak, tuple[int
     error (…): comparison failed") would otherwise run on into the footer
     that follows it. Without blocks (the text could not be rebuilt) the
     whole text is the block."""
-    spans = text_blocks(html, text) or [(0, len(text))]
+    spans = block_spans(html, text) or [(0, len(text))]
     block = next((span for span in spans if span[0] <= leak.start < span[1]), (0, len(text)))
     if leak.end <= block[1]:
         return leak, block

@@ -384,13 +384,15 @@ BLOCK_TAGS = frozenset(
 )
 
 
-def text_blocks(html: str, text: str) -> list[tuple[int, int]] | None:
+def block_spans(html: str, text: str) -> list[tuple[int, int]] | None:
     """Where each block of ``text``, the page's visible text, starts and ends.
 
     ``text`` is :attr:`PageFacts.text` of ``html``; the text is rebuilt here
     node by node as :func:`_visible_text` builds it, noting where the nearest
     block element changes. None when the rebuilt text does not match (then
-    the caller judges without blocks). Read only for pages with a finding."""
+    the caller judges without blocks). Read only for pages with a finding.
+    (:mod:`crawler.textblocks` gives blocks with selectors for ``i18n.*``, but
+    not their place in this text, which ``errors.server`` needs.)"""
     tree = LexborHTMLParser(html)
     tree.strip_tags(INVISIBLE_TAGS)
     root = tree.body or tree.root

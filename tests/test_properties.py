@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from shophealth.checks.registry import Registry, load_registry, run_check
 from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop, LinkResult, Page, Sighting, SiteEvidence, TlsFacts
-from shophealth.crawler.parse import page_from_body, text_blocks
+from shophealth.crawler.parse import block_spans, page_from_body
 from shophealth.crawler.traps import TrapGuard
 from shophealth.crawler.urls import BadURLError, malformed_reason, normalize, parse_start_url, resolve
 
@@ -189,7 +189,7 @@ def test_the_bounded_decoder_gives_at_most_what_is_asked_or_a_decoding_error(
 def test_any_body_parses_into_a_page(body: bytes, charset: str) -> None:
     page = page_from_body(HOME + "p", body, f"text/html; charset={charset}")
     assert page.facts is not None
-    text_blocks(page.html, page.facts.text)
+    block_spans(page.html, page.facts.text)
     for ref in page.refs:
         assert ref.invalid is not None or ref.url.startswith(("http://", "https://"))
 
