@@ -68,6 +68,13 @@ test_tools() {
   fi
 }
 
+nss_tools() {
+  # certutil makes the NSS database through which Chromium trusts --ca-bundle (crawler/chromium.py).
+  command -v certutil >/dev/null 2>&1 && return
+  log "installing certutil (libnss3-tools)"
+  apt_install libnss3-tools
+}
+
 node_tools() {
   if ! command -v npm >/dev/null 2>&1; then
     log "warning: npm not found; Lighthouse checks will be skipped"
@@ -85,6 +92,7 @@ node_tools() {
 setup() {
   python_env
   browser
+  nss_tools
   node_tools
 }
 

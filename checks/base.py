@@ -4,6 +4,11 @@ A check is a :class:`Check`: an id from SPEC §2, a title, the evidence kinds
 it needs (``requires``) and a pure function ``run(evidence, options)`` that
 returns :class:`Finding` records. It does no network I/O and keeps no state
 between calls, so it can be tested with evidence literals.
+
+A check may also return :class:`Fact` records: what it learnt about the shop
+that is not a problem (the payment methods shown, the social profiles linked).
+They go in the report's per-site ``facts`` object, by name, never in
+``findings``, and never change a score.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class Finding:
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     # What tells this problem apart when the check reports several on one page or
-    # target (``"meta-description"``); stable across runs, never message text.
+    # target (seo.basics: ``"description"``); stable across runs, never message text.
     key: str | None = None
 
     @property
@@ -99,7 +104,16 @@ def canonical_location(url: str) -> str:
         return url
 
 
-CheckFunction = Callable[[SiteEvidence, Options], Iterable[Finding]]
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Something a check learnt about the shop that is not a problem: ``facts[name] = value``
+    in the report. ``value`` is JSON: a list of strings or of small objects."""
+
+    name: str
+    value: Any
+
+
+CheckFunction = Callable[[SiteEvidence, Options], Iterable[Finding | Fact]]
 
 
 @dataclass(frozen=True)

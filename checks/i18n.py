@@ -5,16 +5,22 @@ Simplified Chinese too); these checks find what a customer reading one
 language meets of the others, and text that cannot be read at all.
 
 ``i18n.untranslated`` (warning): a page whose declared language (``<html
-lang>``, else Content-Language; else its dominant content language) is one,
+lang>``, else Content-Language; else what 75 % of its text is in) is one,
 carrying sizeable blocks in another: English paragraphs on a zh-HK page,
-Chinese paragraphs on an /en/ page. A block counts when it is long enough to
-judge (8+ Latin words, most of them lower-case, i.e. prose and not a list of
-names; or 12+ Chinese characters), Lingua names its language, and it is not
-an address. Brand names, product codes, prices, units, addresses and short
-mixed phrases never count, nor does a block whose own ``lang`` attribute
-declares its language. Known limit: only text in another *script* is
-judged (Chinese/Japanese/Korean against Latin-script languages), so a German
-paragraph on an English page is not reported.
+Chinese paragraphs on an /en/ page. A block counts when it is prose long
+enough to judge: 8+ Latin words, most of them lower-case (not a row of
+brand or product names), that Lingua names as another language; or 12+
+Chinese characters unbroken by spaces (not a row of menu links), whose
+script (kana, hangul or neither) names the language. Addresses (2+ of Road,
+Shop, 3/F…; 3+ of 香港, 道, 號, 樓…), prices, product codes, units, short
+mixed phrases and blocks whose own ``lang`` attribute declares them never
+count. The finding names the blocks, their languages and their share of the
+page's text. When a page's text clearly contradicts its declaration (a
+zh-HK page written in English), that is ``i18n.lang-mismatch``, and this
+check takes the page to be in the language of its text. Known limit: only
+text in another *script* is judged (Chinese/Japanese/Korean against
+Latin-script languages), so a German paragraph on an English page is not
+reported.
 
 ``i18n.script-mix`` (warning): Simplified Chinese on a page declared
 Traditional (zh-HK, zh-TW, zh-MO, zh-Hant), or Traditional on one declared
@@ -27,11 +33,15 @@ page with no language declared is not judged (lyrics, quotes and names in
 either script are normal there).
 
 ``i18n.lang-mismatch`` (warning): ``<html lang>`` (else Content-Language)
-names another language than the one 60 % or more of the page's text is in;
-or an hreflang alternate on the page names the page itself for another
-language, or points at a crawled page whose text is in another language.
-Pages with under ~70 words of text are not judged. Invalid hreflang codes
-are not reported (Lighthouse's hreflang audit does that).
+names another language than the one 60 % or more of the page's text is in,
+the text weighed by script (Chinese characters as short words; only
+lower-case Latin words, so a zh-HK listing of English product names is still
+a Chinese page); or an hreflang alternate on the page names the page itself
+for another language, or points at a crawled page whose text is in another
+language. Within one script the declaration is trusted (a page declared
+English whose text is Latin script is taken to be English). Pages with under
+~70 words of text are not judged. Invalid hreflang codes are not reported
+(Lighthouse's hreflang audit does that).
 
 ``i18n.placeholder`` (error for leaked keys, missing translations and
 unrendered templates; warning for lorem ipsum): translation keys shown as
@@ -54,17 +64,27 @@ as intended.
 
 ``i18n.switcher-broken`` (error for a broken target, warning otherwise):
 language-switcher links (links reading English, 中文, 繁體, 简体, EN, 繁…)
-and hreflang alternates whose target is broken (4xx/5xx, failed), leads to
-a page in another language than the switcher names, or (hreflang) does not
-link back. One finding per broken target, with the pages it is on.
-Alternates the crawl did not fetch are not judged.
+whose target is broken (as ``checks/linkverdict.py`` judges links) or leads
+to a page in another language or Chinese script than the link names
+(staying on the page counts); hreflang alternates whose target is broken or
+does not name the page back (by URL, final URL or canonical; a trailing
+slash or the host's letter case make no difference). An hreflang naming a
+page in another language is ``i18n.lang-mismatch``'s. One finding per
+broken target, with the pages it is on. Alternates the crawl did not fetch
+are not judged (the crawler follows links, not ``<link rel=alternate>``).
 
 Every finding quotes the offending text (shortened) with a CSS selector;
-one finding per page per check, the first few blocks as evidence. Cost:
-pages are first screened on their stored visible text (a search for
-Chinese characters, ``{{``, ``_``…); only pages that pass are split into
-blocks (``crawler/textblocks.py``), and Lingua runs only on blocks long
-enough to judge, cached by text.
+one finding per page per check, the first few blocks as evidence.
+
+Cost: each page's whole visible text is looked at once first (``Screen``:
+its script weights on a 1,500-character sample, whether it holds a Chinese
+character, a placeholder's literals, non-CJK non-ASCII runs ftfy calls bad);
+only pages that pass a check's screen are split into blocks
+(``crawler/textblocks.py``, cached per page). Lingua (loaded on first use,
+~0.3 s) runs only on Latin-script prose blocks of Chinese pages and on
+undeclared pages whose language a finding must name, cached by text.
+``bench/i18n_cost.py`` measures: on the benchmark's English pages the i18n
+checks cost about what ``errors.*`` cost.
 """
 
 from __future__ import annotations
@@ -519,7 +539,12 @@ def _lang_mismatch(page: Page, pages_by_url: dict[str, Page]) -> Finding | None:
         page=page.final_url,
         target=None,
         message=problems[0]["message"] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-        evidence={"problems": problems[:MAX_EXAMPLES], "count": len(problems)},
+        evidence={
+            "problems": problems[:MAX_EXAMPLES],
+            "count": len(problems),
+            "selector": problems[0]["selector"],
+            "snippet": problems[0]["snippet"],
+        },
     )
 
 
@@ -537,7 +562,19 @@ def _attribute_mismatch(page: Page) -> Iterator[dict[str, Any]]:
         "source": source,
         "content_language": content.language,
         "share": round(content.share, 3),
+        "selector": "html" if source == "lang attribute" else "(HTTP header Content-Language)",
+        "snippet": _quote(_first_prose(page, content)),
     }
+
+
+def _first_prose(page: Page, content: ContentLanguage) -> str:
+    """The page's first sizeable block in the script most of its text is in, to quote."""
+    for block in blocks(page):
+        counts = script_counts(block.text)
+        cjk, latin = cjk_weight(counts), counts.latin
+        if block.tag != "title" and cjk + latin >= 60 and (cjk >= latin) == (content.script == "cjk"):
+            return block.text
+    return page.facts.text[:QUOTE_CHARS] if page.facts is not None else ""
 
 
 def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[dict[str, Any]]:
@@ -559,6 +596,8 @@ def _hreflang_mismatches(page: Page, pages_by_url: dict[str, Page]) -> Iterator[
             "hreflang": code,
             "target": url,
             "content_language": language,
+            "selector": f'link[rel="alternate"][hreflang="{code}"]',
+            "snippet": _quote(url),
         }
 
 
@@ -625,6 +664,7 @@ def _mojibake(page: Page) -> Finding | None:
                 "charset_used": mismatch.used,
                 "charset_likely": mismatch.likely,
                 "meta_charset": page.facts.meta_charset,
+                "selector": "meta[charset]" if page.facts.meta_charset else "html",
                 "snippet": _quote(mismatch.shown),
                 "intended": _quote(mismatch.intended),
             },
@@ -768,11 +808,21 @@ def find_broken_switchers(evidence: SiteEvidence, options: Options) -> Iterator[
             evidence={
                 "via": target.via,
                 "label": target.label,
+                "selector": _switcher_selector(target),
+                "snippet": target.label,
                 "problem": problem,
                 "pages": list(dict.fromkeys(pages))[:MAX_EXAMPLES],
                 "count": len(pages),
             },
         )
+
+
+def _switcher_selector(target: SwitcherTarget) -> str:
+    if target.via == "hreflang":
+        return f'link[rel="alternate"][hreflang="{target.label}"]'
+    parts = urlsplit(target.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return 'a[href*="{}"]'.format(path.replace('"', '\\"'))
 
 
 def _pages_by_url(evidence: SiteEvidence) -> dict[str, Page]:

@@ -35,7 +35,7 @@ def _is_image_target(result: LinkResult) -> bool:
     return any(is_image_sighting(s) for s in result.seen)
 
 
-def _not_an_image(result: LinkResult) -> str | None:
+def not_an_image(result: LinkResult) -> str | None:
     ctype = result.content_type.split(";")[0].strip().lower()
     if ctype.startswith(NOT_IMAGE_TYPES):
         return f"served as {ctype}"
@@ -52,7 +52,7 @@ def find_broken_images(evidence: SiteEvidence, options: Options) -> Iterator[Fin
         if outcome == "broken":
             why = f"HTTP {result.status}" if result.status is not None else result.error
             yield _image_finding(result, evidence, f"Image does not load ({why}): {result.url}")
-        elif outcome == "ok" and (reason := _not_an_image(result)) is not None:
+        elif outcome == "ok" and (reason := not_an_image(result)) is not None:
             yield _image_finding(result, evidence, f"Image URL is not an image ({reason}): {result.url}")
     for page in evidence.html_pages():
         if _is_product_page(page) and not _has_image(page):

@@ -6,6 +6,8 @@ An entry point names a :class:`~shophealth.checks.base.Check` or a sequence of t
 shophealth, so a CI run is not changed by whatever else is installed.
 Running checks never raises: a check whose evidence is missing is
 ``skipped`` with the reason, one that raises is ``error`` with the reason.
+What a check returns is split into its findings and its facts
+(:class:`~shophealth.checks.base.Fact`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from shophealth.checks.base import Check, Finding, Options, Severity
+from shophealth.checks.base import Check, Fact, Finding, Options, Severity
 from shophealth.crawler.evidence import SiteEvidence
 
 GROUP = "shophealth.checks"
@@ -41,6 +43,7 @@ class CheckOutcome:
     status: Status
     findings: tuple[Finding, ...] = ()
     detail: str | None = None
+    facts: tuple[Fact, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,11 +102,13 @@ def run_check(check: Check, evidence: SiteEvidence, options: Options) -> CheckOu
         return CheckOutcome(check.id, "skipped", detail=reason)
     merged: dict[str, Any] = {**check.defaults, **options}
     try:
-        findings = tuple(check.run(evidence, merged))
+        results = tuple(check.run(evidence, merged))
     except Exception as exc:
         log.debug("check %s raised on %s", check.id, evidence.site, exc_info=True)
         return CheckOutcome(check.id, "error", detail=f"{type(exc).__name__}: {exc}")
-    return CheckOutcome(check.id, _status_of(findings), findings)
+    findings = tuple(r for r in results if isinstance(r, Finding))
+    facts = tuple(r for r in results if isinstance(r, Fact))
+    return CheckOutcome(check.id, _status_of(findings), findings, facts=facts)
 
 
 def _status_of(findings: Sequence[Finding]) -> Status:

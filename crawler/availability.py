@@ -29,6 +29,7 @@ from shophealth.crawler.fetch import retry_after_seconds
 
 NOT_SCANNED = frozenset({"unreachable", "unavailable", "refused", "disallowed"})  # the stop codes below
 LOOP_KINDS = frozenset({ErrorKind.REDIRECT_LOOP, ErrorKind.TOO_MANY_REDIRECTS})
+MAX_CHAIN = 200  # characters of a redirect chain quoted in a reason (its paths are the shop's text)
 CONNECTION_TLS_KINDS = ("handshake", "connect")
 
 
@@ -53,7 +54,9 @@ def _usable(page: Page) -> bool:
 def _why_down(page: Page, config: ScanConfig, home_tls: TlsFacts | None) -> tuple[str, str]:
     if page.error_kind in LOOP_KINDS:
         chain = " → ".join([*(urlsplit(h.url).path or "/" for h in page.redirects), _last_path(page)])
-        return "unreachable", f"the start URL ends in a {page.error}: {chain}"
+        return "unreachable", f"the start URL: {page.error} ({chain[:MAX_CHAIN]})"
+    if page.status is not None and page.status < 400:  # a redirect that led nowhere usable
+        return "unreachable", f"the start URL: {page.error}"
     if page.status is None:
         if home_tls is not None and home_tls.error_kind in CONNECTION_TLS_KINDS:
             return "unreachable", f"TLS to {home_tls.host}:{home_tls.port} failed: {home_tls.error}"

@@ -30,11 +30,25 @@ limit and returns a :class:`~crawler.evidence.RenderedPage`:
   ``data-share…`` attribute, share-looking ones first, at most
   :data:`MAX_SHARE_CLICKS`.
 
+Staging credentials (:class:`~shophealth.crawler.chromium.ShopHeaders`) go to the
+shop's own origin only: Basic auth through Playwright's ``http_credentials``
+restricted to that origin (Chromium sends it, and does not carry it along a
+redirect to another site), other ``headers_env`` headers by a route on that
+origin's requests (known limit: Playwright carries those along a redirect the
+shop itself makes to another site). The browser runs on the scan's throw-away
+profile (:mod:`shophealth.crawler.chromium`), trusting its CA bundle.
+
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
 none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
-A crashed page is replaced and a disconnected browser relaunched; a page that
-cannot be rendered gives a ``RenderedPage`` with ``error`` set, never an exception.
+Every render has a deadline (``render_timeout``, twice the navigation time-out:
+``page.evaluate`` has none of its own, and a page spinning in a script never
+answers); a page that misses it, crashes or fails is replaced, so its slot is
+given back working, and a disconnected browser is relaunched. A page that
+cannot be rendered gives a ``RenderedPage`` with ``error`` set, never an
+exception. What the page's scripts hand back is checked before it is kept (a
+page can redefine ``scrollWidth``): widths are read through
+``Element.prototype``'s getters and must be numbers.
 
 Which pages to render is chosen by :mod:`shophealth.crawler.sampling`.
 """
@@ -56,6 +70,7 @@ from typing import Any
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    HttpCredentials,
     Playwright,
     Request,
     Route,
@@ -64,27 +79,12 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as BrowserPage
 
+from shophealth.crawler.chromium import NotConfigured, Profile, ShopHeaders, chromium_args, launch_args
 from shophealth.crawler.evidence import RenderedPage
 
 BROWSER_ENV = "SHOPHEALTH_CHROMIUM"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# Without the background-networking flags Debian's Chromium stalls on a machine with no internet.
-# Chromium's own sandbox stays on, except as root, where Chromium will not start with it
-# (see chromium_args); the shop's scripts run only inside this browser.
-CHROMIUM_ARGS = (
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
 PHONE_VIEWPORT = {"width": 375, "height": 812}
-
-
-def chromium_args() -> tuple[str, ...]:
-    """The flags Chromium is started with, ``--no-sandbox`` only when running as root."""
-    return ("--no-sandbox", *CHROMIUM_ARGS) if os.geteuid() == 0 else CHROMIUM_ARGS
 
 
 MOBILE_USER_AGENT = (
@@ -94,6 +94,10 @@ MOBILE_USER_AGENT = (
 MAX_OVERFLOWING = 10
 MAX_SHARE_CLICKS = 10
 MAX_LINKS = 2000
+MAX_PIXELS = 1_000_000  # a width beyond this is not a layout but a lie
+MAX_SELECTOR = 300
+MAX_URL = 2000
+CLOSE_TIMEOUT_S = 5.0
 
 OPEN_RECORDER = """
 window.__shophealthOpened = [];
@@ -106,7 +110,7 @@ window.__shophealthClicking = false;
 if (window.navigation) {
   navigation.addEventListener('navigate', (event) => {
     if (!window.__shophealthClicking || event.hashChange) return;
-    window.__shophealthOpened.push(event.destination.url);
+    if (!event.formData) window.__shophealthOpened.push(event.destination.url);  // a form posts, not shares
     if (event.cancelable) event.preventDefault();
   });
 }
@@ -134,7 +138,9 @@ PATH_JS = """const path = (el) => {
 MEASURE_JS = """
 (maxItems) => {
   const root = document.documentElement;
-  const edge = root.clientWidth;
+  // the prototype's getters: a page may redefine the properties on the element itself
+  const width = (name) => Object.getOwnPropertyDescriptor(Element.prototype, name).get.call(root);
+  const edge = width('clientWidth');
   __PATH_JS__
   const clippedBy = (el, includeRoot) => {
     for (let a = el.parentElement; a; a = a.parentElement) {
@@ -165,7 +171,7 @@ MEASURE_JS = """
     listed.push(el);
     found.push({selector: path(el), right: Math.round(right), width: Math.round(r.width)});
   }
-  return {scroll_width: root.scrollWidth, client_width: edge, overflowing: found};
+  return {scroll_width: width('scrollWidth'), client_width: edge, overflowing: found};
 }
 """.replace("__PATH_JS__", PATH_JS)
 
@@ -184,22 +190,32 @@ LINKS_JS = """
 
 SHARE_CANDIDATES_JS = """
 (limit) => {
-  const hint = /(^|[^a-z])(share|sharer|facebook|fb|twitter|tweet|whatsapp|line|weibo|telegram|pinterest|linkedin|x-share)([^a-z]|$)/i;
+  const shareWord = /(^|[^a-z])(share|sharer|sharing)/i;
+  const socialBox = /(^|[^a-z])(share|sharer|sharing|social)/i;
+  const networks = new Set(['facebook', 'fb', 'twitter', 'tweet', 'x', 'whatsapp', 'line', 'weibo',
+    'telegram', 'pinterest', 'linkedin', 'messenger', 'wechat', 'threads', 'reddit']);
   __PATH_JS__
-  const described = (el) => [el.className && el.className.baseVal === undefined ? el.className : '',
-    el.id, el.getAttribute('aria-label') || '', el.getAttribute('title') || '',
-    ...Array.from(el.attributes).filter((a) => a.name.startsWith('data-'))
-      .map((a) => a.name + ' ' + a.value)].join(' ');
+  const described = (el) => [typeof el.className === 'string' ? el.className : '', el.id,
+    el.getAttribute('aria-label') || '', el.getAttribute('title') || ''].join(' ');
   const dataShare = (el) => Array.from(el.attributes).some((a) => a.name.startsWith('data-share'));
-  const hinted = [], plain = [];
+  const namesNetwork = (el) => described(el).toLowerCase().split(/[^a-z0-9]+/).some((t) => networks.has(t));
+  const inSocialBox = (el) => {
+    for (let a = el.parentElement, n = 0; a && n < 3; a = a.parentElement, n++) {
+      if (socialBox.test(described(a))) return true;
+    }
+    return false;
+  };
+  const chosen = [];
   for (const el of document.querySelectorAll('a, button, [role=button], [data-share], [onclick]')) {
+    if (chosen.length >= limit) break;
     const href = el.tagName === 'A' ? (el.getAttribute('href') || '').trim() : null;
     const deadLink = href !== null && (href === '#' || href === '' || href.startsWith('javascript:'));
-    const control = deadLink || el.tagName === 'BUTTON' || el.getAttribute('role') === 'button';
-    if (dataShare(el) || (control && hint.test(described(el)))) hinted.push(el);
-    else if (deadLink) plain.push(el);
+    const control = deadLink || el.tagName === 'BUTTON' || el.getAttribute('role') === 'button'
+      || (href === null && el.hasAttribute('onclick'));
+    if (dataShare(el) || (control && (shareWord.test(described(el)) || (namesNetwork(el) && inSocialBox(el))))) {
+      chosen.push(el);
+    }
   }
-  const chosen = hinted.concat(plain).slice(0, limit);
   window.__shophealthShare = chosen;
   return chosen.map(path);
 }
@@ -215,10 +231,6 @@ CLICK_JS = """
   return window.__shophealthOpened.slice();
 }
 """
-
-
-class NotConfigured(Exception):
-    """A tool the scan needs is not installed; the message says what and how to get it."""
 
 
 class BrowserNotFound(NotConfigured):
@@ -292,6 +304,8 @@ class BrowserPool:
         *,
         size: int = 2,
         screenshot_dir: str | Path | None = None,
+        profile: Profile | None = None,
+        shop_headers: ShopHeaders | None = None,
         nav_timeout: float = 20.0,
         settle_s: float = 0.15,
         user_agent: str = MOBILE_USER_AGENT,
@@ -299,7 +313,10 @@ class BrowserPool:
         self.executable = executable
         self.size = max(1, size)
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
+        self.profile = profile
+        self.shop_headers = shop_headers
         self.nav_timeout = nav_timeout
+        self.render_timeout = 2 * nav_timeout  # navigation, then measuring, screenshot and clicks
         self.settle_s = settle_s
         self.user_agent = user_agent
         self._playwright: Playwright | None = None
@@ -338,20 +355,53 @@ class BrowserPool:
             self._playwright = None
 
     async def render(self, url: str) -> RenderedPage:
-        """Render ``url`` at the phone viewport; failures come back in ``error``."""
-        slot = await self._take_slot()
+        """Render ``url`` at the phone viewport within ``render_timeout``; failures come
+        back in ``error``, and the slot is given back working (or marked for replacement)."""
+        slot = await self._slots.get()
         try:
-            return await self._render_on(slot, url)
-        except (PlaywrightError, TimeoutError) as exc:
-            slot = await self._recover(slot)  # a failed page may still navigate to an error page
-            return _failed(url, exc)
+            if self._stale(slot):
+                slot = await self._replace(slot)
+            if self._stale(slot):
+                return _failed(url, "the browser could not be restarted")
+            rendered = await self._render_within_deadline(slot, url)
+            if rendered.error is not None:  # the page may be stuck, or still navigating
+                slot = await self._replace(slot)
+            return rendered
+        except BaseException:
+            slot.crashed = True  # cancelled mid-render: replaced before it is used again
+            raise
         finally:
             self._slots.put_nowait(slot)
 
+    async def _render_within_deadline(self, slot: _Slot, url: str) -> RenderedPage:
+        try:
+            async with asyncio.timeout(self.render_timeout):
+                return await self._render_on(slot, url)
+        except TimeoutError:
+            return _failed(url, f"the page did not finish rendering within {self.render_timeout:g} s")
+        except (PlaywrightError, ValueError) as exc:  # ValueError: the page gave unusable values
+            return _failed(url, exc)
+
+    def _stale(self, slot: _Slot) -> bool:
+        return slot.generation != self._generation or slot.crashed or slot.page.is_closed()
+
+    async def _replace(self, slot: _Slot) -> _Slot:
+        """A fresh slot for ``slot``; if none can be had in time, ``slot`` marked as crashed."""
+        try:
+            async with asyncio.timeout(self.nav_timeout):
+                return await self._recover(slot)
+        except (PlaywrightError, TimeoutError):
+            slot.crashed = True
+            return slot
+
     async def _launch(self) -> None:
         assert self._playwright is not None
+        env: dict[str, str | float | bool] | None = {**self.profile.env()} if self.profile else None
         self._browser = await self._playwright.chromium.launch(
-            executable_path=self.executable, args=list(chromium_args()), headless=True
+            executable_path=self.executable,
+            args=launch_args(self.profile) if self.profile else list(chromium_args()),
+            env=env,
+            headless=True,
         )
         self._generation += 1
 
@@ -363,28 +413,44 @@ class BrowserPool:
             is_mobile=True,
             has_touch=True,
             device_scale_factor=2,
-            ignore_https_errors=True,
+            ignore_https_errors=self.profile is not None and self.profile.ignore_certificate_errors,
+            http_credentials=self._http_credentials(),
         )
         await context.add_init_script(OPEN_RECORDER)
+        shop = self.shop_headers
+        if shop is not None and shop.without_authorization():
+            # a plain function: Playwright marks the matcher with an attribute
+            await context.route(lambda url: shop.applies_to(url), self._add_shop_headers)
         page = await context.new_page()
         page.set_default_timeout(self.nav_timeout * 1000)
         slot = _Slot(context, page, self._generation)
         page.on("crash", lambda _page: setattr(slot, "crashed", True))
         return slot
 
-    async def _take_slot(self) -> _Slot:
-        slot = await self._slots.get()
-        if slot.generation != self._generation or slot.crashed or slot.page.is_closed():
-            slot = await self._recover(slot)
-        return slot
+    def _http_credentials(self) -> HttpCredentials | None:
+        """Basic auth answered by Chromium itself, for the shop's origin only: unlike a
+        routed header, it is not carried along a redirect to another site."""
+        auth = self.shop_headers.basic_auth if self.shop_headers else None
+        if self.shop_headers is None or auth is None:
+            return None
+        user, password = auth
+        origin = self.shop_headers.origin_url
+        return {"username": user, "password": password, "origin": origin, "send": "always"}
+
+    async def _add_shop_headers(self, route: Route, request: Request) -> None:
+        """The other staging headers (``headers_env``), on requests to the shop's origin."""
+        assert self.shop_headers is not None
+        extra = self.shop_headers.without_authorization()
+        await route.fallback(headers={**await request.all_headers(), **extra})
 
     async def _recover(self, slot: _Slot) -> _Slot:
         """A working slot in place of ``slot``: a new page, or a relaunched browser."""
         async with self._relaunch_lock:
             if self._browser is None or not self._browser.is_connected():
                 await self._launch()
-            with contextlib.suppress(PlaywrightError):
-                await slot.context.close()
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):  # a page stuck in a script
+                    await slot.context.close()
             return await self._new_slot()
 
     async def _render_on(self, slot: _Slot, url: str) -> RenderedPage:
@@ -395,18 +461,18 @@ class BrowserPool:
         with contextlib.suppress(PlaywrightError):  # a slow script: measure what has loaded
             await page.wait_for_load_state("load", timeout=remaining * 1000)
         await asyncio.sleep(self.settle_s)
-        measured: dict[str, Any] = await page.evaluate(MEASURE_JS, MAX_OVERFLOWING)
+        measured = await page.evaluate(MEASURE_JS, MAX_OVERFLOWING)
         screenshot = await self._screenshot(page, url)
-        links: list[str] = await page.evaluate(LINKS_JS, MAX_LINKS)
+        links = _strings(await page.evaluate(LINKS_JS, MAX_LINKS), MAX_LINKS)
         shares = await _capture_share_targets(slot)
         return RenderedPage(
             url=url,
             viewport_width=PHONE_VIEWPORT["width"],
-            scroll_width=int(measured["scroll_width"]),
-            client_width=int(measured["client_width"]),
-            overflowing=tuple(measured["overflowing"]),
+            scroll_width=_pixels(measured, "scroll_width"),
+            client_width=_pixels(measured, "client_width"),
+            overflowing=_overflowing(measured),
             screenshot=screenshot,
-            links=tuple(links),
+            links=links,
             share_targets=tuple(shares),
         )
 
@@ -422,15 +488,15 @@ class BrowserPool:
 async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:
     """Click each share-looking control and record the URL it tries to open."""
     page = slot.page
-    selectors: list[str] = await page.evaluate(SHARE_CANDIDATES_JS, MAX_SHARE_CLICKS)
+    selectors = _strings(await page.evaluate(SHARE_CANDIDATES_JS, MAX_SHARE_CLICKS), MAX_SHARE_CLICKS)
     if not selectors:
         return []
 
     async def hold(route: Route, request: Request) -> None:
-        if request.is_navigation_request():
-            await route.fulfill(status=204)  # "No Content": the browser stays on the page
+        if request.method != "GET" or request.is_navigation_request():
+            await route.abort("blockedbyclient")  # nothing is sent, and the browser stays on the page
         else:
-            await route.continue_()
+            await route.fallback()
 
     popups: list[BrowserPage] = []
 
@@ -449,11 +515,38 @@ async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:
 
 
 async def _click(slot: _Slot, index: int, selector: str) -> list[dict[str, str]]:
-    opened: list[str] = await slot.page.evaluate(CLICK_JS, index)
+    opened = _strings(await slot.page.evaluate(CLICK_JS, index), MAX_SHARE_CLICKS)
     return [{"selector": selector, "url": url} for url in opened]
 
 
-def _failed(url: str, exc: BaseException) -> RenderedPage:
+# What a page's scripts hand back is hostile: a page can redefine the properties and
+# functions the in-page scripts read. Each value is checked before it is kept.
+
+
+def _pixels(measured: Any, key: str) -> int:
+    value = measured.get(key) if isinstance(measured, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_PIXELS:
+        raise ValueError(f"the page reported an unusable {key}: {str(value)[:40]!r}")
+    return int(value)
+
+
+def _overflowing(measured: Any) -> tuple[dict[str, Any], ...]:
+    items = measured.get("overflowing") if isinstance(measured, dict) else None
+    kept = []
+    for item in (items if isinstance(items, list) else [])[:MAX_OVERFLOWING]:
+        if isinstance(item, dict) and isinstance(item.get("selector"), str):
+            with contextlib.suppress(ValueError):
+                right, width = _pixels(item, "right"), _pixels(item, "width")
+                kept.append({"selector": item["selector"][:MAX_SELECTOR], "right": right, "width": width})
+    return tuple(kept)
+
+
+def _strings(values: Any, limit: int) -> tuple[str, ...]:
+    listed = values if isinstance(values, list) else []
+    return tuple(v[:MAX_URL] for v in listed[:limit] if isinstance(v, str))
+
+
+def _failed(url: str, exc: BaseException | str) -> RenderedPage:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return RenderedPage(
         url=url, viewport_width=PHONE_VIEWPORT["width"], scroll_width=0, client_width=0, error=message[:300]

@@ -219,7 +219,7 @@ def scan_command(
         "browser_path": str(browser) if browser else None,
         "lighthouse_pages": lighthouse_pages,
         "lighthouse_runs": lighthouse_runs,
-        "artifacts_dir": str(artifacts) if artifacts else None,
+        "artifacts_dir": _screenshot_folder(artifacts, save_evidence),
         "max_pages": max_pages,
         "max_depth": max_depth,
         "budget_s": budget,
@@ -408,6 +408,12 @@ def demo_command(
     report = run_demo(json_path)
     render_summary(report, out)
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
+
+
+def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    folder = artifacts or (evidence / "screenshots" if evidence else None)
+    return str(folder) if folder else None
 
 
 @app.command("version")

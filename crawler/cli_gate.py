@@ -17,14 +17,17 @@ baseline, how many problems are new, fixed and unchanged.
 from __future__ import annotations
 
 import inspect
+import json
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
-from shophealth.crawler.cli import INTERRUPTED, app, fail, out, scan_command
+from shophealth.crawler.cli import INTERRUPTED, app, err, fail, out, scan_command
 from shophealth.crawler.cli_report import (
     JunitOption,
     ManualOption,
@@ -85,36 +88,37 @@ def gate_command(**options: Any) -> None:
     """Scan shops and pass or fail a CI job: exit 0 passed, 1 failed, 2 bad input, 3 a shop could not be scanned."""
     gate = {p.name: options.pop(p.name) for p in _gate_parameters()}
     json_path, html, lang, quiet = (options.pop(name) for name in OWN_OUTPUTS)
+    to_stdout = json_path is not None and str(json_path) == "-"  # the report on stdout, the rest on stderr
     if gate["fail_on"] not in FAIL_ON:
         raise fail(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {gate['fail_on']!r}", BAD_INPUT)
     check_lang(lang)
-    _check_outputs(html, [json_path, gate["junit"], gate["sarif"]])
+    json_file = None if to_stdout else json_path
+    _check_outputs(html, [json_file, gate["junit"], gate["sarif"]])
     baseline = load_report(gate["baseline"]) if gate["baseline"] is not None else None
     rubric, manual = load_scoring(gate["rubric"], gate["manual"])
     with tempfile.TemporaryDirectory(prefix="shophealth-gate-") as scratch:
-        report = _scan(options, json_path or Path(scratch) / "run.json", quiet)
+        report = _scan(options, json_file or Path(scratch) / "run.json", quiet or to_stdout)
     rescore(report, rubric, manual)
     diff = diff_reports(baseline, report) if baseline is not None else None
     new = {(f["site"], f["fingerprint"]) for f in diff.new} if diff is not None else None
     fails = failing(gate["fail_on"], new)
-    write_outputs(
-        report,
-        rubric,
-        html=html,
-        lang=lang,
-        junit=gate["junit"],
-        sarif=gate["sarif"],
-        json_path=json_path,
-        fails=fails,
-        new=new,
-    )
+    outputs = {
+        "html": html,
+        "lang": lang,
+        "junit": gate["junit"],
+        "sarif": gate["sarif"],
+        "json_path": json_file,
+    }
+    write_outputs(report, rubric, **outputs, fails=fails, new=new)
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     failed = [
         (site, f) for site in report["sites"] for f in site.get("findings", []) if fails(site["site"], f)
     ]
     low = _below(report, gate["min_score"])
-    not_scanned = [site for site in report["sites"] if site.get("error")]
+    not_scanned = any(site.get("error") for site in report["sites"])
     if not quiet:
-        _print_outcome(failed, low, not_scanned, diff, gate["fail_on"])
+        _print_outcome(err if to_stdout else out, failed, low, diff, gate["fail_on"], not_scanned)
     if not_scanned:
         raise typer.Exit(NOT_SCANNED)
     if failed or low:
@@ -154,32 +158,33 @@ def _below(report: Mapping[str, Any], minimum: float | None) -> list[tuple[str, 
 
 
 def _print_outcome(
+    console: Console,
     failed: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
     low: list[tuple[str, float]],
-    not_scanned: list[Mapping[str, Any]],
     diff: ReportDiff | None,
     fail_on: str,
+    not_scanned: bool,
 ) -> None:
     if diff is not None:
         counts = diff.to_dict()["counts"]
-        out.print(
+        console.print(
             f"Against the baseline: {counts['new']} new, {counts['fixed']} fixed, {counts['unchanged']} unchanged"
         )
     for url, value in low:
-        out.print(f"[bold red]FAIL[/] {inert(url)}: overall score {value:.1f} is below the minimum")
+        console.print(f"[bold red]FAIL[/] {inert(url)}: overall score {value:.1f} is below the minimum")
     what = "new problems" if diff is not None else "problems"
     if failed:
-        out.print(f"[bold red]FAIL[/] {len(failed)} {what} at {fail_on} level or worse:")
+        console.print(f"[bold red]FAIL[/] {len(failed)} {what} at {fail_on} level or worse:")
     for site, finding in failed[:LISTED]:
         where = finding.get("target") or finding.get("page")
-        out.print(
+        console.print(
             f"  {inert(str(finding['severity'])):<7} {inert(str(finding['check'])):<18} {inert(str(where))}\n"
             f"          {inert(str(finding.get('message', '')))} [dim]({inert(site['site'])})[/]"
         )
     if len(failed) > LISTED:
-        out.print(f"  … and {len(failed) - LISTED} more (see the JUnit or SARIF file)")
+        console.print(f"  … and {len(failed) - LISTED} more (see the JUnit or SARIF file)")
     if not (failed or low or not_scanned):
-        out.print(f"[bold green]PASS[/] no {what} at {fail_on} level or worse")
+        console.print(f"[bold green]PASS[/] no {what} at {fail_on} level or worse")
 
 
 gate_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

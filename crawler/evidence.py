@@ -139,6 +139,8 @@ class PageFacts:
     hreflangs: tuple[tuple[str, str], ...] = ()  # (lang, absolute URL)
     canonical: str | None = None
     meta_charset: str | None = None
+    body_class: str = ""  # the <body> class attribute: platforms name their page templates there
+    microdata_types: tuple[str, ...] = ()  # schema.org types of the page's itemtype attributes
     charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
     refs_cut: bool = False  # the page had more links and resources than are kept (parse.MAX_REFS)
 
@@ -312,6 +314,7 @@ class LighthouseResult:
     runs: int = 0
     failing_audits: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
+    note: str | None = None  # how it was run, when not plainly (certificate errors ignored, a CA bundle)
     report_z: bytes = b""  # the median run's Lighthouse report (LHR) JSON, Zstandard
 
     @property

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import socket
 import ssl
@@ -190,8 +191,21 @@ class HostPolicy:
 
 
 def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi."""
+    """The verifying client context for every fetch: bundle, SSL_CERT_FILE or certifi.
+
+    Loading a bundle takes ~0.1 s of CPU on the event loop (certifi's 150
+    roots), so one context is made per bundle file and version and shared by
+    every shop and client of the process."""
     source = ca_bundle or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    try:
+        version = os.stat(source).st_mtime_ns
+    except OSError:
+        version = 0
+    return _trust_context(source, version)
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_context(source: str, version: int) -> ssl.SSLContext:
     if os.path.isdir(source):
         return ssl.create_default_context(capath=source)
     return ssl.create_default_context(cafile=source)
@@ -326,7 +340,8 @@ class Fetcher:
                 connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
                 return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-            transport = AiohttpTransport(client=session)
+            # verify=tls: without it the transport loads certifi once more (0.1 s), unused
+            transport = AiohttpTransport(verify=tls, client=session)
             self._transports[verify] = transport
             client = httpx.AsyncClient(
                 transport=transport,

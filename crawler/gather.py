@@ -186,6 +186,8 @@ class SiteCrawl:
 
     def _tell_phase(self) -> None:
         """Say when only links are left to verify, and when pages come again."""
+        if not self._pages_pending and self._queue.empty():
+            return  # the crawl is over
         phase = "crawling" if self._pages_pending else "verifying links"
         if phase != self._phase:
             self._phase = phase

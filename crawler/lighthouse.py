@@ -7,13 +7,18 @@ at the repository root, then ``lighthouse`` on ``PATH``; with neither it raises
 :class:`LighthouseNotFound`, and the scan marks ``lighthouse`` missing.
 
 :func:`run_lighthouse` audits one URL with Lighthouse's default mobile emulation
-(Moto G Power, slow 4G, 4× CPU slowdown) in the Chromium found by
-:func:`shophealth.crawler.browser.find_browser` (``CHROME_PATH``), for the performance,
-accessibility, best-practices and SEO categories. Runs are serialised by one
+(Moto G Power, slow 4G, 4× CPU slowdown), for the performance, accessibility,
+best-practices and SEO categories, in a Chromium the scan starts and ends itself
+(:func:`shophealth.crawler.chromium.debuggable_chromium`, a fresh throw-away
+profile per run that trusts the scan's CA bundle; Lighthouse gets ``--port``), so
+no Chromium or profile folder outlives a run. Runs are serialised by one
 process-wide lock, since two Lighthouse runs on one machine skew each other's
-performance scores. Each run is time-limited; on timeout the whole process group
-(Node and its Chromium) is killed. With ``runs`` > 1 the scores are the median
-per category and ``spread`` the max - min, since single runs swing by 5-10 points.
+performance scores. Each run, Chromium's start included, is time-limited; on
+leaving, time-out or not, Lighthouse's and Chromium's process groups are killed
+and the profile removed. With ``runs`` > 1 the scores are the median per
+category and ``spread`` the max - min, since single runs swing by 5-10 points.
+``note`` says how certificates were handled when not plainly (see
+:mod:`shophealth.crawler.chromium`).
 The median run's whole report (the LHR JSON) is kept compressed, for saved
 evidence and for checks that read audits beyond the failing ones.
 
@@ -24,17 +29,26 @@ never raises: it comes back as :attr:`LighthouseResult.error`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import shutil
-import signal
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from shophealth.crawler.browser import NotConfigured, chromium_args
+import aiohttp
+
+from shophealth.crawler.chromium import (
+    BrowserTrust,
+    ChromiumFailed,
+    NotConfigured,
+    ShopHeaders,
+    debuggable_chromium,
+    die_with_parent,
+    kill_group,
+    make_profile,
+)
+from shophealth.crawler.devtools import scoped_headers
 from shophealth.crawler.evidence import LighthouseResult, compress_bytes
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -48,6 +62,13 @@ _one_at_a_time = asyncio.Lock()
 
 class LighthouseNotFound(NotConfigured):
     """The Lighthouse CLI is not installed."""
+
+
+class Run(NamedTuple):
+    """One run's report, and how its Chromium treated certificates (see :mod:`.chromium`)."""
+
+    report: Mapping[str, Any]
+    note: str | None
 
 
 class LighthouseFailed(Exception):
@@ -72,62 +93,86 @@ async def run_lighthouse(
     runs: int = 1,
     timeout: float = 90.0,
     lighthouse: str | None = None,
+    trust: BrowserTrust | None = None,
+    shop_headers: ShopHeaders | None = None,
 ) -> LighthouseResult:
     """Median Lighthouse scores of ``runs`` runs on ``url``; failures in ``error``."""
     try:
         command = lighthouse or find_lighthouse()
     except LighthouseNotFound as exc:
         return LighthouseResult(url=url, error=str(exc))
-    reports: list[Mapping[str, Any]] = []
+    done: list[Run] = []
     errors: list[str] = []
     for _ in range(max(1, runs)):
         try:
             async with _one_at_a_time:
-                reports.append(await _run_once(command, url, chrome_path, timeout))
+                done.append(
+                    await _run_once(command, url, chrome_path, timeout, trust or BrowserTrust(), shop_headers)
+                )
         except LighthouseFailed as exc:
             errors.append(str(exc))
-    if not reports:
+    if not done:
         return LighthouseResult(url=url, runs=0, error=errors[-1])
-    return summarise(url, reports)
+    return summarise(url, [run.report for run in done], note=done[-1].note)
 
 
-async def _run_once(command: str, url: str, chrome_path: str, timeout: float) -> Mapping[str, Any]:
+async def _run_once(
+    command: str,
+    url: str,
+    chrome_path: str,
+    timeout: float,
+    trust: BrowserTrust,
+    shop_headers: ShopHeaders | None,
+) -> Run:
+    """One Lighthouse run against a Chromium of our own, all of it within ``timeout``;
+    ``shop_headers`` go to the shop's origin only (:mod:`shophealth.crawler.devtools`)."""
+    profile = await asyncio.to_thread(make_profile, trust)
+    try:
+        async with asyncio.timeout(timeout), debuggable_chromium(chrome_path, profile) as port:
+            if shop_headers is None:
+                return Run(await _audit(command, url, port), profile.note)
+            async with scoped_headers(port, shop_headers):
+                return Run(await _audit(command, url, port), profile.note)
+    except TimeoutError:
+        raise LighthouseFailed(f"Lighthouse took longer than {timeout:.0f} s") from None
+    except ChromiumFailed as exc:
+        raise LighthouseFailed(str(exc)) from None
+    except aiohttp.ClientError as exc:
+        raise LighthouseFailed(f"Chromium's DevTools connection failed: {exc}") from None
+    finally:
+        profile.remove()
+
+
+async def _audit(command: str, url: str, port: int) -> Mapping[str, Any]:
     process = await asyncio.create_subprocess_exec(
-        *_arguments(command, url),
+        *_arguments(command, url, port),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "CHROME_PATH": chrome_path},
-        start_new_session=True,  # its own process group, so a timeout kills Chromium too
+        start_new_session=True,  # its own process group, killed with whatever it started
+        preexec_fn=die_with_parent,
     )
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        _kill_group(process.pid)
-        await process.wait()
-        raise LighthouseFailed(f"Lighthouse took longer than {timeout:.0f} s") from None
+        stdout, stderr = await process.communicate()
     finally:
-        _kill_group(process.pid)  # Chromium left behind by a Lighthouse that died
+        kill_group(process.pid)
+        await process.wait()
     if process.returncode != 0:
         raise LighthouseFailed(f"Lighthouse exited with {process.returncode}: {_last_line(stderr)}")
     return parse_output(stdout)
 
 
-def _arguments(command: str, url: str) -> list[str]:
+def _arguments(command: str, url: str, port: int) -> list[str]:
     return [
         command,
         url,
         "--output=json",
         "--output-path=stdout",
         "--quiet",
-        f"--chrome-flags={' '.join(('--headless=new', *chromium_args()))}",
+        "--hostname=127.0.0.1",
+        f"--port={port}",
         f"--only-categories={','.join(CATEGORIES)}",
     ]
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def _last_line(stderr: bytes) -> str:
@@ -178,7 +223,7 @@ def failing_audits(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(failing, key=lambda a: (a["score"], a["id"]))
 
 
-def summarise(url: str, reports: Sequence[Mapping[str, Any]]) -> LighthouseResult:
+def summarise(url: str, reports: Sequence[Mapping[str, Any]], note: str | None = None) -> LighthouseResult:
     """Median score and spread per category; failing audits of the median run."""
     per_run = [category_scores(r) for r in reports]
     names = sorted({name for scores in per_run for name in scores})
@@ -190,6 +235,7 @@ def summarise(url: str, reports: Sequence[Mapping[str, Any]]) -> LighthouseResul
         spread={n: round(max(v) - min(v), 1) for n, v in values.items()},
         runs=len(reports),
         failing_audits=tuple(failing_audits(reports[median_run])),
+        note=note,
         report_z=compress_bytes(json.dumps(reports[median_run]).encode("utf-8")),
     )
 

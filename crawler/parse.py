@@ -161,6 +161,8 @@ def _facts(tree: LexborHTMLParser, base: str) -> PageFacts:
         "hreflangs": tuple(_hreflangs(tree, base)),
         "canonical": resolve(base, _attr(canonical, "href")) if canonical is not None else None,
         "meta_charset": _attr(meta_charset, "charset") or None if meta_charset is not None else None,
+        "body_class": " ".join(_attr(tree.body, "class").split())[:500] if tree.body is not None else "",
+        "microdata_types": tuple(_microdata_types(tree)),
     }
     return PageFacts(text_z=compress_fast(_visible_text(tree)), **facts_without_text)  # type: ignore[arg-type]
 
@@ -199,6 +201,13 @@ def _types_in(data: object) -> Iterator[str]:
             yield from (k for k in kind if isinstance(k, str))
         if "@graph" in item:
             yield from _types_in(item["@graph"])
+
+
+def _microdata_types(tree: LexborHTMLParser) -> Iterator[str]:
+    """The schema.org type names of ``itemtype`` attributes, in document order (at most 50)."""
+    for node in tree.css("[itemtype]")[:50]:
+        for url in _attr(node, "itemtype").split():
+            yield url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _visible_text(tree: LexborHTMLParser) -> bytes:

@@ -7,6 +7,22 @@ the reason and the checks that need it report ``skipped``; the scan goes on.
 Lighthouse runs one page at a time after the crawl, so it never competes
 with the crawl or another Lighthouse for the two cores.
 
+Rendering is bounded: the sample renders ``render_pages`` pages (all with
+``render: all``), and pages the crawl renders because their static HTML has
+few links (a menu built by JavaScript) are at most
+:data:`LINK_RENDERS_PER_SAMPLE_PAGE` × ``render_pages``; past that such pages
+are crawled from their HTML alone. Beyond the sample, the pages a static
+triage of every crawled page suspects of scrolling sideways
+(:mod:`shophealth.crawler.triage`) are rendered, widest first, at most
+:data:`SUSPECTS_PER_SAMPLE_PAGE` × ``render_pages``. :meth:`BrowserPhase.stats`
+reports ``rendered``, ``render_limit``, ``link_renders``, ``link_render_limit``,
+``link_renders_skipped``, ``overflow_suspects``, ``overflow_suspects_rendered``
+and ``overflow_suspect_limit``. Progress goes to ``progress`` as ("rendering", done,
+total) and ("lighthouse", done, total). Every render has a deadline
+(:class:`~shophealth.crawler.browser.BrowserPool`) and every Lighthouse run a
+time limit; the caller bounds the whole phase and may cancel it, which ends
+every browser process it started.
+
 Playwright is imported, and the browser looked for, only when rendering or
 Lighthouse is on: the import costs 0.1 s and asking Playwright where its own
 Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
@@ -16,12 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, make_profile
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -29,7 +45,10 @@ if TYPE_CHECKING:
     from shophealth.crawler.browser import BrowserPool
 
 Renderer = Callable[[str], Awaitable[RenderedPage]]
+PhaseProgress = Callable[[str, int, "int | None"], None]  # phase name, done, total
 POOL_SIZE = 2
+LINK_RENDERS_PER_SAMPLE_PAGE = 2  # pages rendered for their links: at most this × render_pages
+SUSPECTS_PER_SAMPLE_PAGE = 3  # overflow suspects rendered beyond the sample: at most this × render_pages
 log = logging.getLogger(__name__)
 
 
@@ -38,10 +57,17 @@ class BrowserPhase:
     """The browser pool for one shop, and what it rendered."""
 
     config: ScanConfig
+    home: str = ""  # the shop's start URL: its origin alone gets the staging credentials
+    certificate_error: str | None = None  # the shop's certificate failed: the browser ignores errors
     executable: str | None = None
     pool: BrowserPool | None = None
+    progress: PhaseProgress | None = None  # "rendering" / "lighthouse", done, total
     rendered: dict[str, RenderedPage] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    link_renders: int = 0  # pages rendered during the crawl to find links built by scripts
+    link_renders_skipped: int = 0  # ...and pages that wanted it past the limit
+    overflow_suspects: int = 0  # pages the static triage suspects of overflowing (crawler.triage)
+    suspects_rendered: int = 0  # ...of them rendered beyond the sample
 
     async def start(self, stack: AsyncExitStack) -> None:
         if self.config.render == "off":
@@ -51,7 +77,7 @@ class BrowserPhase:
                 self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
                 log.info("Lighthouse is off (lighthouse_pages: 0)")
                 return
-        from shophealth.crawler.browser import BrowserPool, NotConfigured, find_browser
+        from shophealth.crawler.browser import BrowserPool, find_browser
 
         try:
             self.executable = await asyncio.to_thread(find_browser, self.config.browser_path)
@@ -62,13 +88,28 @@ class BrowserPhase:
             return
         if self.config.render == "off":
             return
-        shots = self.config.artifacts_dir or tempfile.mkdtemp(prefix="shophealth-screens-")
-        pool = BrowserPool(self.executable, size=POOL_SIZE, screenshot_dir=shots)
+        profile = await asyncio.to_thread(make_profile, self.trust)
+        stack.callback(profile.remove)
+        pool = BrowserPool(
+            self.executable,
+            size=POOL_SIZE,
+            screenshot_dir=self.config.artifacts_dir,
+            profile=profile,
+            shop_headers=self.shop_headers,
+        )
         try:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
             log.warning("rendering skipped: the browser failed to start: %s", exc, exc_info=True)
+
+    @property
+    def shop_headers(self) -> ShopHeaders | None:
+        return ShopHeaders.for_site(self.home, self.config.shop_headers())
+
+    @property
+    def trust(self) -> BrowserTrust:
+        return BrowserTrust.for_scan(self.config.ca_bundle, self.certificate_error)
 
     def stop(self, reason: str) -> None:
         """Render and run nothing more; keep what was rendered."""
@@ -85,18 +126,80 @@ class BrowserPhase:
         return self.rendered[url]
 
     @property
+    def link_render_limit(self) -> int | None:
+        """How many pages the crawl may render for their links (None: all, with render: all)."""
+        if self.config.render == "all":
+            return None
+        return LINK_RENDERS_PER_SAMPLE_PAGE * self.config.render_pages
+
+    async def render_for_links(self, url: str) -> RenderedPage:
+        """``url`` rendered for the links its scripts build, within :attr:`link_render_limit`;
+        past it, a page with no links that is not kept (on a shop of 500 pages with few
+        links each, every page asked to be rendered)."""
+        limit = self.link_render_limit
+        if url not in self.rendered and limit is not None and self.link_renders >= limit:
+            self.link_renders_skipped += 1
+            return RenderedPage(url, 0, 0, 0, error=f"not rendered: link render limit of {limit} reached")
+        self.link_renders += url not in self.rendered
+        return await self.render(url)
+
+    @property
     def renderer(self) -> Renderer | None:
-        return self.render if self.pool is not None else None
+        return self.render_for_links if self.pool is not None else None
+
+    def stats(self) -> dict[str, int | None]:
+        """The browser phase's figures for the report's ``stats``."""
+        return {
+            "rendered": len(self.rendered),
+            "render_limit": len(self.rendered) if self.config.render == "all" else self.config.render_pages,
+            "link_renders": self.link_renders,
+            "link_render_limit": self.link_render_limit,
+            "link_renders_skipped": self.link_renders_skipped,
+            "overflow_suspects": self.overflow_suspects,
+            "overflow_suspects_rendered": self.suspects_rendered,
+            "overflow_suspect_limit": self.suspect_limit,
+        }
+
+    @property
+    def suspect_limit(self) -> int | None:
+        """How many overflow suspects are rendered beyond the sample (None: all, with render: all)."""
+        return None if self.config.render == "all" else SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages
+
+    def _announce(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
 
     async def render_sample(self, pages: Sequence[Page]) -> tuple[RenderedPage, ...]:
         if self.pool is None:  # rendering is off, failed, or was stopped
             return tuple(self.rendered.values())
-        from shophealth.crawler.sampling import choose_render_sample
+        urls = await self._to_render(pages)
+        done = 0
+        self._announce("rendering", done, len(urls))
 
-        limit = len(pages) if self.config.render == "all" else self.config.render_pages
-        urls = choose_render_sample(pages, limit)
-        await asyncio.gather(*(self.render(url) for url in urls if url not in self.rendered))
+        async def render_one(url: str) -> None:
+            nonlocal done
+            await self.render(url)
+            done += 1
+            self._announce("rendering", done, len(urls))
+
+        await asyncio.gather(*(render_one(url) for url in urls))
         return tuple(self.rendered.values())
+
+    async def _to_render(self, pages: Sequence[Page]) -> list[str]:
+        """The sample, then the overflow suspects outside it (up to :attr:`suspect_limit`)."""
+        from shophealth.crawler.sampling import choose_render_sample
+        from shophealth.crawler.triage import overflow_suspects
+
+        if self.config.render == "all":
+            return [url for url in choose_render_sample(pages, len(pages)) if url not in self.rendered]
+        sample = choose_render_sample(pages, self.config.render_pages)
+        suspects = await asyncio.to_thread(overflow_suspects, pages)
+        self.overflow_suspects = len(suspects)
+        chosen = set(sample)
+        extra = [s.url for s in suspects if s.url not in chosen and s.url not in self.rendered]
+        extra = extra[: self.suspect_limit or 0]
+        self.suspects_rendered = len(extra)
+        return [url for url in sample if url not in self.rendered] + extra
 
     async def lighthouse(self, pages: Sequence[Page]) -> tuple[LighthouseResult, ...]:
         if "lighthouse" in self.missing:
@@ -105,7 +208,6 @@ class BrowserPhase:
             self.missing["lighthouse"] = "Lighthouse is off (lighthouse_pages: 0)"
             return ()
         try:
-            from shophealth.crawler.browser import NotConfigured
             from shophealth.crawler.lighthouse import find_lighthouse, run_lighthouse
             from shophealth.crawler.sampling import choose_lighthouse_sample
         except ImportError as exc:
@@ -121,7 +223,8 @@ class BrowserPhase:
         assert self.executable is not None
         urls = choose_lighthouse_sample(pages)[: self.config.lighthouse_pages]
         results = []
-        for url in urls:
+        for done, url in enumerate(urls):
+            self._announce("lighthouse", done, len(urls))
             results.append(
                 await run_lighthouse(
                     url,
@@ -129,6 +232,9 @@ class BrowserPhase:
                     runs=self.config.lighthouse_runs,
                     timeout=self.config.lighthouse_timeout,
                     lighthouse=command,
+                    trust=self.trust,
+                    shop_headers=self.shop_headers,
                 )
             )
+        self._announce("lighthouse", len(urls), len(urls))
         return tuple(results)

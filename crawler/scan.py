@@ -61,6 +61,11 @@ class SiteRun:
         return [f for outcome in self.outcomes for f in outcome.findings]
 
     @property
+    def facts(self) -> dict[str, Any]:
+        """What the checks learnt about the shop, by name (payment methods, social profiles …)."""
+        return {fact.name: fact.value for outcome in self.outcomes for fact in outcome.facts}
+
+    @property
     def unverifiable(self) -> list[tuple[LinkResult, str]]:
         """The link targets that could not be judged, with the reason."""
         return unverifiable_links(self.evidence.links.values())
@@ -114,7 +119,7 @@ async def gather_site(
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal, site.url)
     fetcher.credential_origins.update(origin(url) for url in site.seeds)
-    browser = BrowserPhase(config)
+    browser = BrowserPhase(config, site.url, progress=progress.phase if progress is not None else None)
     tls_timeout = config.connect_timeout + config.read_timeout
     after = AfterCrawl()
     async with AsyncExitStack() as stack:
@@ -123,6 +128,7 @@ async def gather_site(
         unverified = home_tls is not None and needs_unverified_crawl(home_tls)
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
+            browser.certificate_error = home_tls.error if home_tls is not None else None
         pool = await _start_workers(config, scope, fetcher, stack)
         await browser.start(stack)
         crawl = SiteCrawl(
@@ -179,7 +185,7 @@ async def gather_site(
         "stopped_detail": detail,
         "truncated": sum(1 for p in crawl.pages if p.truncated),  # bodies cut at max_bytes
         "truncated_pages": [p.url for p in crawl.pages if p.truncated][:MAX_LISTED],
-        "rendered": len(evidence.rendered),
+        **browser.stats(),
         "lighthouse_runs": sum(r.runs for r in evidence.lighthouse),
         "tls_verification": (
             f"off for this shop: {home_tls.error}" if unverified and home_tls is not None else "on"

@@ -7,10 +7,12 @@ scores can be recomputed from its findings and check statuses alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from shophealth.crawler.evidence import LighthouseResult, RenderedPage
+from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
+from shophealth.crawler.pagekind import page_kind
 from shophealth.reports.renderers.json import write_json
 from shophealth.reports.scoring import Rubric, score_site
 
@@ -72,11 +74,18 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
         "tls": [_tls(t) for t in site_run.evidence.tls],
         "lighthouse": [_lighthouse(r) for r in site_run.evidence.lighthouse],
         "rendered": [_rendered(r) for r in site_run.evidence.rendered],
+        "pages": _pages(site_run.evidence.pages),
+        "facts": site_run.facts,
         "checks": [outcome.to_dict() for outcome in site_run.outcomes],
         "findings": findings,
     }
     site["scores"] = score_site(site, rubric)
     return site
+
+
+def _pages(pages: Sequence[Page]) -> list[dict[str, Any]]:
+    """Every crawled page with its answer and its kind (:mod:`shophealth.crawler.pagekind`)."""
+    return [{"url": p.url, "final_url": p.final_url, "status": p.status, "kind": page_kind(p)} for p in pages]
 
 
 def _tls(facts: Any) -> dict[str, Any]:
@@ -102,6 +111,7 @@ def _lighthouse(result: LighthouseResult) -> dict[str, Any]:
         "spread": dict(result.spread),
         "runs": result.runs,
         "error": result.error,
+        "note": result.note,
     }
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from shophealth.checks.registry import Registry, load_registry
@@ -40,6 +44,26 @@ def registry() -> Registry:
 def crawl_shop() -> Iterator[RunningShop]:
     with serve_shop(TEST_SHOPS / "crawl") as shop:
         yield shop
+
+
+@pytest.fixture
+def short_temp() -> Iterator[Path]:
+    """An empty temporary folder with a short path: Chromium refuses to start when
+    the path of its singleton socket (under TMPDIR) is over 107 bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="shtmp-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Live processes whose command line names ``folder`` (a Chromium profile in it)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(process.info["cmdline"] or ())
+            if str(folder) in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+    return found
 
 
 async def scan_url(url: str, registry: Registry, **changes: object) -> SiteRun:

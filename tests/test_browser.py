@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import time
@@ -21,6 +22,7 @@ from shophealth.crawler.browser import (
     BrowserPool,
     find_browser,
 )
+from shophealth.crawler.chromium import ShopHeaders
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.pagekind import page_kind
 from shophealth.crawler.parse import page_from_body
@@ -61,11 +63,33 @@ PAGES: dict[str, str] = {
            onclick="location.href = this.dataset.shareUrl">WhatsApp</button>
         <a href="#" id="top">Back to top</a>
         </body></html>""",
+    "/busy.html": f"""<html><head>{PHONE}</head><body><p>Spins</p>
+        <script>setTimeout(() => {{ for (;;) {{}} }}, 50)</script></body></html>""",
+    "/lying.html": f"""<html><head>{PHONE}</head><body style="margin:0"><p>Lies about its width</p>
+        <script>
+        Object.defineProperty(document.documentElement, 'scrollWidth', {{get() {{ return 'wide'; }}}});
+        Object.defineProperty(document.documentElement, 'clientWidth', {{get() {{ return {{}}; }}}});
+        </script></body></html>""",
+    "/product.html": f"""<html><head>{PHONE}</head><body><div class="product-card">
+        <button type="button" class="line-clamp-1" id="add"
+           onclick="fetch('/api/cart/add', {{method: 'POST', body: 'sku=1'}})">Add to cart</button>
+        </div>
+        <div class="social-links"><a href="#" class="icon line" id="line"
+           onclick="navigator.sendBeacon('/api/track', 'share'); window.open('https://line.me/R/msg/text/?'
+             + encodeURIComponent(location.href)); return false;">LINE</a></div>
+        <form method="post" action="/api/newsletter"><button class="share-by-mail" id="mail">Share</button></form>
+        </body></html>""",
 }
 MENU_JSON = '[{"href": "/products/teapot", "name": "Teapot"}, {"href": "/products/mug", "name": "Mug"}]'
 
 
+ASKED: list[tuple[str, str]] = []  # (method, path) of every request the test site answered
+
+
 async def serve_page(request: web.Request) -> web.Response:
+    ASKED.append((request.method, request.path))
+    if request.method != "GET":
+        return web.Response(text="changed", status=201)
     if request.path == "/menu.json":
         await asyncio.sleep(0.05)  # the menu arrives after the page's load event
         return web.Response(text=MENU_JSON, content_type="application/json")
@@ -177,6 +201,19 @@ async def test_share_targets_opened_by_javascript_are_captured(pool: BrowserPool
     assert again.error is None and again.share_targets == ()
 
 
+async def test_only_share_controls_are_clicked_and_nothing_is_sent_but_gets(
+    pool: BrowserPool, site: str
+) -> None:
+    url = f"{site}/product.html"
+    rendered = await pool.render(url)
+    assert rendered.error is None
+    assert [(t["selector"], t["url"]) for t in rendered.share_targets] == [
+        ("a#line", "https://line.me/R/msg/text/?" + url.replace(":", "%3A").replace("/", "%2F"))
+    ]
+    assert [(m, p) for m, p in ASKED if m != "GET"] == []
+    assert not any(p.startswith("/api/") for _, p in ASKED)
+
+
 async def test_unreachable_page_gives_an_error_not_an_exception(pool: BrowserPool) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -184,6 +221,21 @@ async def test_unreachable_page_gives_an_error_not_an_exception(pool: BrowserPoo
     rendered = await pool.render(f"http://127.0.0.1:{port}/nothing-listens-here")
     assert rendered.error is not None
     assert "ERR_CONNECTION_REFUSED" in rendered.error
+
+
+async def test_a_page_stuck_in_a_script_is_cut_off_and_gives_its_slot_back(chromium: str, site: str) -> None:
+    async with BrowserPool(chromium, size=1, nav_timeout=2) as small, asyncio.timeout(60):
+        stuck = await small.render(f"{site}/busy.html")
+        assert stuck.error == "the page did not finish rendering within 4 s"
+        after = await small.render(f"{site}/fixed.html")  # the only slot, given back working
+    assert after.error is None and after.scroll_width >= 1200
+
+
+async def test_a_page_that_redefines_its_widths_is_measured_or_fails_alone(
+    pool: BrowserPool, site: str
+) -> None:
+    rendered = await pool.render(f"{site}/lying.html")
+    assert (rendered.error, rendered.client_width, rendered.scroll_width) == (None, 375, 375)
 
 
 async def _crash(context: BrowserContext, page: BrowserPage) -> None:
@@ -205,7 +257,7 @@ async def test_crashed_pages_and_closed_browser_are_replaced(pool: BrowserPool, 
 
 
 async def test_warm_pool_renders_a_page_well_under_a_second(pool: BrowserPool, site: str) -> None:
-    urls = [f"{site}{path}" for path in PAGES] * 2
+    urls = [f"{site}{path}" for path in PAGES if path != "/busy.html"] * 2
     started = time.perf_counter()
     rendered = await asyncio.gather(*(pool.render(u) for u in urls))
     per_page_ms = (time.perf_counter() - started) * 1000 / len(urls)
@@ -237,7 +289,7 @@ SHOP = [
 
 def test_page_kinds_come_from_facts_and_urls() -> None:
     kinds = [page_kind(p) for p in SHOP]
-    assert kinds == ["home", "category", *["product"] * 5, "cart", "policy", "contact", "other", "other"]
+    assert kinds == ["home", "category", *["product"] * 5, "cart", "policy", "contact", "blog", "blog"]
 
 
 def test_render_sample_covers_each_kind_and_language() -> None:
@@ -264,3 +316,17 @@ def test_lighthouse_sample_is_one_page_per_template() -> None:
         "https://shop.example/collections/kitchen",
         "https://shop.example/item-0",
     ]
+
+
+def test_shop_headers_apply_to_the_shop_origin_only() -> None:
+    token = "Basic " + base64.b64encode(b"user:pa:ss").decode()
+    shop = ShopHeaders.for_site("https://Shop.example/zh/", {"Authorization": token, "X-Bypass": "1"})
+    assert shop is not None
+    assert shop.applies_to("https://shop.example:443/cart") and shop.applies_to("https://SHOP.example/")
+    for elsewhere in ("http://shop.example/", "https://shop.example:8443/", "https://cdn.shop.example/"):
+        assert not shop.applies_to(elsewhere)
+    assert shop.origin_url == "https://shop.example"
+    assert shop.basic_auth == ("user", "pa:ss")
+    assert shop.without_authorization() == {"X-Bypass": "1"}
+    assert ShopHeaders.for_site("http://127.0.0.1:8080/", {"X": "1"}).origin_url == "http://127.0.0.1:8080"  # type: ignore[union-attr]
+    assert ShopHeaders.for_site("https://shop.example/", {}) is None

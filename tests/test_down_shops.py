@@ -29,6 +29,7 @@ DOWN_SHOPS: dict[str, tuple[str, str]] = {
         "/: {redirect: /a}\n/a: {redirect: /b}\n/b: {redirect: /}\n",
         "redirect loop",
     ),
+    "redirect-nowhere": ("/: {redirect: 'ftp://shop.example/'}\n", "redirect to an invalid URL"),
 }
 
 

@@ -224,3 +224,12 @@ def test_scan_html_folder_that_cannot_be_made_is_bad_input(tmp_path: Path) -> No
     blocker.write_text("")
     result = run_cli("scan", "http://127.0.0.1:9/", *FAST, "--html", str(blocker / "html"))
     assert_one_line_error(result, 2, "cannot make the HTML report folder")
+
+
+def test_gate_json_to_stdout_keeps_the_outcome_on_stderr(gate_shop: tuple[RunningShop, Path]) -> None:
+    shop, _ = gate_shop
+    result = run_cli("gate", shop.url, *FAST, "--json", "-")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)  # nothing else on stdout
+    assert report["sites"][0]["scores"]["rubric"]["name"] == "shophealth O2O default"
+    assert "FAIL" in result.stderr and "discontinued-product" in result.stderr

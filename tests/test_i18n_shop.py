@@ -138,3 +138,14 @@ async def test_saved_evidence_is_judged_the_same(
     [judged] = judge_saved(load_evidence(tmp_path), registry).sites
     before = {(f.check, f.page, f.target, f.message) for f in i18n_findings(i18n_run)}
     assert {(f.check, f.page, f.target, f.message) for f in i18n_findings(judged)} == before
+
+
+async def test_every_finding_says_where_and_quotes_what(i18n_run: SiteRun) -> None:
+    for finding in i18n_findings(i18n_run):
+        assert finding.evidence["selector"], finding
+        assert finding.evidence["snippet"], finding
+    mismatch = one(i18n_run, "i18n.lang-mismatch", "/zh-hk/products/mug")
+    assert mismatch.evidence["selector"] == "html"
+    assert mismatch.evidence["snippet"].startswith("Hand-glazed stoneware mug")
+    charset = one(i18n_run, "i18n.mojibake", "/en/gift-cards")
+    assert charset.evidence["selector"] == "meta[charset]"

@@ -76,7 +76,10 @@ async def saved_demo(
     """The demo shops scanned (the plain shop also rendered), their evidence saved; servers stopped after."""
     folder = tmp_path_factory.mktemp("evidence")
     with demo_sites() as sites:
-        plain = sites[0].config.replace(lighthouse_pages=0, render="sample", render_pages=2)
+        shots = str(tmp_path_factory.mktemp("screenshots"))  # without a folder none are taken
+        plain = sites[0].config.replace(
+            lighthouse_pages=0, render="sample", render_pages=2, artifacts_dir=shots
+        )
         sites[0] = dataclasses.replace(sites[0], config=plain)
         run = await scan(sites, registry=registry, parallel=3)
     save_evidence(run, folder)

@@ -4,9 +4,14 @@ Ctrl-C ends it (issue 9, items 2, 3 and 9)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 from conftest import fast_config, scan_url
+from test_cli import SHOPHEALTH, _wait_for
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
@@ -95,3 +100,27 @@ async def test_progress_names_each_phase_as_it_begins(registry: Registry, tmp_pa
         await scan_site(SiteConfig(url=shop.url, config=fast_config()), registry, progress)
     assert phases[:2] == ["crawling", "verifying links"]
     assert phases[2:] == ["probing the not-found page", "asking over plain HTTP", "inspecting certificates"]
+
+
+def test_ctrl_c_during_a_phase_after_the_crawl_ends_it_and_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "index.html").write_text("<title>Shop</title>")
+    (root / "routes.yaml").write_text("/shophealth-probe-*: {delay: 60}\n")  # the not-found probe hangs
+    report = tmp_path / "report.json"
+    with serve_shop(root) as shop:
+        command = [*SHOPHEALTH, "scan", shop.url, "--json", str(report), "--render", "off", "--quiet"]
+        command += ["--lighthouse-pages", "0"]
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        probing = lambda: any(path.startswith("/shophealth-probe-") for _, path in shop.server.log)  # noqa: E731
+        _wait_for(probing, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # the probe would take 30 s (request_timeout)
+    assert proc.returncode == 130, err
+    site = json.loads(report.read_text())["sites"][0]
+    assert site["stats"]["stopped_reason"] == "interrupted"
+    assert site["stats"]["pages"] == 1
+    tls = next(c for c in site["checks"] if c["check"] == "tls.expired")  # its phase never began
+    assert tls["status"] == "skipped" and "not gathered: interrupted (Ctrl-C)" in tls["detail"]

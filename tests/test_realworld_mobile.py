@@ -26,6 +26,7 @@ from shophealth.checks.mobile import CHECKS, viewport_problems
 from shophealth.crawler.browser import BrowserNotFound, BrowserPool, find_browser
 from shophealth.crawler.evidence import RenderedPage, SiteEvidence
 from shophealth.crawler.parse import page_from_body
+from shophealth.crawler.triage import overflow_suspects
 from shophealth.demo.server import serve_app
 
 AGREEMENT_BAR = 0.95
@@ -122,3 +123,20 @@ async def _judge_overflow(pool: BrowserPool, site: str, entry: dict[str, Any]) -
     fired = any(f.severity != "info" for f in findings)
     why = rendered.error or (findings[0].message if findings else f"{rendered.client_width} px, fits")
     return Verdict(entry["path"], "mobile.overflow" in entry["labels"], fired, why)
+
+
+def test_overflow_triage_suspects_every_labelled_page(entries: list[dict[str, Any]]) -> None:
+    """The static triage (crawler.triage) must name every page that overflows, so it is rendered."""
+    root = corpus_dir()
+    judged = list(scoped(entries, "mobile.overflow"))
+    pages = [
+        page_from_body("http://shop.example/" + e["path"], (root / e["path"]).read_bytes()) for e in judged
+    ]
+    suspected = {s.url for s in overflow_suspects(pages)}
+    verdicts = [
+        Verdict(e["path"], "mobile.overflow" in e["labels"], p.final_url in suspected, "triage")
+        for e, p in zip(judged, pages, strict=True)
+    ]
+    assert len(verdicts) >= 15
+    report("overflow triage", verdicts)
+    assert all(v.fired for v in verdicts if v.expected)  # recall 1.0; clean pages may be suspected

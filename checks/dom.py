@@ -1,0 +1,248 @@
+"""Derived evidence for the content checks, computed on first use and memoised
+(Lighthouse's computed artifacts), never on the crawl's hot path.
+
+* :func:`soup`: the page as a BeautifulSoup tree (``beautifulsoup4`` with
+  lxml's parser), the form most Python scraping code is written for. Built
+  lazily, a handful kept (a tree costs ~10 times its HTML in memory).
+* :func:`structured_data`: JSON-LD, microdata and Open Graph of a page, read by
+  ``extruct`` (Scrapinghub's library made for exactly this), uniform form.
+* :func:`anchors`: every ``<a href>`` with its raw href (``mailto:``, ``tel:``
+  and ``whatsapp:`` included, which :attr:`Page.refs` leaves out) and the
+  words a reader or screen reader sees on it (text, ``aria-label``, ``title``,
+  ``alt`` of an image inside, class and id).
+* :func:`per_site`: memoise a function of the :class:`SiteEvidence` (the
+  site-wide link set, the shop's own hosts), for as long as the evidence lives.
+* :func:`shop_hosts` and :func:`same_site`: which hosts are the shop's own.
+* :class:`NearWords`: a regular expression tried only around its anchor words.
+
+Caches are keyed by the page's URL and compressed body (both hashable, the
+body's hash computed once), never by the page object.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import ahocorasick_rs
+from selectolax.lexbor import LexborHTMLParser
+
+from shophealth.crawler.evidence import Page, SiteEvidence, decompress
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
+
+T = TypeVar("T")
+SITE_WIDE_SHARE = 0.5  # a link on at least half the pages is in the header or footer
+SOUPS_KEPT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One ``<a href>`` of a page."""
+
+    href: str  # as written, trimmed
+    url: str | None  # absolute http(s) URL, or None (mailto:, tel:, javascript:, #)
+    text: str  # visible text and image alt, whitespace folded
+    label: str  # text plus aria-label, title, class and id: the words that say what it is
+
+
+def soup(page: Page) -> BeautifulSoup:
+    """The page's HTML as a BeautifulSoup tree (lxml parser), built on first use."""
+    return _soup(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=SOUPS_KEPT)
+def _soup(url: str, body_z: bytes) -> BeautifulSoup:
+    from bs4 import BeautifulSoup  # imported on first use: every scan starts without it
+
+    return BeautifulSoup(decompress(body_z), "lxml")
+
+
+def structured_data(page: Page) -> dict[str, list[Any]]:
+    """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
+    return _structured(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=256)
+def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
+    import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
+
+    html = decompress(body_z).decode("utf-8", "replace")
+    if not html.strip():
+        return {"json-ld": [], "microdata": [], "opengraph": []}
+    try:
+        data: dict[str, list[Any]] = extruct.extract(
+            html,
+            base_url=url,
+            syntaxes=["json-ld", "microdata", "opengraph"],
+            uniform=True,
+            errors="ignore",
+        )
+    except Exception:  # hostile markup must not end the check; extruct raises many kinds
+        return {"json-ld": [], "microdata": [], "opengraph": []}
+    return data
+
+
+def anchors(page: Page) -> tuple[Anchor, ...]:
+    """Every ``<a href>``/``<area href>`` of the page, in document order."""
+    return _anchors(page.final_url, page.body_z)
+
+
+@functools.lru_cache(maxsize=512)
+def _anchors(url: str, body_z: bytes) -> tuple[Anchor, ...]:
+    html = decompress(body_z)
+    if not html:
+        return ()
+    tree = LexborHTMLParser(html)
+    found = []
+    for node in tree.css("a[href], area[href]"):
+        attrs = node.attributes
+        href = (attrs.get("href") or "").strip()
+        alts = " ".join((img.attributes.get("alt") or "") for img in node.css("img[alt]"))
+        text = " ".join(f"{node.text(deep=True, separator=' ')} {alts}".split())
+        extra = " ".join(attrs.get(name) or "" for name in ("aria-label", "title", "class", "id"))
+        found.append(Anchor(href, _absolute(url, href), text[:200], f"{text} {extra}".strip()[:300]))
+    return tuple(found)
+
+
+def _absolute(base: str, href: str) -> str | None:
+    if not href or href.startswith("#"):
+        return None
+    try:
+        absolute = urljoin(base, href)
+    except ValueError:
+        return None
+    return absolute if absolute.startswith(("http://", "https://")) else None
+
+
+class NearWords:
+    """A regular expression searched only near its anchor words.
+
+    Every anchor is found in one pass by Aho-Corasick (``ahocorasick-rs``, already
+    used by the error checks) over the lower-cased text, and the expression is tried
+    only in a window around each hit (``before``/``after`` characters). Patterns that
+    begin with an alternation are slow to search through a whole page with ``re``: on
+    a generated 2,300-page shop (machine shared with other jobs) the payment, O2O,
+    contact and store checks took 35-110 s each that way."""
+
+    def __init__(self, pattern: re.Pattern[str], anchors: Sequence[str], before: int = 80, after: int = 160):
+        self.pattern = pattern
+        self.before, self.after = before, after
+        self._automaton = ahocorasick_rs.AhoCorasick([a.lower() for a in anchors])
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """Matches in ``text`` that overlap a window around an anchor, in order, each once."""
+        lowered = _lowered(text)
+        haystack = text if len(lowered) == len(text) else lowered  # a few letters lengthen when lowered
+        end_seen = -1
+        for lo, hi in self._windows(lowered):
+            for match in self.pattern.finditer(haystack, max(lo, end_seen), hi):
+                end_seen = match.end()
+                yield match
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next(self.finditer(text), None)
+
+    def _windows(self, lowered: str) -> Iterator[tuple[int, int]]:
+        lo = hi = -1
+        for _, start, end in self._automaton.find_matches_as_indexes(lowered, overlapping=True):
+            window = (max(0, start - self.before), min(len(lowered), end + self.after))
+            if window[0] > hi:
+                if hi >= 0:
+                    yield lo, hi
+                lo = window[0]
+            hi = max(hi, window[1])
+        if hi >= 0:
+            yield lo, hi
+
+
+@functools.lru_cache(maxsize=8)
+def _lowered(text: str) -> str:
+    """``text.lower()``, kept for the few searches made in a row on one page's text."""
+    return text.lower()
+
+
+def per_site(function: Callable[[SiteEvidence], T]) -> Callable[[SiteEvidence], T]:
+    """Memoise ``function(evidence)`` while that evidence lives (evidence is not hashable)."""
+    cache: dict[int, T] = {}
+
+    @functools.wraps(function)
+    def memoised(evidence: SiteEvidence) -> T:
+        key = id(evidence)
+        if key not in cache:
+            cache[key] = function(evidence)
+            weakref.finalize(evidence, cache.pop, key, None)
+        return cache[key]
+
+    return memoised
+
+
+def home_page(evidence: SiteEvidence) -> Page | None:
+    """The shop's home page as crawled: the start URL, else the shallowest page."""
+    pages = evidence.html_pages()
+    for page in pages:
+        if evidence.home in (page.url, page.final_url):
+            return page
+    return min(pages, key=lambda p: p.depth, default=None)
+
+
+@per_site
+def site_wide_links(evidence: SiteEvidence) -> frozenset[str]:
+    """Absolute URLs linked from at least half the shop's pages (header, footer, menus)."""
+    return _on_most_pages(evidence, ("a", "area"))
+
+
+@per_site
+def site_wide_images(evidence: SiteEvidence) -> frozenset[str]:
+    """Images on at least half the shop's pages: logos, icons, banners, not product photos."""
+    return _on_most_pages(evidence, ("img",))
+
+
+def _on_most_pages(evidence: SiteEvidence, tags: tuple[str, ...]) -> frozenset[str]:
+    pages = [p for p in evidence.html_pages() if p.status == 200]
+    counts: Counter[str] = Counter()
+    for page in pages:
+        counts.update({ref.url for ref in page.refs if ref.tag in tags})
+    needed = max(2, int(len(pages) * SITE_WIDE_SHARE))
+    return frozenset(url for url, n in counts.items() if n >= needed)
+
+
+@per_site
+def shop_hosts(evidence: SiteEvidence) -> frozenset[str]:
+    """Hosts that are the shop's own: the start URL's, the crawled pages', and those its
+    canonical and hreflang links name (a staging shop names its production host there)."""
+    urls = [evidence.site, evidence.home]
+    for page in evidence.html_pages():
+        urls.append(page.final_url)
+        if page.facts is not None:
+            urls += [page.facts.canonical or "", *(url for _, url in page.facts.hreflangs)]
+    return frozenset(bare_host(u) for u in urls if bare_host(u))
+
+
+@functools.lru_cache(maxsize=65536)
+def bare_host(url: str) -> str:
+    """The URL's host, lower case, without ``www.`` (and without the port)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def snippet_of(text: str, match: re.Match[str], around: int = 60) -> str:
+    """The words around a regex match, on one line (what a finding quotes)."""
+    start, end = max(0, match.start() - around), min(len(text), match.end() + around)
+    return " ".join(text[start:end].split())
+
+
+def same_site(url: str, hosts: frozenset[str]) -> bool:
+    """``url`` is on one of ``hosts`` or a subdomain of one (``shop.brand.hk`` of ``brand.hk``)."""
+    host = bare_host(url)
+    return bool(host) and any(host == h or host.endswith("." + h) or h.endswith("." + host) for h in hosts)
