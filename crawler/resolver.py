@@ -24,6 +24,12 @@ resolve, are checked by :meth:`AddressGuard.literal_refusal` before the request.
 when the start URL's host is itself private or loopback (a staging shop or the
 local fixture shops). Refused targets (``ErrorKind.REFUSED``) are unverifiable
 with the reason.
+
+Known limits: Chromium (rendering, Lighthouse) resolves names itself, so the
+resources a rendered page of the shop loads are not guarded; the rendered
+pages themselves are the shop's own, already fetched through this resolver.
+The start URL's own answers are trusted as they are: a shop on a private
+address is scanned (the guard is then off for the whole scan).
 """
 
 from __future__ import annotations
