@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from shophealth.checks.registry import Registry, load_registry, run_check
 from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop, LinkResult, Page, Sighting, SiteEvidence, TlsFacts
+from shophealth.crawler.fetch import FetchResult, retry_after_seconds
+from shophealth.crawler.jobs import looks_like_html, needs_get
 from shophealth.crawler.parse import block_spans, page_from_body
 from shophealth.crawler.traps import TrapGuard
 from shophealth.crawler.urls import BadURLError, malformed_reason, normalize, parse_start_url, resolve
@@ -254,3 +256,24 @@ def test_every_check_judges_any_evidence_without_raising(evidence: SiteEvidence)
         if outcome.status == "error":
             failures[check.id] = outcome.detail
     assert failures == {}
+
+
+HEADER_VALUES = st.one_of(
+    PATH_CHARS,
+    st.sampled_from(["0", "-1", "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "text/html; charset=\"", ";;;", "\x00"]),
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(["content-type", "retry-after", "location", "content-encoding", "server"]),
+        HEADER_VALUES,
+    ),
+    body=st.binary(max_size=600),
+)
+def test_any_answer_headers_are_read_without_raising(headers: dict[str, str], body: bytes) -> None:
+    result = FetchResult(url=HOME, final_url=HOME, status=200, headers=headers, body=body)
+    looks_like_html(result)
+    needs_get(result)
+    assert retry_after_seconds(headers.get("retry-after"), default=1.0) >= 0
