@@ -194,6 +194,13 @@ def scan_command(
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let a public shop's links reach private/loopback addresses (implied for a private shop).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
@@ -221,6 +228,7 @@ def scan_command(
         "ca_bundle": str(ca_bundle) if ca_bundle else None,
         "credentials_env": credentials_env,
         "workers": workers,
+        "allow_private": True if allow_private else None,
     }
     overrides = {key: value for key, value in given.items() if value is not None}
     if save_evidence is not None:  # before the settings, which check the screenshot folder inside it
