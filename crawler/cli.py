@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import signal
 import sys
@@ -195,6 +194,13 @@ def scan_command(
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let a public shop's links reach private/loopback addresses (implied for a private shop).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
@@ -213,7 +219,7 @@ def scan_command(
         "browser_path": str(browser) if browser else None,
         "lighthouse_pages": lighthouse_pages,
         "lighthouse_runs": lighthouse_runs,
-        "artifacts_dir": str(artifacts) if artifacts else None,
+        "artifacts_dir": _screenshot_folder(artifacts, save_evidence),
         "max_pages": max_pages,
         "max_depth": max_depth,
         "budget_s": budget,
@@ -222,16 +228,16 @@ def scan_command(
         "ca_bundle": str(ca_bundle) if ca_bundle else None,
         "credentials_env": credentials_env,
         "workers": workers,
+        "allow_private": True if allow_private else None,
     }
     overrides = {key: value for key, value in given.items() if value is not None}
+    if save_evidence is not None:  # before the settings, which check the screenshot folder inside it
+        _checked(check_evidence_folder, save_evidence)
     registry = _registry()
     targets = _sites(urls or [], sites, overrides, registry)
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
-    if save_evidence is not None:
-        _checked(check_evidence_folder, save_evidence)
-        targets = _with_screenshots(targets, save_evidence / "screenshots")
     run = _run_scan(targets, registry, quiet, parallel)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
@@ -404,15 +410,10 @@ def demo_command(
     out.print(f"Demo report written to {inert(str(json_path.resolve()))}")
 
 
-def _with_screenshots(targets: list[SiteConfig], folder: Path) -> list[SiteConfig]:
-    """Screenshots are taken only into a folder that is kept: a shop without
-    ``artifacts_dir`` gets the saved evidence's."""
-    return [
-        t
-        if t.config.artifacts_dir
-        else dataclasses.replace(t, config=t.config.replace(artifacts_dir=str(folder)))
-        for t in targets
-    ]
+def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    folder = artifacts or (evidence / "screenshots" if evidence else None)
+    return str(folder) if folder else None
 
 
 @app.command("version")
