@@ -309,7 +309,8 @@ def count_requests(access_log: Path, page_paths: set[str]) -> tuple[int, int]:
 
 
 def shophealth_command(exe: str, base: str, report: Path, max_pages: int, extra: str) -> list[str]:
-    options = ["--json", str(report), "--max-pages", str(max_pages), "--quiet", *shlex.split(extra)]
+    limit = ["--max-pages", str(max_pages)] if max_pages else []  # 0: the scan's own default
+    options = ["--json", str(report), *limit, "--quiet", *shlex.split(extra)]
     return [exe, "scan", base, *options]
 
 
@@ -461,7 +462,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18391, help="shop port (baked into the shop)")
     parser.add_argument("--tools", default="shophealth,linkinator", help="comma-separated")
     parser.add_argument("--shophealth", help="path of the shophealth command")
-    parser.add_argument("--max-pages", type=int, default=5000)
+    parser.add_argument("--max-pages", type=int, default=5000, help="0: shophealth's default")
     parser.add_argument("--shophealth-args", default="", help="more scan options, one string")
     parser.add_argument(
         "--profile",

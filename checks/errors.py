@@ -82,13 +82,14 @@ import html as html_lib
 import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ahocorasick_rs
 
 from shophealth.checks.base import Check, Finding, Options, Severity, snippet
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
+from shophealth.crawler.parse import block_spans
 
 PHP_CHECK = "errors.php"
 SERVER_CHECK = "errors.server"
@@ -498,12 +499,12 @@ def _headline(leaks: list[Leak], error_kinds: Callable[[str], bool]) -> Leak:
     return next((leak for leak in leaks if error_kinds(leak.kind)), leaks[0])
 
 
-def _evidence(leaks: list[Leak], headline: Leak, source: str, where: str) -> dict[str, Any]:
+def _evidence(leaks: list[Leak], headline: Leak, excerpt: str, where: str) -> dict[str, Any]:
     evidence: dict[str, Any] = {
         "kind": headline.kind,
         "kinds": sorted({leak.kind for leak in leaks}),
         "count": len(leaks),
-        "snippet": snippet(source, headline.start, headline.end),
+        "snippet": excerpt,
         "where": where,
     }
     if headline.file is not None:
@@ -550,7 +551,7 @@ def _php_finding(page: Page, options: Options) -> Finding | None:
         page=page.final_url,
         target=None,
         message=f"This page {shown} {PHP_WORDS[headline.kind]}: {headline.detail}{_in_code(headline)}{more}",
-        evidence=_evidence(leaks, headline, source, where),
+        evidence=_evidence(leaks, headline, snippet(source, headline.start, headline.end), where),
     )
 
 
@@ -577,16 +578,34 @@ def _server_finding(page: Page) -> Finding | None:
     leaks = server_leaks(page)
     if not leaks or page.facts is None:
         return None
-    headline = leaks[0]
+    text = page.facts.text
+    headline, block = _within_its_block(leaks[0], text, page.html)
     more = f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else ""
+    excerpt = snippet(text[block[0] : block[1]], headline.start - block[0], headline.end - block[0])
     return Finding(
         check=SERVER_CHECK,
         severity="error",
         page=page.final_url,
         target=None,
         message=f"This page shows visitors {SERVER_WORDS[headline.kind]}: {headline.detail}{more}",
-        evidence=_evidence(leaks, headline, page.facts.text, "text"),
+        evidence=_evidence(leaks, headline, excerpt, "text"),
     )
+
+
+def _within_its_block(leak: Leak, text: str, html: str) -> tuple[Leak, tuple[int, int]]:
+    """``leak`` cut at the end of the block (paragraph, cell, ``<pre>``…) it starts in, and that block.
+
+    The visible text runs blocks together, so a one-line error ("Liquid
+    error (…): comparison failed") would otherwise run on into the footer
+    that follows it. Without blocks (the text could not be rebuilt) the
+    whole text is the block."""
+    spans = block_spans(html, text) or [(0, len(text))]
+    block = next((span for span in spans if span[0] <= leak.start < span[1]), (0, len(text)))
+    if leak.end <= block[1]:
+        return leak, block
+    runs_on = leak.detail == _clean(text[leak.start : leak.end])
+    detail = _clean(text[leak.start : block[1]]) if runs_on else leak.detail
+    return replace(leak, end=block[1], detail=detail), block
 
 
 def run_php(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:

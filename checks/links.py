@@ -19,15 +19,24 @@
 
 ``links.soft-404``
     A page of the shop that answers 200 but is a not-found page: its title
-    or main heading is a not-found message (English, Chinese, Japanese,
-    German), or it carries the same title as the shop's own not-found page
-    (seen by probing a URL that cannot exist). Also a link whose target is
+    or main heading is a not-found or no-longer-available message (English:
+    "page not found", "this product is no longer available", "this product
+    is unavailable", "we can't find that page"; Traditional and Simplified
+    Chinese: 找不到…, …不存在, 已下架, 已停售, with 抱歉 or 你要找的 in
+    front; Japanese; German), or it carries the same title as the shop's own
+    not-found page (seen by probing a URL that cannot exist). A removed
+    product often shows its own page, unlike the shop's not-found page, so the
+    wording matters more than the probe. Also a link whose target is
     redirected to the home page instead of the page it names (a removed
     product); links that fairly lead home (sign-out, cart, language or currency
     switches) are left alone. And the shop itself answering 200 for a URL
     that cannot exist.
-    Severity: ``warning``. Only whole-title/heading matches count, so a blog
-    post quoting "Page not found" in a longer heading does not fire.
+    Severity: ``warning``. Only whole-title/heading matches count (a title
+    is cut at its separators, "找不到產品 | Shop"), so a blog post quoting
+    "Page not found" in a longer heading, a heading such as 已停售產品回收計劃,
+    or a product page whose text says an older model is discontinued or no
+    longer available does not fire. Out-of-stock wording ("currently
+    unavailable", "sold out") is not a not-found page.
 
 ``links.redirect``
     A redirect loop or a chain that never ends (``error``), or a chain longer
@@ -47,12 +56,34 @@ from shophealth.crawler.evidence import ErrorKind, LinkResult, Page, SiteEvidenc
 
 RESOURCE_TAGS = frozenset({"script", "link", "iframe", "form", "embed", "audio"})
 LOOP_KINDS = frozenset({ErrorKind.REDIRECT_LOOP, ErrorKind.TOO_MANY_REDIRECTS})
+# What a not-found or no-longer-available page says in its title or main heading.
+_EN_THING = r"(?:the\s+|this\s+|that\s+)?(?:page|product|item|file)"
+_EN_GONE = (
+    r"(?:was\s+|is\s+)?not\s+found|(?:could\s*n[o']t|cannot|can'?t)\s+be\s+found"
+    r"|(?:is\s+)?no\s+longer\s+available|is\s+(?:not\s+available|unavailable)|unavailable"
+    r"|(?:does\s+not|doesn'?t|can'?t|cannot)\s+(?:exist|be\s+found)"
+)
+_EN_NOT_FOUND = (
+    rf"(?:(?:sorry|oops)[,!.]?\s*)?(?:{_EN_THING}(?:\s+you(?:'re|\s+are)?\s+(?:looking\s+for|requested))?\s+"
+    rf"(?:{_EN_GONE})|not\s+found|no\s+longer\s+available"
+    r"|(?:we\s+)?(?:can'?t|cannot|could\s*n[o']t)\s+find\s+(?:that|this|the)\s+(?:page|product|item))"
+)
+# Chinese (Traditional and Simplified): 找不到…, …不存在, 已下架, 已停售, with "sorry" and
+# "the product you were looking for" in front.
+_ZH_SORRY = r"(?:(?:很)?抱歉|對不起|对不起|sorry)?[，,!！。\s]*"
+_ZH_WANTED = r"(?:(?:你|您)(?:所)?(?:要|想)?(?:找|尋找|寻找|搜尋|搜索|查找|瀏覽|浏览|訪問|访问|查看)的|此|該|该|這個|这个|這|这)?"
+_ZH_THING = r"(?:頁面|页面|網頁|网页|產品|产品|商品|貨品|货品|內容|内容|文章|項目|项目|連結|链接|頁|页)"
+_ZH_GONE = (
+    r"(?:(?:已|已經|已经)(?:下架|停售|刪除|删除|移除|售罄)(?:或|或者|及|和)?)*"
+    r"(?:(?:已|已經|已经)(?:下架|停售|刪除|删除|移除)|不存在|(?:未|沒有|没有|無法|无法)?找不到|(?:未|沒有|没有)找到|不再提供)"
+)
+_ZH_NOT_FOUND = (
+    rf"{_ZH_SORRY}(?:{_ZH_WANTED}{_ZH_THING}{_ZH_GONE}"
+    rf"|(?:無法|无法)?找不到(?:{_ZH_WANTED}{_ZH_THING}|相關|相关|該|该|此)?{_ZH_THING}?)"
+)
 NOT_FOUND_PHRASES = re.compile(
     r"^(?:(?:error\s*)?404(?:\s*error)?\s*[-:–|!]?\s*)?"
-    r"(?:(?:the\s+)?(?:page|product|file)\s+(?:was\s+|is\s+)?not\s+found"
-    r"|not\s+found|page\s+(?:does\s+not|doesn'?t)\s+exist|(?:oops!?\s*)?(?:this|that)\s+page\s+"
-    r"(?:does\s+not|doesn'?t|can'?t|cannot)\s+(?:exist|be\s+found)"
-    r"|找不到(?:頁面|页面|網頁|网页|該頁面|该页面|此頁面|此页面|商品)|(?:頁面|页面|網頁|网页)(?:不存在|未找到|找不到)"
+    rf"(?:{_EN_NOT_FOUND}|{_ZH_NOT_FOUND}"
     r"|ページが見つかりません(?:でした)?|お探しのページは見つかりませんでした"
     r"|seite\s+nicht\s+gefunden|404)[.!。！]?$",
     re.IGNORECASE,

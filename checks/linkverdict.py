@@ -12,7 +12,8 @@ report's ``unverifiable`` list alike, so they always agree.
     refused after every retry; a 401/403 from another site's *page* (such
     pages refuse crawlers more often than they are gone; a missing image on a
     CDN also answers 403, so only links from ``a``, ``area`` and ``iframe``
-    count); an internal error met on that URL.
+    count); a name lookup that timed out, or an address the private-address
+    guard refused (``crawler.resolver``); an internal error met on that URL.
 ``broken``
     any other transport error (DNS, connect, TLS, timeout, protocol, an
     invalid URL, a redirect loop) or an HTTP status of 400 or more.
@@ -32,6 +33,7 @@ from shophealth.crawler.evidence import ErrorKind, LinkResult
 
 Outcome = Literal["ok", "broken", "unverifiable"]
 PAGE_LINK_TAGS = frozenset({"a", "area", "iframe"})
+NOT_JUDGED_KINDS = frozenset({ErrorKind.DNS_TIMEOUT, ErrorKind.REFUSED})
 WALL_STATUSES = frozenset({401, 403, 429, 503})
 BOT_WALL_MARKERS = (
     "cf-browser-verification", "challenge-platform", "just a moment...", "attention required!",
@@ -54,6 +56,8 @@ def link_verdict(result: LinkResult) -> Verdict:
         return Verdict("unverifiable", result.not_asked)
     if result.error_kind is ErrorKind.INTERNAL:
         return Verdict("unverifiable", f"internal error: {result.error}")
+    if result.error_kind in NOT_JUDGED_KINDS:  # the host may well exist, or was not to be asked
+        return Verdict("unverifiable", result.error)
     wall = bot_wall_reason(result)
     if wall is not None:
         return Verdict("unverifiable", wall)

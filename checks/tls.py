@@ -37,10 +37,16 @@ over http:// (``plain_http``) and the crawled pages (``pages``).
     breaks the page, or sends the customer's form data in clear: error.
     Passive content (images, picture sources, video, audio, posters, icons) is
     upgraded or blocked and shows a "not secure" sign: warning. One finding
-    per page, listing the offending URLs. Plain links (``a href``) to http://
-    pages are not mixed content. Known limit: resources added by scripts or
-    CSS (``url()``) are not seen; ``<link rel=preload>`` is not judged because
-    the ``as`` type is not recorded.
+    per insecure resource (SPEC §2, as ``links.broken``): ``target`` is the
+    http:// URL, the message names it and the kind of element (script,
+    stylesheet, iframe, embed, form action, image, media); ``page`` is the
+    first secure page that loads it, ``evidence.pages`` the first few and
+    ``evidence.count`` how many secure pages load it. A URL loaded both as
+    active and as passive content is judged as active. Plain links
+    (``a href``) to http:// pages are not mixed content. Known limit:
+    resources added by scripts or CSS (``url()``) are not seen;
+    ``<link rel=preload>`` is not judged because the ``as`` type is not
+    recorded.
 
 Findings about a host have ``page`` the shop's home and ``target`` ``host:port``;
 ``tls.no-https`` has ``page`` the home and ``target`` the http:// URL asked.
@@ -48,22 +54,23 @@ Findings about a host have ``page`` the shop's home and ``target`` ``host:port``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
-from shophealth.crawler.evidence import Page, Ref, SiteEvidence, TlsFacts, day_of
+from shophealth.crawler.evidence import Ref, SiteEvidence, TlsFacts, day_of
 
 EXPIRY_KINDS = {"expired", "not-yet-valid"}
 UNREACHABLE_KINDS = {"connect"}
 SHORT_LIVED_SCALE_DAYS = 120.0
 EXPIRING_DEFAULTS = {"warn_days": 30.0, "error_days": 7.0, "short_lived_days": 90.0}
 
-ACTIVE_TAGS = {"script", "iframe", "form", "embed"}
-PASSIVE_TAGS = {"img", "source", "video", "audio"}
+# The kind of element a resource is loaded by, named as a shop owner would.
+ACTIVE_KINDS = {"script": "script", "iframe": "iframe", "embed": "embed", "form": "form action"}
+PASSIVE_KINDS = {"img": "image", "video": "media", "audio": "media"}
 PASSIVE_LINK_RELS = {"icon", "shortcut", "apple-touch-icon"}
-MAX_LISTED_URLS = 10
+MAX_LISTED_PAGES = 5
 
 
 def _target(facts: TlsFacts) -> str:
@@ -160,7 +167,9 @@ def run_invalid(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
 
 
 def _scheme(url: str) -> str:
-    return urlsplit(url).scheme.lower()
+    """The URL's scheme, lower case; read off the text, so a malformed URL cannot raise."""
+    scheme, colon, _ = url.partition(":")
+    return scheme.strip().lower() if colon else ""
 
 
 def run_no_https(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
@@ -181,55 +190,82 @@ def run_no_https(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     )
 
 
-def _is_active(ref: Ref) -> bool:
-    rels = set(ref.rel.lower().split())
-    return ref.tag in ACTIVE_TAGS or (ref.tag == "link" and "stylesheet" in rels)
+def _element_kind(ref: Ref) -> tuple[str, bool] | None:
+    """The kind of element that loads ``ref`` and whether it is active content, or None for links."""
+    if ref.tag in ACTIVE_KINDS:
+        return ACTIVE_KINDS[ref.tag], True
+    if ref.tag == "link":
+        rels = set(ref.rel.lower().split())
+        if "stylesheet" in rels:
+            return "stylesheet", True
+        return ("image", False) if rels & PASSIVE_LINK_RELS else None
+    if ref.tag == "video" and ref.attr == "poster":
+        return "image", False
+    if ref.tag == "source":  # srcset: a <picture>'s image; src: a <video>'s or <audio>'s media
+        return ("image" if "srcset" in ref.attr else "media"), False
+    return (PASSIVE_KINDS[ref.tag], False) if ref.tag in PASSIVE_KINDS else None
 
 
-def _is_passive(ref: Ref) -> bool:
-    rels = set(ref.rel.lower().split())
-    return ref.tag in PASSIVE_TAGS or (ref.tag == "link" and bool(rels & PASSIVE_LINK_RELS))
+@dataclass
+class _InsecureResource:
+    """An http:// resource of secure pages: what loads it and on which pages."""
+
+    kind: str
+    active: bool
+    pages: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def seen_on(self, page: str, kind: str, active: bool) -> None:
+        if active and not self.active:
+            self.kind, self.active = kind, True
+        if len(self.pages) < MAX_LISTED_PAGES:
+            self.pages.append(page)
+        self.count += 1
 
 
-def _insecure(refs: Iterable[Ref], kind: Callable[[Ref], bool]) -> list[str]:
-    urls = (ref.url for ref in refs if _scheme(ref.url) == "http" and kind(ref))
-    return list(dict.fromkeys(urls))
+def _insecure_resources(evidence: SiteEvidence) -> dict[str, _InsecureResource]:
+    resources: dict[str, _InsecureResource] = {}
+    for page in evidence.pages:
+        if _scheme(page.final_url) != "https":
+            continue
+        on_page: dict[str, tuple[str, bool]] = {}
+        for ref in page.refs:
+            insecure = ref.invalid is None and _scheme(ref.url) == "http"
+            kind = _element_kind(ref) if insecure else None
+            if kind is not None and not on_page.get(ref.url, ("", False))[1]:
+                on_page[ref.url] = kind
+        for url, (name, active) in on_page.items():
+            resources.setdefault(url, _InsecureResource(name, active)).seen_on(page.final_url, name, active)
+    return resources
 
 
 def run_mixed_content(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
-    for page in evidence.pages:
-        if _scheme(page.final_url) == "https":
-            yield from _mixed_content_finding(page)
+    for url, resource in _insecure_resources(evidence).items():
+        yield Finding(
+            "tls.mixed-content",
+            "error" if resource.active else "warning",
+            resource.pages[0],
+            url,
+            _mixed_content_message(url, resource),
+            {"element": resource.kind, "pages": resource.pages, "count": resource.count},
+        )
 
 
-def _mixed_content_finding(page: Page) -> Iterator[Finding]:
-    active = _insecure(page.refs, _is_active)
-    passive = _insecure(page.refs, _is_passive)
-    if not active and not passive:
-        return
-    if active:
-        severity: Severity = "error"
-        message = (
-            f"This secure page loads {len(active)} script(s), stylesheet(s), frame(s) or "
-            "form(s) over plain http://: browsers block them and the page breaks."
+def _mixed_content_message(url: str, resource: _InsecureResource) -> str:
+    where = "this secure page" if resource.count == 1 else f"{resource.count} secure pages"
+    if resource.kind == "form action":
+        return (
+            f"The form action {url} on {where} sends customers' data over plain http://: "
+            "browsers warn before sending it, and it travels unencrypted."
         )
-    else:
-        severity = "warning"
-        message = (
-            f"This secure page loads {len(passive)} image(s) or media file(s) over plain "
-            "http://: browsers mark it 'Not secure' or leave them out."
+    if resource.active:
+        return (
+            f"The {resource.kind} {url} is loaded over plain http:// on {where}: "
+            "browsers block it and the page breaks."
         )
-    yield Finding(
-        "tls.mixed-content",
-        severity,
-        page.final_url,
-        None,
-        message,
-        {
-            "active": active[:MAX_LISTED_URLS],
-            "passive": passive[:MAX_LISTED_URLS],
-            "count": len(active) + len(passive),
-        },
+    return (
+        f"The {resource.kind} {url} is loaded over plain http:// on {where}: "
+        "browsers mark the page 'Not secure' or leave it out."
     )
 
 
@@ -275,7 +311,7 @@ CHECKS: list[Check] = [
         title="Secure page loads insecure content",
         requires=("pages",),
         run=run_mixed_content,
-        severities="error for scripts, stylesheets, iframes, embeds, forms; warning for media",
+        severities="error for scripts, stylesheets, iframes, embeds, form actions; warning for images and media",
         family_doc=__doc__ or "",
     ),
 ]

@@ -214,6 +214,13 @@ def scan_command(
     save_evidence: Annotated[
         Path | None, typer.Option(help="Also write what was gathered here, for `shophealth judge`.")
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let a public shop's links reach private/loopback addresses (implied for a private shop).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl shops, check them and report what is wrong."""
     if render is not None and render not in RENDER_MODES:
@@ -241,15 +248,16 @@ def scan_command(
         "ca_bundle": str(ca_bundle) if ca_bundle else None,
         "credentials_env": credentials_env,
         "workers": workers,
+        "allow_private": True if allow_private else None,
     }
     overrides = {key: value for key, value in given.items() if value is not None}
+    if save_evidence is not None:  # before the settings, which check the screenshot folder inside it
+        _checked(check_evidence_folder, save_evidence)
     registry = _registry()
     targets = _sites(urls or [], sites, overrides, registry)
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
-    if save_evidence is not None:
-        _checked(check_evidence_folder, save_evidence)
     notify = cli_history.Notify(webhook, mail_to or (), smtp)
     if distributed:
         cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)

@@ -60,7 +60,7 @@ class ConfigError(ValueError):
 class ScanConfig:
     """How one shop is scanned. Every field can be set per site."""
 
-    max_pages: int = 500
+    max_pages: int = 20_000  # a whole shop: the budget (budget_s) is the main bound
     max_depth: int = 10
     max_bytes: int = 5_000_000  # per response body
     budget_s: float = 600.0  # wall clock per shop, every phase included (crawler.phases)
@@ -74,6 +74,9 @@ class ScanConfig:
     retries: int = 2  # more attempts after a 429 or a 503 with Retry-After (not after connect errors)
     max_retry_after: float = 30.0
     max_redirects: int = 10
+    dns_timeout: float = 5.0  # seconds per name lookup (see crawler.resolver)
+    dns_servers: tuple[str, ...] = ()  # name servers ("ip" or "ip:port"); the system's when empty
+    allow_private: bool = False  # fetch private/loopback addresses from a public shop (crawler.resolver)
     user_agent: str = DEFAULT_USER_AGENT
     respect_robots: bool = True
     verify_external: bool = True  # verify links to other hosts

@@ -61,6 +61,8 @@ class ErrorKind(StrEnum):
     The message that goes with it (``error``) is for people; the kind is for code."""
 
     DNS = "dns"  # the host name does not resolve
+    DNS_TIMEOUT = "dns-timeout"  # the name lookup did not answer in time (crawler.resolver)
+    REFUSED = "refused"  # a public shop led to a private or local address (crawler.resolver)
     CONNECT = "connect"  # refused, reset or unreachable
     TLS = "tls"  # the handshake failed or the certificate is not trusted
     TIMEOUT = "timeout"  # no answer, or not all of it, in time
@@ -140,6 +142,7 @@ class PageFacts:
     body_class: str = ""  # the <body> class attribute: platforms name their page templates there
     microdata_types: tuple[str, ...] = ()  # schema.org types of the page's itemtype attributes
     charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
+    refs_cut: bool = False  # the page had more links and resources than are kept (parse.MAX_REFS)
 
     @property
     def text(self) -> str:
@@ -320,6 +323,18 @@ class LighthouseResult:
         return json.loads(decompress(self.report_z)) if self.report_z else None
 
 
+@dataclass(frozen=True, slots=True)
+class CrawlCut:
+    """Something the crawl cut off on purpose (a crawler trap), and where."""
+
+    kind: str  # "trap"
+    reason: str  # which pattern: "calendar", "session id in the URL", …
+    pattern: str  # the URLs it stands for, e.g. "shop.example/events?month"
+    page: str  # the first page that led into it
+    examples: tuple[str, ...] = ()
+    count: int = 0  # URLs cut
+
+
 @dataclass(frozen=True)
 class SiteEvidence:
     """Everything gathered about one shop; the single input of every check.
@@ -338,6 +353,7 @@ class SiteEvidence:
     lighthouse: tuple[LighthouseResult, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
     plain_http: Page | None = None  # the shop's home asked over http://, after redirects
+    cuts: tuple[CrawlCut, ...] = ()  # crawler traps cut off (crawler.traps)
 
     def __repr__(self) -> str:
         # Short on purpose: Python 3.11's asyncio.run formats the repr of the main

@@ -11,6 +11,7 @@ reads, this layout (format ``shophealth.evidence/1``)::
     DIR/site-00/lighthouse.jsonl.zst   Lighthouse results (LighthouseResult), with the LHR JSON
     DIR/site-00/probe.jsonl.zst        the not-found probe's answer (a Page; no line when none)
     DIR/site-00/plain_http.jsonl.zst   the home asked over http:// (a Page; no line when none)
+    DIR/site-00/cuts.jsonl.zst         crawler traps cut off (CrawlCut; absent in older folders)
     DIR/site-00/screenshots/*.png      the rendered pages' screenshots
 
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
@@ -54,6 +55,7 @@ from shophealth import __version__
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
 from shophealth.crawler.evidence import (
+    CrawlCut,
     LighthouseResult,
     LinkResult,
     Page,
@@ -167,6 +169,7 @@ def _save_site(site_run: SiteRun, root: Path, name: str) -> dict[str, Any]:
     _write_lines(folder / "lighthouse.jsonl.zst", evidence.lighthouse)
     _write_lines(folder / "probe.jsonl.zst", [evidence.probe] if evidence.probe else [])
     _write_lines(folder / "plain_http.jsonl.zst", [evidence.plain_http] if evidence.plain_http else [])
+    _write_lines(folder / "cuts.jsonl.zst", evidence.cuts)
     return {
         "folder": name,
         "url": site_run.site.url,
@@ -291,6 +294,7 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
         lighthouse=tuple(_read_lines(folder / "lighthouse.jsonl.zst", LighthouseResult)),
         missing=entry.missing,
         plain_http=plain_http[0] if plain_http else None,
+        cuts=tuple(_read_lines(cuts, CrawlCut)) if (cuts := folder / "cuts.jsonl.zst").is_file() else (),
     )
     site = SiteConfig(url=entry.url, name=entry.name, config=ScanConfig(checks=entry.checks))
     return SavedSite(site, evidence, entry.stats, entry.error)

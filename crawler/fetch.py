@@ -60,7 +60,9 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop
+from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
 from shophealth.crawler.urls import host_key, normalize, origin
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -247,6 +249,8 @@ def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
 
 
 def _known_cause(cause: BaseException) -> tuple[ErrorKind, str] | None:
+    if isinstance(cause, LookupFailed):  # not found, timed out, or refused by the address guard
+        return cause.kind, str(cause)
     if isinstance(cause, ssl.SSLCertVerificationError):
         return ErrorKind.TLS, f"TLS certificate not trusted: {_ssl_reason(cause)}"
     if isinstance(cause, ssl.SSLError):
@@ -303,8 +307,12 @@ class Fetcher:
         config: ScanConfig,
         trust: ssl.SSLContext,
         is_internal: Callable[[str], bool],
+        start_url: str | None = None,
     ) -> None:
         self.config = config
+        self.start_url = start_url
+        self.guard = AddressGuard(start_url, config.allow_private)
+        self._resolver: GuardedResolver | None = None
         self.is_internal = is_internal
         self.insecure_hosts: set[str] = set()
         self.credential_origins: set[str] = set()  # origins that get the shop's credentials and headers
@@ -329,7 +337,7 @@ class Fetcher:
             def session() -> aiohttp.ClientSession:
                 # Cookies live in self.cookies alone: aiohttp's own jar would store
                 # and send them a second time.
-                connector = aiohttp.TCPConnector(limit=connections, ssl=tls)
+                connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
                 return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
             # verify=tls: without it the transport loads certifi once more (0.1 s), unused
@@ -344,11 +352,33 @@ class Fetcher:
             self._clients[verify] = client
         return client
 
+    def resolver(self) -> GuardedResolver:
+        """The one resolver of this fetcher's clients (made in the running event loop)."""
+        if self._resolver is None:
+            config = self.config
+            self._resolver = GuardedResolver(self.guard, config.dns_timeout, config.dns_servers)
+        return self._resolver
+
+    async def guarded(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """``hosts`` less those the address guard refuses, for connections made outside the
+        HTTP client (the TLS inspection)."""
+        if self.guard.allow_private:
+            return hosts
+        resolver = self.resolver()
+        try:
+            allowed = await asyncio.gather(*(resolver.allows(host) for host, _ in hosts))
+        finally:
+            await self.aclose()
+        return [host for host, ok in zip(hosts, allowed, strict=True) if ok]
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
         self._transports.clear()
+        if self._resolver is not None:
+            await self._resolver.close()
+            self._resolver = None
 
     def host_policy(self, url: str) -> HostPolicy:
         key = host_key(url)
@@ -422,6 +452,11 @@ class Fetcher:
                 yield
 
     async def _once(self, url: str, method: str, limit: int) -> FetchResult:
+        refusal = await self._literal_refusal(url)
+        if refusal is not None:
+            return FetchResult(
+                url=url, final_url=url, status=None, error=refusal, error_kind=ErrorKind.REFUSED
+            )
         async with self.slot(url):
             self.requests += 1
             verify = host_key(url) not in self.insecure_hosts
@@ -431,6 +466,14 @@ class Fetcher:
             except TRANSPORT_ERRORS as exc:
                 kind, error = classify_error(exc, self.config.request_timeout)
                 return FetchResult(url=url, final_url=url, status=None, error=error, error_kind=kind)
+
+    async def _literal_refusal(self, url: str) -> str | None:
+        """Why the guard refuses a URL whose host is an IP address (aiohttp resolves no
+        IP literal, so the resolver never sees them)."""
+        if self.guard.allow_private:
+            return None
+        await self.resolver().decide_guard()
+        return self.guard.literal_refusal(url)
 
     def sends_credentials(self, url: str) -> bool:
         """Whether ``url`` gets the shop's credentials: one of the origins given,
@@ -474,14 +517,20 @@ class Fetcher:
 
 
 async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the decoded body, and whether there was more."""
+    """At most ``limit`` bytes of the decoded body, and whether there was more.
+
+    Decoded here, not by httpx, so that a compression bomb is cut at ``limit``
+    decoded bytes without being inflated first (:mod:`crawler.decoding`); the
+    bytes read off the wire are capped at ``limit`` as well."""
+    decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
     body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= limit:
-            truncated = len(body) > limit or not response.is_stream_consumed
-            del body[limit:]
-            return bytes(body), truncated
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        decoded, more = decoder.decode(chunk, limit - len(body))
+        body += decoded
+        if more or len(body) >= limit or received >= limit:
+            return bytes(body), more or received > limit
     return bytes(body), False
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gzip
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -28,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.decoding import decode_capped
 from shophealth.crawler.evidence import (
     BODY_HEAD,
     VERDICT_HEADERS,
@@ -49,6 +50,7 @@ from shophealth.crawler.parse import ParsedDocument
 from shophealth.crawler.phases import BUDGET, INTERRUPTED, INTERRUPTED_DETAIL, CrawlProgress
 from shophealth.crawler.rendering import Renderer
 from shophealth.crawler.robots import RobotsCache
+from shophealth.crawler.traps import TrapGuard
 from shophealth.crawler.urls import Scope, resolve
 
 PAGE_TAGS = frozenset({"a", "area", "iframe"})
@@ -137,6 +139,7 @@ class SiteCrawl:
         self.checked = 0  # targets with their facts
         self._pages_pending = 0  # page jobs queued or running
         self._phase = "crawling"
+        self.traps = TrapGuard()
 
     def attach(self, site: str, hooks: RunHooks | None) -> None:
         """Use the run's link cache and checkpoints; a checkpointed crawl goes on
@@ -243,6 +246,8 @@ class SiteCrawl:
     def _record(self, page: str, ref: Ref, depth: int) -> None:
         record = self.targets.get(ref.url)
         if record is None:
+            if ref.tag in PAGE_TAGS and self.scope.allows(ref.url) and self.traps.cuts(ref.url, page):
+                return  # a crawler trap: neither crawled nor verified (crawl.trap reports it)
             record = TargetRecord(ref.url, self.scope.is_internal(ref.url))
             self.targets[ref.url] = record
             if ref.invalid is not None:  # nothing to ask: no browser could follow it either
@@ -360,20 +365,24 @@ class SiteCrawl:
         if result.status != 200 or not result.body:
             return []
         body = result.body
-        if body[:2] == b"\x1f\x8b":
+        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz: inflated only up to the cap (no bomb)
             try:
-                body = gzip.decompress(body)[:SITEMAP_MAX_BYTES]
-            except (OSError, EOFError):
+                body, _ = decode_capped(body, "gzip", SITEMAP_MAX_BYTES)
+            except httpx.DecodingError:
                 return []
         tree = LexborHTMLParser(body.decode("utf-8", "replace"))
         locs = [resolve(url, n.text(strip=True)) for n in tree.css("loc")][:SITEMAP_MAX_URLS]
         urls = [u for u in locs if u]
-        if nested and tree.css_first("sitemapindex") is not None:
-            found: list[str] = []
-            for child in urls[:20]:
-                found.extend(await self._sitemap_urls(child, nested=False))
-            return found
-        return urls
+        if tree.css_first("sitemapindex") is None:
+            return urls
+        if not nested:
+            return []  # an index inside an index (or including itself) is not followed
+        found: list[str] = []
+        for child in [u for u in urls if u != url][:20]:
+            found.extend(await self._sitemap_urls(child, nested=False))
+            if len(found) >= SITEMAP_MAX_URLS:
+                break
+        return found[:SITEMAP_MAX_URLS]
 
     # -- links ----------------------------------------------------------------
 

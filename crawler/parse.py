@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -63,6 +64,7 @@ LINK_RELS = {
 INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
 MAX_TEXT = 200_000
 MAX_REF_TEXT = 120
+MAX_REFS = 3_000  # links and resources kept per page; a mega-menu has ~1,500, a hostile page 100,000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,11 @@ def parse_html(html: str, url: str) -> ParsedPage:
     """Facts and references of one HTML page fetched from ``url``."""
     tree = LexborHTMLParser(html)
     base = _base_url(tree, url)
-    refs = tuple(_refs(tree, base))
+    refs = tuple(itertools.islice(_refs(tree, base), MAX_REFS + 1))
     facts = _facts(tree, base)
+    if len(refs) > MAX_REFS:
+        refs = refs[:MAX_REFS]
+        facts = dataclasses.replace(facts, refs_cut=True)
     return ParsedPage(facts=facts, refs=refs)
 
 
@@ -345,3 +350,90 @@ def page_from_body(url: str, body: bytes, content_type: str = "text/html", statu
         facts=document.facts,
         refs=document.refs,
     )
+
+
+# Elements that start a new block of text on screen: an error printed into one
+# of them ends where the element ends. A table is one block (its cells read as
+# rows of one message, as in Django's debug page), as is a definition list.
+BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "ul",
+    }
+)
+
+
+def block_spans(html: str, text: str) -> list[tuple[int, int]] | None:
+    """Where each block of ``text``, the page's visible text, starts and ends.
+
+    ``text`` is :attr:`PageFacts.text` of ``html``; the text is rebuilt here
+    node by node as :func:`_visible_text` builds it, noting where the nearest
+    block element changes. None when the rebuilt text does not match (then
+    the caller judges without blocks). Read only for pages with a finding.
+    (:mod:`crawler.textblocks` gives blocks with selectors for ``i18n.*``, but
+    not their place in this text, which ``errors.server`` needs.)"""
+    tree = LexborHTMLParser(html)
+    tree.strip_tags(INVISIBLE_TAGS)
+    root = tree.body or tree.root
+    if root is None:
+        return None
+    spans: list[tuple[int, int]] = []
+    pieces: list[str] = []
+    length, block = 0, None
+    for node, node_block in _text_nodes(root):
+        piece = fold_spaces((node.text_content or "").encode("utf-8", "surrogatepass"))
+        if not piece:
+            continue
+        start = length + (1 if pieces else 0)
+        pieces.append(piece.decode("utf-8", "surrogatepass"))
+        length = start + len(pieces[-1])
+        if node_block != block or not spans:
+            spans.append((start, length))
+            block = node_block
+        else:
+            spans[-1] = (spans[-1][0], length)
+    return spans if " ".join(pieces).startswith(text) else None
+
+
+def _text_nodes(root: LexborNode) -> Iterator[tuple[LexborNode, int]]:
+    """The text nodes under ``root`` in document order, each with its nearest block's id."""
+    for node in root.traverse(include_text=True):
+        if node.is_text_node:
+            yield node, _block_id(node)
+
+
+def _block_id(node: LexborNode) -> int:
+    parent = node.parent
+    while parent is not None and parent.tag not in BLOCK_TAGS:
+        parent = parent.parent
+    return parent.mem_id if parent is not None else 0

@@ -119,7 +119,7 @@ async def gather_site(
     phases = Phases(config.budget_s, stop, progress)
     scope = Scope.for_start_urls(list(site.seeds), config.include, config.exclude)
     trust = trust_store(config.ca_bundle)
-    fetcher = Fetcher(config, trust, scope.is_internal)
+    fetcher = Fetcher(config, trust, scope.is_internal, site.url)
     fetcher.credential_origins.update(origin(url) for url in site.seeds)
     browser = BrowserPhase(config, site.url, progress=progress.phase if progress is not None else None)
     tls_timeout = config.connect_timeout + config.read_timeout
@@ -156,7 +156,7 @@ async def gather_site(
     if down is None:
         if "lighthouse" not in browser.missing:
             after.lighthouse = await phases.run("lighthouse", browser.lighthouse(crawl.pages), None)
-        hosts = hosts_to_inspect(site.url, crawl.pages)
+        hosts = await fetcher.guarded(hosts_to_inspect(site.url, crawl.pages))
         after.tls = await phases.run("tls", inspect_hosts(hosts, trust, tls_timeout), None)
     evidence = SiteEvidence(
         site=site.url,
@@ -169,6 +169,7 @@ async def gather_site(
         rendered=tuple(browser.rendered.values()),
         lighthouse=after.lighthouse or (),
         missing=_missing_kinds(after, browser, phases),
+        cuts=crawl.traps.found(),
     )
     stopped, detail = down or (
         (crawl.stats.stopped_reason, crawl.stats.stopped_detail)
@@ -214,7 +215,11 @@ async def _start_workers(
     if size == 0:
         return None
     setup = WorkerSetup(
-        config, scope, frozenset(fetcher.insecure_hosts), frozenset(fetcher.credential_origins)
+        config,
+        scope,
+        frozenset(fetcher.insecure_hosts),
+        frozenset(fetcher.credential_origins),
+        start_url=fetcher.start_url,
     )
     pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
@@ -322,7 +327,7 @@ def empty_stats(code: str, detail: str) -> dict[str, Any]:
         "stopped_detail": detail,
         "truncated": 0,
         "truncated_pages": [],
-        "rendered": 0,
+        **BrowserPhase.no_stats(),
         "lighthouse_runs": 0,
         "tls_verification": "on",
     }

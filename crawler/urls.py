@@ -132,7 +132,10 @@ def parse_start_url(raw: str) -> str:
         raise BadURLError(f"not an http(s) URL: {raw!r}")
     if not parts.hostname or " " in parts.netloc:
         raise BadURLError(f"URL has no host: {raw!r}")
-    return normalize(text)
+    try:
+        return normalize(text)
+    except ValueError as exc:  # UnicodeError too: a host IDNA cannot encode
+        raise BadURLError(f"not a valid URL: {raw!r} ({exc})") from None
 
 
 def host_key(url: str) -> str:

@@ -88,6 +88,7 @@ class WorkerSetup:
     scope: Scope
     insecure_hosts: frozenset[str]
     credential_origins: frozenset[str] = frozenset()
+    start_url: str | None = None  # the shop's, for the resolver's address guard
 
 
 def default_workers(config: ScanConfig) -> tuple[int, int]:
@@ -369,7 +370,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     crawl, or when the shop's time budget ran out with jobs in flight, which
     are then cancelled rather than waited for."""
     setup: WorkerSetup = await read_frame(reader)
-    fetcher = Fetcher(setup.config, trust_context(setup.config.ca_bundle), setup.scope.is_internal)
+    trust = trust_context(setup.config.ca_bundle)
+    fetcher = Fetcher(setup.config, trust, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))

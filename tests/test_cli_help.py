@@ -18,6 +18,6 @@ def test_scan_help_shows_defaults_and_exit_codes() -> None:
     result = CliRunner().invoke(app, ["scan", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    for shown in ("Pages to crawl per shop. [default: (500)]", "[default: (600.0)]", "[default: (sample)]"):
+    for shown in ("Pages to crawl per shop. [default: (20000)]", "[default: (600.0)]", "[default: (sample)]"):
         assert shown in text
     assert "Exit codes: 0 scanned" in text and "2 bad input" in text and "130 interrupted" in text

@@ -115,6 +115,8 @@ def test_mixed_content_names_the_http_script_and_image(
     served: list[SiteConfig], sites: dict[str, dict[str, Any]]
 ) -> None:
     plain_shop = served[0].url
-    (finding,) = sites[MIXED_CONTENT_SHOP]["findings"]
-    assert finding["evidence"]["active"] == [plain_shop + "assets/site.js"]
-    assert finding["evidence"]["passive"] == [plain_shop + "images/glass-jar.png"]
+    findings = sites[MIXED_CONTENT_SHOP]["findings"]
+    assert {f["target"]: (f["severity"], f["evidence"]["element"]) for f in findings} == {
+        plain_shop + "assets/site.js": ("error", "script"),
+        plain_shop + "images/glass-jar.png": ("warning", "image"),
+    }

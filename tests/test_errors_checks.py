@@ -331,6 +331,27 @@ def test_server_errors_are_found_with_their_kind(name: str) -> None:
     assert findings(PHP_CHECK, page_of(html)) == []
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        "<p>Liquid error (product-template line 42): comparison of String with 0 failed</p>",
+        "<div class=price><span>Liquid error (product-template line 42): comparison of String with 0 failed"
+        "</span></div>",
+        "<ul><li>Liquid error (product-template line 42): comparison of String with 0 failed</li></ul>",
+    ],
+)
+def test_server_error_snippet_and_message_stop_at_the_block_holding_the_error(block: str) -> None:
+    html = (
+        "<!DOCTYPE html><html><head><title>Knife Set</title></head><body><main><h1>Knife Set</h1>"
+        f"<p>Made to last.</p>{block}</main><footer><a href=/privacy>Privacy policy"
+        "</a> <a href=/shipping>Delivery &amp; returns</a></footer></body></html>"
+    )
+    finding = only_finding(SERVER_CHECK, html)
+    error = "Liquid error (product-template line 42): comparison of String with 0 failed"
+    assert finding.evidence["snippet"] == error
+    assert finding.message.endswith(error)
+
+
 def test_liquid_errors_are_counted() -> None:
     html = shop_page(
         "<p>Liquid error (line 3): standard error</p><p>Liquid syntax error (line 7): syntax "

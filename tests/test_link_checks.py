@@ -44,6 +44,15 @@ def evidence(*links: LinkResult, pages: tuple = (), probe: object = None) -> Sit
         "ページが見つかりません",
         "Seite nicht gefunden",
         "Oops! This page doesn't exist",
+        "找不到產品",
+        "找不到產品 | 海港家品",
+        "抱歉，你要找的產品已停售或不存在",
+        "商品已下架",
+        "此產品已停售",
+        "你要找的頁面不存在",
+        "This product is no longer available",
+        "Sorry, this product is unavailable",
+        "The page you requested could not be found",
     ],
 )
 def test_not_found_headings(heading: str) -> None:
@@ -57,6 +66,9 @@ def test_not_found_headings(heading: str) -> None:
         "Fatal Error Graphic Tee",
         "404 Vintage Lamp",
         "Found: the perfect pot",
+        "已停售產品回收計劃",
+        "找不到更好的水壺",
+        "This product is currently unavailable",
         None,
         "",
     ],
@@ -108,6 +120,27 @@ def test_page_like_the_probe_is_soft_404() -> None:
     probe = page_from_body(HOME + "probe", b"<title>Oh no | Shop</title>", status=404)
     found = list(find_soft_404s(evidence(pages=(home, gone), probe=probe), {}))
     assert [f.target for f in found] == [HOME + "p/x"]
+
+
+def test_removed_product_page_unlike_the_shops_not_found_page_is_soft_404() -> None:
+    home = page_from_body(HOME, "<title>海港家品</title><h1>歡迎</h1>".encode())
+    gone = page_from_body(
+        HOME + "products/kettle",
+        "<title>找不到產品</title><main><h2>抱歉，你要找的產品已停售或不存在</h2></main>".encode(),
+    )
+    probe = page_from_body(HOME + "probe", "<title>404 | 海港家品</title>".encode(), status=404)
+    found = list(find_soft_404s(evidence(pages=(home, gone), probe=probe), {}))
+    assert [(f.target, f.evidence["title"]) for f in found] == [(HOME + "products/kettle", "找不到產品")]
+
+
+def test_product_page_mentioning_a_discontinued_item_is_not_soft_404() -> None:
+    product = page_from_body(
+        HOME + "products/kettle-2",
+        "<title>經典水壺二代 | 海港家品</title><h1>經典水壺二代</h1><p>舊款經典水壺已停售，"
+        "找不到舊款的顧客請選購此款。</p><p>Our first kettle is no longer available; this one "
+        "replaces it. Page not found? Contact us.</p>".encode(),
+    )
+    assert list(find_soft_404s(evidence(pages=(product,)), {})) == []
 
 
 def test_redirect_loop_and_long_chain() -> None:

@@ -214,51 +214,92 @@ def mixed(*pages: Page) -> list[Finding]:
     return run("tls.mixed-content", SiteEvidence(site=HOME, home=HOME, pages=pages))
 
 
-@pytest.mark.parametrize(
-    "active",
-    [
-        '<script src="http://cdn.example/app.js"></script>',
-        '<link rel="stylesheet" href="http://cdn.example/site.css">',
-        '<iframe src="http://video.example/embed/1"></iframe>',
-        '<form action="http://shop.example/checkout" method="post"></form>',
-    ],
-)
-def test_active_mixed_content_is_an_error(active: str) -> None:
-    (finding,) = mixed(page(HOME, active + '<img src="http://cdn.example/a.png">'))
-    assert finding.severity == "error"
-    assert finding.page == HOME
-    assert len(finding.evidence["active"]) == 1
-    assert finding.evidence["passive"] == ["http://cdn.example/a.png"]
-    assert finding.evidence["count"] == 2
+ACTIVE_FILES = {"script": "app.js", "stylesheet": "app.css", "iframe": "app.html", "form action": "app"}
 
 
 @pytest.mark.parametrize(
-    "passive",
+    ("active", "kind"),
     [
-        '<img src="http://cdn.example/a.png">',
-        '<img src="/a.png" srcset="http://cdn.example/a-2x.png 2x">',
-        '<picture><source srcset="http://cdn.example/a.webp"><img src="/a.png"></picture>',
-        '<video src="http://cdn.example/v.mp4"></video>',
-        '<video src="/v.mp4" poster="http://cdn.example/p.jpg"></video>',
-        '<audio src="http://cdn.example/s.mp3"></audio>',
+        ('<script src="http://cdn.example/app.js"></script>', "script"),
+        ('<link rel="stylesheet" href="http://cdn.example/app.css">', "stylesheet"),
+        ('<iframe src="http://cdn.example/app.html"></iframe>', "iframe"),
+        ('<form action="http://cdn.example/app" method="post"></form>', "form action"),
     ],
 )
-def test_passive_mixed_content_is_a_warning(passive: str) -> None:
-    (finding,) = mixed(page(HOME, passive))
-    assert finding.severity == "warning"
-    assert finding.evidence["active"] == []
-    assert len(finding.evidence["passive"]) == 1
-
-
-def test_one_finding_per_page_listing_every_url_once() -> None:
-    body = '<img src="http://cdn.example/a.png">' * 3 + '<img src="http://cdn.example/b.png">'
-    other = page("https://shop.example/p/1", '<script src="http://cdn.example/x.js"></script>')
-    findings = mixed(page(HOME, body), other)
-    assert [(f.page, f.severity) for f in findings] == [
-        (HOME, "warning"),
-        ("https://shop.example/p/1", "error"),
+def test_active_mixed_content_is_an_error_naming_url_and_element(active: str, kind: str) -> None:
+    findings = mixed(page(HOME, active + '<img src="http://cdn.example/a.png">'))
+    by_target = {f.target: f for f in findings}
+    assert sorted(by_target, key=str) == [
+        "http://cdn.example/a.png",
+        f"http://cdn.example/{ACTIVE_FILES[kind]}",
     ]
-    assert findings[0].evidence["passive"] == ["http://cdn.example/a.png", "http://cdn.example/b.png"]
+    finding = by_target[f"http://cdn.example/{ACTIVE_FILES[kind]}"]
+    assert (finding.severity, finding.page, finding.evidence["element"]) == ("error", HOME, kind)
+    assert str(finding.target) in finding.message and kind in finding.message
+    assert by_target["http://cdn.example/a.png"].severity == "warning"
+
+
+@pytest.mark.parametrize(
+    ("passive", "target", "kind"),
+    [
+        ('<img src="http://cdn.example/a.png">', "http://cdn.example/a.png", "image"),
+        (
+            '<img src="/a.png" srcset="http://cdn.example/a-2x.png 2x">',
+            "http://cdn.example/a-2x.png",
+            "image",
+        ),
+        (
+            '<picture><source srcset="http://cdn.example/a.webp"><img src="/a.png"></picture>',
+            "http://cdn.example/a.webp",
+            "image",
+        ),
+        ('<video src="http://cdn.example/v.mp4"></video>', "http://cdn.example/v.mp4", "media"),
+        (
+            '<video src="/v.mp4" poster="http://cdn.example/p.jpg"></video>',
+            "http://cdn.example/p.jpg",
+            "image",
+        ),
+        ('<audio src="http://cdn.example/s.mp3"></audio>', "http://cdn.example/s.mp3", "media"),
+        (
+            '<video><source src="http://cdn.example/v.webm"></video>',
+            "http://cdn.example/v.webm",
+            "media",
+        ),
+    ],
+)
+def test_passive_mixed_content_is_a_warning_naming_url_and_element(
+    passive: str, target: str, kind: str
+) -> None:
+    (finding,) = mixed(page(HOME, passive))
+    assert (finding.severity, finding.target, finding.evidence["element"]) == ("warning", target, kind)
+    assert target in finding.message and kind in finding.message
+
+
+def test_footer_form_on_sixty_pages_is_one_finding_with_count_sixty() -> None:
+    footer = '<footer><form action="http://news.example/subscribe" method="post"></form></footer>'
+    pages = [page(f"https://shop.example/p/{n}", footer + footer) for n in range(60)]
+    (finding,) = mixed(*pages)
+    assert finding.target == "http://news.example/subscribe"
+    assert finding.page == "https://shop.example/p/0"
+    assert finding.evidence["count"] == 60
+    assert finding.evidence["pages"] == [f"https://shop.example/p/{n}" for n in range(5)]
+    assert "60 secure pages" in finding.message and "form" in finding.message
+
+
+def test_one_finding_per_resource_and_active_use_wins() -> None:
+    body = '<img src="http://cdn.example/a.png">' * 3 + '<img src="http://cdn.example/b.png">'
+    other = page(
+        "https://shop.example/p/1",
+        '<img src="http://cdn.example/x.js"><script src="http://cdn.example/x.js"></script>'
+        '<img src="http://cdn.example/a.png">',
+    )
+    findings = mixed(page(HOME, body), other)
+    summary = {f.target: (f.severity, f.page, f.evidence["count"]) for f in findings}
+    assert summary == {
+        "http://cdn.example/a.png": ("warning", HOME, 2),
+        "http://cdn.example/b.png": ("warning", HOME, 1),
+        "http://cdn.example/x.js": ("error", "https://shop.example/p/1", 1),
+    }
 
 
 def test_links_secure_resources_and_http_pages_are_not_mixed_content() -> None:
@@ -321,3 +362,7 @@ async def test_live_certificates_give_the_right_findings(
     leaf = make_leaf(issuer, **options)
     trust = trust_context(str(root.write(tmp_path / "root.pem")))
     assert severities(tls_findings(await _leaf_facts(leaf, tmp_path, trust))) == expected
+
+
+def test_a_malformed_http_href_is_not_mixed_content_and_does_not_raise() -> None:
+    assert mixed(page(HOME, '<script src="http://[::1"></script><img src="http://[bad/x.png">')) == []
