@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import signal
 import sys
@@ -57,6 +58,8 @@ out = Console()
 
 
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
+# False while ``gate`` runs ``scan``: the gate prints the summary itself, once it has rescored the report.
+SCAN_SUMMARY: contextvars.ContextVar[bool] = contextvars.ContextVar("scan_summary", default=True)
 
 
 def _print_version(asked: bool) -> None:
@@ -242,7 +245,7 @@ def scan_command(
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
     report = build_report(run)
-    _write_report(report, json_path, quiet)
+    _write_report(report, json_path, quiet or not SCAN_SUMMARY.get())
     if html is not None:
         write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
