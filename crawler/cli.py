@@ -179,7 +179,11 @@ def scan_command(
         ),
     ] = None,
     artifacts: Annotated[
-        Path | None, typer.Option(help="Folder for screenshots.", show_default="a temporary folder")
+        Path | None,
+        typer.Option(
+            help="Folder for the phone screenshots (the HTML report shows the home page's).",
+            show_default="none taken; the --save-evidence folder's",
+        ),
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     workers: Annotated[
@@ -414,9 +418,10 @@ def demo_command(
 
 
 def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
-    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's.
+    Absolute, as the report names the screenshots by it and may be rendered from another folder."""
     folder = artifacts or (evidence / "screenshots" if evidence else None)
-    return str(folder) if folder else None
+    return str(folder.resolve()) if folder else None
 
 
 @app.command("version")
