@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from shophealth import __version__
@@ -38,3 +40,14 @@ def test_artifacts_help_says_no_screenshots_are_taken_without_it() -> None:
     result = CliRunner().invoke(app, ["scan", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
     text = " ".join(result.stdout.split())
     assert "temporary folder" not in text and "none taken" in text
+
+
+def test_readme_option_table_lists_every_scan_option_and_no_other() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `--")]
+    in_readme = {option for cell in table for option in re.findall(r"`(--[a-z-]+)", cell)}
+    command = typer.main.get_command(app)
+    scan = command.commands["scan"]  # type: ignore[attr-defined]
+    in_help = {name for param in scan.params for name in param.opts if name.startswith("--")} - {"--help"}
+    global_options = {"--log-level", "--log-file"}  # given before the command
+    assert in_readme - global_options == in_help
