@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shophealth.checks.registry import load_registry
+from shophealth.checks.registry import Registry, load_registry
 from shophealth.demo.server import RunningShop, serve_shop
 from shophealth.reports.rubric import SPEC_CHECK_IDS
 
@@ -133,6 +133,10 @@ def test_checks_list_names_every_registered_check_with_its_title_and_severities(
         assert " ".join(check.title.split()) in " ".join(result.stdout.split())
         assert check.severities
     assert set(listed) >= SPEC_CHECK_IDS
+
+
+def test_checks_are_in_id_order_so_reports_group_each_family(registry: Registry) -> None:
+    assert list(registry.checks) == sorted(registry.checks)
 
 
 def test_bad_render_mode() -> None:
