@@ -248,3 +248,12 @@ def test_gate_summary_shows_the_gate_s_scores_and_no_scratch_file(
     assert "rubric Retail CI rubric" in result.stdout  # the summary is scored as the gate judges
     assert "shophealth O2O default" not in result.stdout
     assert "Report written" not in result.stdout  # no --json: no report file to point at
+
+
+def test_report_warns_of_manual_scores_that_match_no_shop(tmp_path: Path) -> None:
+    manual = tmp_path / "manual.csv"
+    manual.write_text("site,store_staff\n莎莎網店,90\nSasa Online (typo),80\n", encoding="utf-8-sig")
+    result = run_cli("report", str(stored_report(tmp_path)), "--manual", str(manual), "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "sasa online (typo)" in lines[0] and "no shop" in lines[0], result.stderr
