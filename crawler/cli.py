@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import signal
 import sys
@@ -58,6 +59,8 @@ out = Console()
 
 
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
+# False while ``gate`` runs ``scan``: the gate prints the summary itself, once it has rescored the report.
+SCAN_SUMMARY: contextvars.ContextVar[bool] = contextvars.ContextVar("scan_summary", default=True)
 
 
 def _print_version(asked: bool) -> None:
@@ -177,7 +180,11 @@ def scan_command(
         ),
     ] = None,
     artifacts: Annotated[
-        Path | None, typer.Option(help="Folder for screenshots.", show_default="a temporary folder")
+        Path | None,
+        typer.Option(
+            help="Folder for the phone screenshots (the HTML report shows the home page's).",
+            show_default="none taken; the --save-evidence folder's",
+        ),
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     workers: Annotated[
@@ -269,7 +276,7 @@ def scan_command(
     report = build_report(run)
     if nightly is not None:
         nightly.finish(run, report)
-    _write_report(report, json_path, quiet)
+    _write_report(report, json_path, quiet or not SCAN_SUMMARY.get())
     if html is not None:
         write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
@@ -446,9 +453,10 @@ def demo_command(
 
 
 def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
-    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's.
+    Absolute, as the report names the screenshots by it and may be rendered from another folder."""
     folder = artifacts or (evidence / "screenshots" if evidence else None)
-    return str(folder) if folder else None
+    return str(folder.resolve()) if folder else None
 
 
 @app.command("version")
