@@ -11,7 +11,7 @@ from o2o_shops import HOSTS, changed, render_shop, write_shop
 from shophealth.checks.registry import Registry
 from shophealth.crawler.scan import Run
 from shophealth.demo.server import serve_shop
-from shophealth.reports.report import build_report
+from shophealth.reports.report import build_report, check_report
 
 FAMILIES = ("privacy.", "social.", "content.")
 
@@ -34,7 +34,9 @@ async def test_scanned_shop_reports_kinds_facts_and_the_seeded_profile(
         )
     ours = [(f.check, f.target) for f in run.findings if f.check.startswith(FAMILIES)]
     assert ours == [("social.profile-broken", "https://instagram.com/")]
-    report = build_report(Run(id="o2o", started_at="", sites=[run]))["sites"][0]
+    whole = build_report(Run(id="o2o", started_at="", sites=[run]))
+    check_report(whole)  # pages and facts fit reports/report.schema.json
+    report = whole["sites"][0]
     kinds = {p["url"].removeprefix(shop.url.rstrip("/")): p["kind"] for p in report["pages"]}
     assert kinds["/"] == "home"
     assert kinds["/products/celadon-teapot"] == "product"
