@@ -208,6 +208,22 @@ def make_profile(trust: BrowserTrust) -> Profile:
         raise
 
 
+async def new_profile(trust: BrowserTrust) -> Profile:
+    """:func:`make_profile` in a thread (``certutil`` runs take a while); a profile
+    finished after the caller was cancelled is removed all the same."""
+    making = asyncio.ensure_future(asyncio.to_thread(make_profile, trust))
+    try:
+        return await asyncio.shield(making)
+    except asyncio.CancelledError:
+        making.add_done_callback(_remove_made_profile)
+        raise
+
+
+def _remove_made_profile(making: asyncio.Future[Profile]) -> None:
+    if not making.cancelled() and making.exception() is None:
+        making.result().remove()
+
+
 def _install_bundle(database: Path, bundle: str) -> int:
     """An NSS database in ``database`` trusting each certificate of ``bundle`` as a CA,
     but the public roots (the system's and certifi's, which Chromium's own root store

@@ -46,7 +46,7 @@ from shophealth.crawler.chromium import (
     debuggable_chromium,
     die_with_parent,
     kill_group,
-    make_profile,
+    new_profile,
 )
 from shophealth.crawler.devtools import scoped_headers
 from shophealth.crawler.evidence import LighthouseResult, compress_bytes
@@ -126,7 +126,7 @@ async def _run_once(
 ) -> Run:
     """One Lighthouse run against a Chromium of our own, all of it within ``timeout``;
     ``shop_headers`` go to the shop's origin only (:mod:`shophealth.crawler.devtools`)."""
-    profile = await asyncio.to_thread(make_profile, trust)
+    profile = await new_profile(trust)
     try:
         async with asyncio.timeout(timeout), debuggable_chromium(chrome_path, profile) as port:
             if shop_headers is None:

@@ -37,7 +37,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, make_profile
+from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, new_profile
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 
@@ -88,7 +88,7 @@ class BrowserPhase:
             return
         if self.config.render == "off":
             return
-        profile = await asyncio.to_thread(make_profile, self.trust)
+        profile = await new_profile(self.trust)
         stack.callback(profile.remove)
         pool = BrowserPool(
             self.executable,
@@ -164,6 +164,11 @@ class BrowserPhase:
     def suspect_limit(self) -> int | None:
         """How many overflow suspects are rendered beyond the sample (None: all, with render: all)."""
         return None if self.config.render == "all" else SUSPECTS_PER_SAMPLE_PAGE * self.config.render_pages
+
+    @staticmethod
+    def no_stats() -> dict[str, int | None]:
+        """:meth:`stats` of a shop where nothing was rendered (never scanned): every field, 0."""
+        return dict.fromkeys(BrowserPhase(ScanConfig()).stats(), 0)
 
     def _announce(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -300,3 +300,22 @@ async def test_chromium_dies_with_a_scan_that_is_killed_outright(
     port, _ = await asyncio.wait_for(scan.communicate(), 60)
     assert int(port) > 0 and scan.returncode == -9
     assert await _poll(lambda: not processes_using(short_temp), 10), "Chromium outlived the scan"
+
+
+async def test_a_cancelled_lighthouse_run_ends_at_once_and_leaves_nothing(
+    chromium: str, stalled_page: str, short_temp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (the scan cancels the phase) must not wait for Lighthouse's own time-out."""
+    try:
+        command = find_lighthouse()
+    except LighthouseNotFound as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setenv("TMPDIR", str(short_temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(short_temp))
+    run = asyncio.create_task(run_lighthouse(stalled_page, chromium, timeout=120, lighthouse=command))
+    assert await _poll(lambda: bool(processes_using(short_temp)), 12), "Chromium never started"
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run, 10)
+    assert await _poll(lambda: not processes_using(short_temp), 2), "a process outlived the run"
+    assert list(short_temp.iterdir()) == []
