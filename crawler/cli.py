@@ -275,10 +275,10 @@ def scan_command(
         _save_evidence(run, save_evidence)
     report = build_report(run)
     if nightly is not None:
-        nightly.finish(run, report)
+        nightly.finish(run, report, history=html is not None)
     _write_report(report, json_path, quiet or not SCAN_SUMMARY.get())
     if html is not None:
-        write_html(report, html, lang)
+        write_html(report, html, lang, history=nightly.history if nightly else None)
     unreachable = [s for s in report["sites"] if s.get("error")]
     for site in unreachable:
         err.print(f"[bold red]error:[/] could not scan {inert(site['site'])}: {inert(site['error'])}")

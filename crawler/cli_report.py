@@ -10,7 +10,7 @@ scores file); errors are one line naming the file, never a traceback.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ import typer
 
 from shophealth.checks.registry import RegistryError, load_registry
 from shophealth.crawler.cli import app, err, fail, out
+from shophealth.crawler.cli_history import StoreOption
 from shophealth.reports.guidance import LANGUAGES
 from shophealth.reports.manual import ManualError, ManualScores, load_manual
 from shophealth.reports.renderers.csv import write_csv
@@ -30,6 +31,7 @@ from shophealth.reports.renderers.terminal import inert, render_summary
 from shophealth.reports.report import SCHEMA, ReportError, check_report
 from shophealth.reports.rubric import Rubric, RubricError
 from shophealth.reports.scoring import score_site
+from shophealth.reports.trend import TrendPoint
 
 RubricOption = Annotated[
     Path | None, typer.Option(help="Rubric YAML to score with (default: the shipped one).")
@@ -101,6 +103,7 @@ def write_outputs(
     json_path: Path | None = None,
     fails: Failing | None = None,
     new: set[tuple[str, str]] | None = None,
+    history: Mapping[str, Sequence[TrendPoint]] | None = None,
 ) -> list[Path]:
     """Render the outputs asked for; a file that cannot be written is bad input (exit 2)."""
     written: list[Path] = []
@@ -109,7 +112,7 @@ def write_outputs(
             write_json(report, json_path)
             written.append(json_path)
         if html is not None:
-            written.append(write_html(report, html, lang, rubric))
+            written.append(write_html(report, html, lang, rubric, history))
         if junit is not None:
             write_junit(report, junit, fails)
             written.append(junit)
@@ -121,6 +124,18 @@ def write_outputs(
     except OSError as exc:
         raise fail(f"cannot write {exc.filename or 'output'}: {exc.strerror or exc}") from None
     return written
+
+
+def stored_history(store: str, report: Mapping[str, Any]) -> dict[str, list[TrendPoint]]:
+    """Each shop's stored runs up to the report's run (exit 2 if the store cannot be read)."""
+    from shophealth.crawler import nightly
+    from shophealth.reports.store import StoreError
+
+    with nightly.open_store(store) as history:
+        try:
+            return nightly.stored_history(history, report)
+        except StoreError as exc:
+            raise fail(str(exc)) from None
 
 
 @app.command("report")
@@ -139,14 +154,26 @@ def report_command(
         Path | None, typer.Option("--json", help="Write the rescored JSON report here.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    store: StoreOption = None,
 ) -> None:
-    """Score a stored run again and render its reports (HTML, JUnit, SARIF, CSV, JSON), without crawling."""
+    """Score a stored run again and render its reports (HTML, JUnit, SARIF, CSV, JSON), without crawling.
+
+    With ``--store`` and ``--html``, each shop's page charts its stored runs up to this one."""
     check_lang(lang)
     report = load_report(run_json)
     rubric_used, entered = load_scoring(rubric, manual)
     rescore(report, rubric_used, entered)
+    history = stored_history(store, report) if store is not None and html is not None else None
     written = write_outputs(
-        report, rubric_used, html=html, lang=lang, junit=junit, sarif=sarif, csv_dir=csv, json_path=json_path
+        report,
+        rubric_used,
+        html=html,
+        lang=lang,
+        junit=junit,
+        sarif=sarif,
+        csv_dir=csv,
+        json_path=json_path,
+        history=history,
     )
     if not quiet:
         render_summary(report, out)

@@ -36,6 +36,7 @@ from shophealth.reports.store import Store, StoreError, default_url
 from shophealth.reports.store.checkpoint import StoreCheckpoints
 from shophealth.reports.store.diff import has_regressions, run_diff
 from shophealth.reports.store.notify import NotifyError, post_webhook, send_mail
+from shophealth.reports.trend import TrendPoint
 
 LOCKED = 75  # EX_TEMPFAIL: another run holds the store's lock; try later
 
@@ -62,6 +63,7 @@ class Nightly:
     hooks: RunHooks = field(default_factory=RunHooks)
 
     checkpoints: StoreCheckpoints | None = None
+    history: dict[str, list[TrendPoint]] | None = None  # read by finish() for the HTML report
 
     @classmethod
     def start(
@@ -106,8 +108,9 @@ class Nightly:
         self.store.close()
         self.lock.release()
 
-    def finish(self, run: Run, report: Mapping[str, Any]) -> None:
-        """Store the run, compare it with the last one, tell who asked, release the lock."""
+    def finish(self, run: Run, report: Mapping[str, Any], history: bool = False) -> None:
+        """Store the run, compare it with the last one, tell who asked, release the lock;
+        with ``history``, keep each shop's earlier runs in :attr:`history` for the trend charts."""
         try:
             status = "interrupted" if run.interrupted else "complete"
             if self.checkpoints is not None:
@@ -116,6 +119,8 @@ class Nightly:
             if status == "complete":
                 self.store.drop_checkpoint(run.id)
             diff = diff_with_previous(self.store, report)
+            if history:
+                self.history = stored_history(self.store, report)
             cache = self.hooks.link_cache
             if cache is not None:
                 self.store.cache_links(cache.fresh_rows(), cache.expires_at())
@@ -142,6 +147,15 @@ def notify_regressions(notify: Notify, diff: dict[str, Any]) -> None:
             send_mail(notify.smtp, notify.mail_from, notify.mail_to, diff)
     except NotifyError as exc:
         err.print(f"[bold yellow]warning:[/] regressions not sent: {inert(str(exc))}")
+
+
+def stored_history(store: Store, report: Mapping[str, Any]) -> dict[str, list[TrendPoint]]:
+    """Per shop of the report, its stored runs up to the report's run, without that run."""
+    run = report["run"]
+    started = str(run.get("started_at") or "9999")
+    return {
+        site["site"]: store.trend(site["site"], started, leave_out=run.get("id")) for site in report["sites"]
+    }
 
 
 def diff_with_previous(store: Store, report: Mapping[str, Any]) -> dict[str, Any]:

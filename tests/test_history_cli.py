@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -85,6 +87,18 @@ def test_diff_shows_exactly_the_added_defect_as_new(shop: RunningShop, tmp_path:
     rows = json.loads(history.stdout)
     assert [r["run_id"] for r in rows] == [diff["new"], diff["old"]]
     assert rows[0]["findings"].get("error", 0) == rows[1]["findings"].get("error", 0) + 1
+
+
+def test_scan_with_store_and_html_charts_the_stored_runs(shop: RunningShop, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    for _night in range(2):
+        result = nightly(shop, store, "--html", str(tmp_path / "html"))
+        assert result.returncode == 0, result.stderr
+    [page] = (tmp_path / "html").glob("shop-1-*.html")
+    chart = re.search(r'<svg id="score-trend".*?</svg>', page.read_text(encoding="utf-8"), re.S)
+    assert chart, "no score trend chart"
+    overall = ET.fromstring(chart.group(0)).find(".//{*}g[@data-series='Overall score']")
+    assert overall is not None and len(overall.findall("{*}circle")) == 2
 
 
 def test_diff_of_two_json_reports(shop: RunningShop, tmp_path: Path) -> None:

@@ -15,7 +15,10 @@ a chart), every indicator with where its score came from (measured, entered,
 not assessed), the problems grouped by check, worst first, each with why it
 matters and what to do and its evidence, the phone screenshot, Lighthouse
 scores, the certificates inspected, the links that could not be judged, and
-which checks ran.
+which checks ran. Given the shop's stored history, the page also shows
+(after the scores) line charts of its overall and area scores and of its
+findings by severity over the stored runs and this one, and the expiry
+dates of its certificates as the runs saw them (:mod:`shophealth.reports.trend`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import base64
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from markupsafe import Markup
 from shophealth.reports.guidance import LANGUAGES, check_guide, labels
 from shophealth.reports.renderers.selection import SEVERITY_RANK
 from shophealth.reports.rubric import LIGHTHOUSE_CATEGORIES, Rubric
+from shophealth.reports.trend import TrendPoint, site_point, trend_view
 
 SHOWN_PER_CHECK = 25
 QUOTE_LIMIT = 400
@@ -44,9 +48,16 @@ SCALAR_EVIDENCE = ("error", "title", "viewport", "hops", "final_url", "days_left
 
 
 def write_html(
-    report: Mapping[str, Any], directory: str | Path, lang: str = "en", rubric: Rubric | None = None
+    report: Mapping[str, Any],
+    directory: str | Path,
+    lang: str = "en",
+    rubric: Rubric | None = None,
+    history: Mapping[str, Sequence[TrendPoint]] | None = None,
 ) -> Path:
-    """Write the index and one page per shop into ``directory``; returns the index's path."""
+    """Write the index and one page per shop into ``directory``; returns the index's path.
+
+    ``history``: per shop URL, its earlier stored runs (oldest first); a shop
+    found there gets trend charts over those runs and this one."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     rubric = rubric or Rubric.default()
@@ -62,6 +73,11 @@ def write_html(
     shops = []
     for number, site in enumerate(report.get("sites", []), 1):
         shop = _shop(site, number, lang, rubric)
+        past = (history or {}).get(str(site.get("site", "")))
+        if past is not None and not site.get("error"):
+            points = [*past, site_point(report.get("run") or {}, site)]
+            titles = {area.id: rubric.title(area, lang) for area in rubric.areas.values()}
+            shop["trend"] = trend_view(points, titles, common["L"])
         page = env.get_template("shop.html.j2").render(
             shop=shop, lighthouse_categories=LIGHTHOUSE_CATEGORIES, **common
         )
@@ -112,6 +128,7 @@ def _shop(site: Mapping[str, Any], number: int, lang: str, rubric: Rubric) -> di
         "tls": site.get("tls") or [],
         "unverifiable": (site.get("unverifiable") or [])[:SHOWN_PER_CHECK],
         "unverifiable_hidden": max(0, len(site.get("unverifiable") or []) - SHOWN_PER_CHECK),
+        "trend": None,
     }
 
 

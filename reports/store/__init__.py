@@ -45,6 +45,7 @@ from shophealth.reports.store.schema import (
     TlsRow,
     UnverifiableRow,
 )
+from shophealth.reports.trend import TrendPoint
 
 STORE_ENV = "SHOPHEALTH_STORE"
 MIGRATION_LOCK_KEY = 0x5348_4F50  # "SHOP": one migration at a time on a PostgreSQL store
@@ -328,6 +329,25 @@ class Store:
                 for row in rows
             ]
 
+    def trend(self, site: str, until: str, leave_out: str | None = None, limit: int = 30) -> list[TrendPoint]:
+        """The shop's latest ``limit`` stored runs that started no later than ``until``
+        (ISO time), oldest first, without run ``leave_out`` and runs it could not scan."""
+        with self.session() as session:
+            query = (
+                select(ShopRun)
+                .join(RunRow)
+                .join(Shop)
+                .options(selectinload(ShopRun.run))
+                .where(Shop.url == site, ShopRun.error.is_(None), RunRow.started_at <= until)
+                .order_by(*(c.desc() for c in RUN_ORDER))
+                .limit(limit)
+            )
+            if leave_out is not None:
+                query = query.where(RunRow.id != leave_out)
+            rows = list(session.scalars(query))[::-1]
+            counts = _severity_counts(session, [row.id for row in rows])
+            return [_trend_point(session, row, counts.get(row.id, {})) for row in rows]
+
     def load_report(self, ref: str) -> dict[str, Any]:
         """A stored run in the report's shape (SPEC §3), without raw artifacts."""
         run_id = self.resolve_run(ref)
@@ -481,6 +501,18 @@ def _scores(session: Session, shop_run: ShopRun) -> dict[str, Any] | None:
         scores[s.scope][s.name] = s.value
     scores["algorithm_version"] = shop_run.algorithm_version
     return scores
+
+
+def _trend_point(session: Session, shop_run: ShopRun, findings: Mapping[str, int]) -> TrendPoint:
+    scores = _scores(session, shop_run) or {}
+    return TrendPoint(
+        run_id=shop_run.run_id,
+        started_at=shop_run.run.started_at,
+        overall=shop_run.overall,
+        areas=dict(scores.get("areas") or {}),
+        findings=dict(findings),
+        not_after={t.host: t.not_after for t in _rows(session, TlsRow, shop_run.id)},
+    )
 
 
 def _site_report(session: Session, shop_run: ShopRun) -> dict[str, Any]:
