@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from shophealth.crawler.evidence import Page
+from shophealth.crawler.parse import page_from_body
 from shophealth.demo.server import RunningShop, serve_shop
+from shophealth.reports.store.checkpoint import page_blob, restored_page
 
 CATEGORIES, PRODUCTS = 8, 15  # 1 + 8 + 120 pages
 PAGE = '<html lang="en"><head><title>{title}</title><meta name="description" content="{title}"></head><body>{body}</body></html>'
@@ -146,3 +150,16 @@ def test_ctrl_c_stores_the_run_as_interrupted_and_resume_finishes_it(
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT status FROM runs").fetchall() == [("complete",)]
     assert json.loads(report.read_text())["sites"][0]["stats"]["pages"] > interrupted
+
+
+def test_a_checkpointed_page_is_restored_equal_to_the_page_crawled() -> None:
+    """Pages are checkpointed without facts and references (parsed again on resume);
+    what comes back is the page the crawl had, a charset mismatch included."""
+    body = PAGE.format(title="Caf\xe9", body='<a href="/p.html">P</a> <img src="/i.png">').encode("latin-1")
+    mismatched = page_from_body("http://127.0.0.1/", body.replace(b"<head>", b'<head><meta charset="utf-8">'))
+    assert mismatched.facts is not None and mismatched.facts.charset_mismatch is not None
+    plain = page_from_body("http://127.0.0.1/a", PAGE.format(title="A", body="<p>text</p>").encode())
+    unparsed = Page(url="http://127.0.0.1/x.pdf", final_url="http://127.0.0.1/x.pdf", status=200, depth=1)
+    for page in (mismatched, plain, unparsed):
+        assert restored_page(page_blob(page)) == page
+    assert len(page_blob(plain)) < len(pickle.dumps(plain)) / 2
