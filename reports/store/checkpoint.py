@@ -14,9 +14,9 @@ fetch record and (Zstandard-compressed) HTML, from which :func:`restored_page`
 parses them again on resume, plus the one fact the HTML cannot give back (a
 charset declaration that disagreed with the bytes). That is what resume
 needs, and it keeps checkpointing cheap: on the 2,000-page benchmark shop,
-37 MB written instead of 93 MB, and the writes cost 0.2 s of CPU instead of
-1.0-1.5 s (``insert`` in bulk rather than ORM objects; no pickling of 160,000
-references); resuming pays the parsing once instead. Pages are stored as
+45 MB written instead of 93 MB, and recording and writing cost 0.7 s of CPU
+instead of 1.5 s (with ``insert`` in bulk rather than ORM objects, and no
+pickling of 160,000 references); resuming pays the parsing once instead. Pages are stored as
 pickles: only a store this tool wrote is ever read back, the same trust as
 the database itself. What is not restored: links found only by rendering a page
 in the browser (the page is not rendered again), and the phases after the
