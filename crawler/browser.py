@@ -38,6 +38,20 @@ origin's requests (known limit: Playwright carries those along a redirect the
 shop itself makes to another site). The browser runs on the scan's throw-away
 profile (:mod:`shophealth.crawler.chromium`), trusting its CA bundle.
 
+Network safety: with the address guard on (a public shop, no ``--allow-private``;
+:mod:`shophealth.crawler.resolver`), ``url_guard`` is asked about every request
+of every page (a context route registered last, so it is asked first; it falls
+back to the credentials route, and the share-click route, added later, only lets
+GET sub-resources through to it). A request whose host is, or resolves to, a
+private, loopback, link-local, metadata or CGNAT address is aborted
+(``blockedbyclient``; the guard records it, see :mod:`shophealth.crawler.rendering`). With the guard off there is no route, so
+rendering is not slowed. Chromium then resolves an allowed name once more itself;
+the shop's own host is pinned to the crawler's answer by ``--host-resolver-rules``
+(:attr:`~shophealth.crawler.chromium.Profile.host_rules`), other hosts are not
+(known limit: a third-party name answering a public address to us and a private
+one to Chromium a moment later, DNS rebinding, is not caught). WebSockets do not
+pass through Playwright's routes and are not guarded.
+
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
 none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
@@ -62,6 +76,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +113,7 @@ MAX_PIXELS = 1_000_000  # a width beyond this is not a layout but a lie
 MAX_SELECTOR = 300
 MAX_URL = 2000
 CLOSE_TIMEOUT_S = 5.0
+UrlGuard = Callable[[str], Awaitable["str | None"]]  # why a URL may not be asked, or None
 
 OPEN_RECORDER = """
 window.__shophealthOpened = [];
@@ -309,6 +325,7 @@ class BrowserPool:
         nav_timeout: float = 20.0,
         settle_s: float = 0.15,
         user_agent: str = MOBILE_USER_AGENT,
+        url_guard: UrlGuard | None = None,
     ) -> None:
         self.executable = executable
         self.size = max(1, size)
@@ -319,6 +336,7 @@ class BrowserPool:
         self.render_timeout = 2 * nav_timeout  # navigation, then measuring, screenshot and clicks
         self.settle_s = settle_s
         self.user_agent = user_agent
+        self.url_guard = url_guard
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._generation = 0
@@ -421,6 +439,8 @@ class BrowserPool:
         if shop is not None and shop.without_authorization():
             # a plain function: Playwright marks the matcher with an attribute
             await context.route(lambda url: shop.applies_to(url), self._add_shop_headers)
+        if self.url_guard is not None:  # registered last: asked before the routes above
+            await context.route("**/*", self._guard_request)
         page = await context.new_page()
         page.set_default_timeout(self.nav_timeout * 1000)
         slot = _Slot(context, page, self._generation)
@@ -442,6 +462,19 @@ class BrowserPool:
         assert self.shop_headers is not None
         extra = self.shop_headers.without_authorization()
         await route.fallback(headers={**await request.all_headers(), **extra})
+
+    async def _guard_request(self, route: Route, request: Request) -> None:
+        """Abort a request whose host the address guard refuses; let the others on."""
+        assert self.url_guard is not None
+        try:
+            refusal = await self.url_guard(request.url)
+        except Exception as exc:  # the guard could not decide: refuse rather than risk it
+            refusal = f"refused: the address guard failed ({type(exc).__name__})"
+        with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
+            if refusal is None:
+                await route.fallback()
+                return
+            await route.abort("blockedbyclient")
 
     async def _recover(self, slot: _Slot) -> _Slot:
         """A working slot in place of ``slot``: a new page, or a relaunched browser."""
