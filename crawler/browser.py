@@ -42,7 +42,9 @@ Network safety: with the address guard on (a public shop, no ``--allow-private``
 :mod:`shophealth.crawler.resolver`), ``url_guard`` is asked about every request
 of every page (a context route registered last, so it is asked first; it falls
 back to the credentials route, and the share-click route, added later, only lets
-GET sub-resources through to it). A request whose host is, or resolves to, a
+GET sub-resources through to it). Playwright's routes see only the first URL of
+a redirect, so each page's own DevTools session also pauses every request,
+redirect hops included (``Fetch.enable``), for the same decision. A request whose host is, or resolves to, a
 private, loopback, link-local, metadata or CGNAT address is aborted
 (``blockedbyclient``; the guard records it, see :mod:`shophealth.crawler.rendering`). With the guard off there is no route, so
 rendering is not slowed. Chromium then resolves an allowed name once more itself;
@@ -85,6 +87,7 @@ from typing import Any
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    CDPSession,
     HttpCredentials,
     Playwright,
     Request,
@@ -442,6 +445,8 @@ class BrowserPool:
         if self.url_guard is not None:  # registered last: asked before the routes above
             await context.route("**/*", self._guard_request)
         page = await context.new_page()
+        if self.url_guard is not None:
+            await self._guard_redirects(context, page)
         page.set_default_timeout(self.nav_timeout * 1000)
         slot = _Slot(context, page, self._generation)
         page.on("crash", lambda _page: setattr(slot, "crashed", True))
@@ -466,15 +471,36 @@ class BrowserPool:
     async def _guard_request(self, route: Route, request: Request) -> None:
         """Abort a request whose host the address guard refuses; let the others on."""
         assert self.url_guard is not None
-        try:
-            refusal = await self.url_guard(request.url)
-        except Exception as exc:  # the guard could not decide: refuse rather than risk it
-            refusal = f"refused: the address guard failed ({type(exc).__name__})"
+        refusal = await _refusal(self.url_guard, request.url)
         with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
             if refusal is None:
                 await route.fallback()
                 return
             await route.abort("blockedbyclient")
+
+    async def _guard_redirects(self, context: BrowserContext, page: BrowserPage) -> None:
+        """Playwright's routes see only the first URL of a redirect: the page's own DevTools
+        session pauses every request, redirect hops included, for the same decision."""
+        session = await context.new_cdp_session(page)
+        deciding: set[asyncio.Future[None]] = set()
+
+        def paused(event: dict[str, Any]) -> None:
+            decision = asyncio.ensure_future(self._decide_paused(session, event))
+            deciding.add(decision)
+            decision.add_done_callback(deciding.discard)
+
+        session.on("Fetch.requestPaused", paused)
+        await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
+
+    async def _decide_paused(self, session: CDPSession, event: dict[str, Any]) -> None:
+        assert self.url_guard is not None
+        refusal = await _refusal(self.url_guard, str(event["request"]["url"]))
+        request = {"requestId": event["requestId"]}
+        with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
+            if refusal is None:
+                await session.send("Fetch.continueRequest", request)
+            else:
+                await session.send("Fetch.failRequest", {**request, "errorReason": "BlockedByClient"})
 
     async def _recover(self, slot: _Slot) -> _Slot:
         """A working slot in place of ``slot``: a new page, or a relaunched browser."""
@@ -516,6 +542,14 @@ class BrowserPool:
         path = self.screenshot_dir / name
         await page.screenshot(path=str(path), timeout=self.nav_timeout * 1000)
         return str(path)
+
+
+async def _refusal(url_guard: UrlGuard, url: str) -> str | None:
+    """``url_guard``'s answer; a guard that cannot decide refuses rather than risk it."""
+    try:
+        return await url_guard(url)
+    except Exception as exc:
+        return f"refused: the address guard failed ({type(exc).__name__})"
 
 
 async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 """The address guard in the browsers (issue 15): from a public shop, neither a rendered
 page nor Lighthouse's page reaches a private address, by IP literal or by a name
-that resolves to one; with ``--allow-private`` they do.
+that resolves to one, or through a redirect; with ``--allow-private`` they do.
 
 Nothing leaves 127.0.0.1: the guard's blocked networks are narrowed to 127.0.0.2 and
 127.0.0.3 (standing in for the office network), so a shop on 127.0.0.1 is a public
@@ -65,8 +65,9 @@ def inside(tmp_path: Path) -> Iterator[tuple[RunningShop, RunningShop]]:
         )
 
 
-def _shop(root: Path, loads: list[str]) -> Path:
-    """A one-page shop whose script loads ``loads`` (and its own ok.png), tagged by browser."""
+def _shop(root: Path, loads: list[str], hop_to: str | None = None) -> Path:
+    """A one-page shop whose script loads ``loads`` (and its own ok.png), tagged by browser;
+    its ``/hop.png`` redirects to ``hop_to``."""
     root.mkdir()
     images = "".join(f"new Image().src = '{url}?' + who;" for url in [*loads, "/ok.png"])
     (root / "index.html").write_text(
@@ -74,6 +75,8 @@ def _shop(root: Path, loads: list[str]) -> Path:
         f"<title>Shop</title></head><body><h1>Shop</h1><script>{TAG_JS}{images}</script></body></html>"
     )
     (root / "ok.png").write_bytes(b"not really a png")
+    if hop_to:
+        (root / "routes.yaml").write_text(f"/hop.png: {{redirect: '{hop_to}', status: 302}}\n")
     return root
 
 
@@ -95,7 +98,8 @@ async def test_browsers_of_a_public_shop_do_not_reach_private_addresses(
 ) -> None:
     literal, named = inside
     port3 = named.url.rsplit(":", 1)[1].strip("/")
-    root = _shop(tmp_path / "shop", [literal.url + "x.png", f"http://inside.test:{port3}/x.png"])
+    loads = [literal.url + "x.png", f"http://inside.test:{port3}/x.png", "/hop.png"]
+    root = _shop(tmp_path / "shop", loads, hop_to=literal.url + "hop-target.png")
     with serve_shop(root) as shop:
         port = shop.url.rsplit(":", 1)[1].strip("/")
         zone = {"shop.test": ("127.0.0.1",), "inside.test": ("127.0.0.3",)}
@@ -104,10 +108,11 @@ async def test_browsers_of_a_public_shop_do_not_reach_private_addresses(
                 f"http://shop.test:{port}/", registry, dns_servers=(nameserver,), dns_timeout=1.0
             )
     assert [r.error for r in run.evidence.rendered] == [None]
-    assert {"/ok.png?rendered", "/ok.png?lighthouse"} <= _asked(shop)  # both browsers loaded the page
+    asked = _asked(shop)
+    assert {"/ok.png?rendered", "/ok.png?lighthouse", "/hop.png?rendered", "/hop.png?lighthouse"} <= asked
     assert _asked(literal) == set()
     assert _asked(named) == set()
-    assert run.stats["browser_requests_refused"] >= 4  # two each, rendered and under Lighthouse
+    assert run.stats["browser_requests_refused"] >= 6  # three each, rendered and under Lighthouse
 
 
 async def test_with_allow_private_the_browsers_reach_private_addresses(
