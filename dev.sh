@@ -66,6 +66,16 @@ test_tools() {
     log "installing nginx (benchmark server)"
     apt_install nginx
   fi
+  # PostgreSQL: the history store's tests start a throw-away server (initdb, pg_ctl).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "installing postgresql (history store tests)"
+    apt_install postgresql
+  fi
+  # Redis: the broker of the distributed scan's tests (started by the tests).
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing redis-server (distributed scan tests)"
+    apt_install redis-server
+  fi
 }
 
 nss_tools() {

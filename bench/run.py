@@ -38,10 +38,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 from generate_shop import EXTERNAL_HOSTS, MANIFEST, generate_shop
@@ -77,6 +79,7 @@ class Result:
     broken_seeded: int
     broken_false: int
     own_stats: dict[str, Any]
+    politeness_bound_s: float = 0.0  # latency mode: the slowest host's requests × latency ÷ its limit
 
     @property
     def pages_per_s(self) -> float:
@@ -292,13 +295,13 @@ def measure(cmd: list[str], stdout: Path, stderr: Path) -> Usage:
     return Usage(wall, _children_cpu_s() - cpu_before, peak / 2**20, int(proc.returncode))
 
 
-def count_requests(access_log: Path, page_paths: set[str]) -> tuple[int, int]:
-    """(distinct shop pages fetched with GET and answered 200, all requests) from the log."""
+def count_requests(access_log: Path, page_paths: set[str]) -> tuple[int, Counter[str]]:
+    """(distinct shop pages fetched with GET and answered 200, requests per address) from the log."""
     pages: set[str] = set()
-    requests = 0
+    requests: Counter[str] = Counter()
     for line in access_log.read_text(errors="replace").splitlines():
         addr, method, uri, status = line.split(" ")
-        requests += 1
+        requests[addr] += 1
         path = uri.split("?", 1)[0]
         if addr == "127.0.0.1" and method == "GET" and status == "200" and path in page_paths:
             pages.add(path)
@@ -308,10 +311,21 @@ def count_requests(access_log: Path, page_paths: set[str]) -> tuple[int, int]:
 # --- the tools --------------------------------------------------------------------------
 
 
-def shophealth_command(exe: str, base: str, report: Path, max_pages: int, extra: str) -> list[str]:
+def shophealth_command(exe: str, shop: list[str], report: Path, max_pages: int, extra: str) -> list[str]:
     limit = ["--max-pages", str(max_pages)] if max_pages else []  # 0: the scan's own default
     options = ["--json", str(report), *limit, "--quiet", *shlex.split(extra)]
-    return [exe, "scan", base, *options]
+    return [exe, "scan", *shop, *options]
+
+
+def shop_arguments(base: str, checks_off: str, out: Path) -> list[str]:
+    """The shop's URL, or a sites file naming it with ``checks_off`` (comma-separated ids) off."""
+    ids = [check.strip() for check in checks_off.split(",") if check.strip()]
+    if not ids:
+        return [base]
+    sites = out / "bench-sites.yaml"
+    settings = ", ".join(f"{check}: off" for check in ids)
+    sites.write_text(f"sites:\n  - url: {base}\n    checks: {{{settings}}}\n")
+    return ["--sites", str(sites)]
 
 
 def linkinator_command(base: str, concurrency: int) -> list[str]:
@@ -369,7 +383,8 @@ def tool_command(setup: Setup, tool: str, output: Path) -> list[str] | None:
     extra = setup.args.shophealth_args
     if setup.args.profile == "crawl":
         extra = f"{crawl_only_options(exe)} {extra}"
-    return shophealth_command(exe, base, output, setup.args.max_pages, extra)
+    shop = shop_arguments(base, setup.args.checks_off, setup.out)
+    return shophealth_command(exe, shop, output, setup.args.max_pages, extra)
 
 
 def crawl_only_options(exe: str) -> str:
@@ -402,7 +417,25 @@ def run_tool(setup: Setup, tool: str) -> Result | None:
             server_cpu = served.cpu_s() - server_cpu
         pages, requests = count_requests(served.access_log, set(manifest["page_paths"]))
         shutil.copy(Path(tmp) / "error.log", out / f"{tool}-{mode}.nginx-error.log")
-    return _result(tool, mode, usage, server_cpu, pages, requests, output, stderr, manifest)
+    result = _result(tool, mode, usage, server_cpu, pages, sum(requests.values()), output, stderr, manifest)
+    if result is not None and setup.delay_ms:
+        bound = politeness_bound_s(requests, manifest["base"], setup.delay_ms / 1000, setup.args)
+        result = replace(result, politeness_bound_s=bound)
+    return result
+
+
+def politeness_bound_s(
+    requests: Counter[str], base: str, latency_s: float, args: argparse.Namespace
+) -> float:
+    """The shortest wall time per-host politeness allows: the slowest host's requests × latency
+    ÷ requests in flight allowed to it (``--per-host-max`` for the shop, ``--per-external-host``
+    for the others)."""
+    shop_addr = urlsplit(base).hostname
+    return max(
+        (count * latency_s / (args.per_host_max if addr == shop_addr else args.per_external_host)
+         for addr, count in requests.items()),
+        default=0.0,
+    )  # fmt: skip
 
 
 def _result(
@@ -450,6 +483,10 @@ def print_table(results: list[Result]) -> None:
         if sh and li:
             print(f"[{mode}] shophealth pages/s ÷ linkinator pages/s = {sh / li:.2f} (medians)")
     for r in results:
+        if r.politeness_bound_s:
+            ratio = r.usage.wall_s / r.politeness_bound_s
+            print(f"[{r.mode}] {r.tool} wall ÷ politeness bound {r.politeness_bound_s:.1f} s = {ratio:.2f}")
+    for r in results:
         print(f"[{r.mode}] {r.tool} own stats: {json.dumps(r.own_stats)}")
 
 
@@ -462,7 +499,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18391, help="shop port (baked into the shop)")
     parser.add_argument("--tools", default="shophealth,linkinator", help="comma-separated")
     parser.add_argument("--shophealth", help="path of the shophealth command")
-    parser.add_argument("--max-pages", type=int, default=5000, help="0: shophealth's default")
+    parser.add_argument("--max-pages", type=int, default=0, help="0 (default): shophealth's default")
+    parser.add_argument("--checks-off", default="", help="check ids to switch off, comma-separated")
+    parser.add_argument("--per-host-max", type=int, default=32, help="shophealth's, for the bound")
+    parser.add_argument("--per-external-host", type=int, default=4, help="shophealth's, for the bound")
     parser.add_argument("--shophealth-args", default="", help="more scan options, one string")
     parser.add_argument(
         "--profile",

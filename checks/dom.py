@@ -74,20 +74,21 @@ def structured_data(page: Page) -> dict[str, list[Any]]:
 def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
     import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
 
-    html = decompress(body_z).decode("utf-8", "replace")
+    body = decompress(body_z)
+    html = body.decode("utf-8", "replace")
     if not html.strip():
         return {"json-ld": [], "microdata": [], "opengraph": []}
+    # microdata is 3/4 of extruct's time (1.3 ms of a 64 KB benchmark page, 0.3 without):
+    # read only where an item can be
+    with_microdata = b"itemscope" in body.lower()
+    syntaxes = ["json-ld", "microdata", "opengraph"] if with_microdata else ["json-ld", "opengraph"]
     try:
         data: dict[str, list[Any]] = extruct.extract(
-            html,
-            base_url=url,
-            syntaxes=["json-ld", "microdata", "opengraph"],
-            uniform=True,
-            errors="ignore",
+            html, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
         )
     except Exception:  # hostile markup must not end the check; extruct raises many kinds
         return {"json-ld": [], "microdata": [], "opengraph": []}
-    return data
+    return {"microdata": [], **data}
 
 
 def anchors(page: Page) -> tuple[Anchor, ...]:

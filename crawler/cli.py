@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import signal
 import sys
@@ -35,6 +36,7 @@ from shophealth.crawler.config import (
     load_sites_file,
 )
 from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
+from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
 from shophealth.crawler.scan import Run, SiteCallback, scan
@@ -57,6 +59,8 @@ out = Console()
 
 
 INTERRUPTED = 130  # the shell's code for a Ctrl-C
+# False while ``gate`` runs ``scan``: the gate prints the summary itself, once it has rescored the report.
+SCAN_SUMMARY: contextvars.ContextVar[bool] = contextvars.ContextVar("scan_summary", default=True)
 
 
 def _print_version(asked: bool) -> None:
@@ -176,7 +180,11 @@ def scan_command(
         ),
     ] = None,
     artifacts: Annotated[
-        Path | None, typer.Option(help="Folder for screenshots.", show_default="a temporary folder")
+        Path | None,
+        typer.Option(
+            help="Folder for the phone screenshots (the HTML report shows the home page's).",
+            show_default="none taken; the --save-evidence folder's",
+        ),
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, help="Shops scanned at the same time.")] = 2,
     workers: Annotated[
@@ -187,6 +195,25 @@ def scan_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Store the run in this history database.", envvar="SHOPHEALTH_STORE")
+    ] = None,
+    webhook: Annotated[str | None, typer.Option(help="POST the diff here on regressions.")] = None,
+    mail_to: Annotated[list[str] | None, typer.Option(help="E-mail the diff here on regressions.")] = None,
+    smtp: Annotated[str, typer.Option(help="SMTP server: smtp://[user@]host[:port].")] = "smtp://localhost",
+    link_cache_days: Annotated[
+        float, typer.Option(min=0, help="With --store: keep external-link verdicts this long (0 = off).")
+    ] = 3,
+    resume: Annotated[
+        bool, typer.Option(help="With --store: go on with the last run if it did not finish.")
+    ] = False,
+    distributed: Annotated[
+        bool, typer.Option(help="Enqueue one job per shop for `shophealth worker`s.")
+    ] = False,
+    broker: Annotated[
+        str | None, typer.Option(help="Celery broker URL (redis://…).", envvar="SHOPHEALTH_BROKER")
+    ] = None,
+    detach: Annotated[bool, typer.Option(help="With --distributed: print the run id, do not wait.")] = False,
     html: Annotated[
         Path | None, typer.Option(help="Write the HTML report (index.html + a page per shop) here.")
     ] = None,
@@ -238,11 +265,18 @@ def scan_command(
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         _checked(check_output_file, str(json_path), "--json")
-    run = _run_scan(targets, registry, quiet, parallel)
+    notify = cli_history.Notify(webhook, mail_to or (), smtp)
+    if distributed:
+        cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)
+        return
+    nightly = cli_history.start_nightly(store, quiet, notify, link_cache_days, resume)
+    run = _run_scan(targets, registry, quiet, parallel, nightly.hooks if nightly else None)
     if save_evidence is not None:
         _save_evidence(run, save_evidence)
     report = build_report(run)
-    _write_report(report, json_path, quiet)
+    if nightly is not None:
+        nightly.finish(run, report)
+    _write_report(report, json_path, quiet or not SCAN_SUMMARY.get())
     if html is not None:
         write_html(report, html, lang)
     unreachable = [s for s in report["sites"] if s.get("error")]
@@ -316,11 +350,13 @@ def _sites(
     return targets
 
 
-def _run_scan(targets: list[SiteConfig], registry: Registry, quiet: bool, parallel: int) -> Run:
+def _run_scan(
+    targets: list[SiteConfig], registry: Registry, quiet: bool, parallel: int, hooks: RunHooks | None = None
+) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
@@ -341,11 +377,15 @@ def _run_scan(targets: list[SiteConfig], registry: Registry, quiet: bool, parall
 
             return SiteProgress(update, phase)
 
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
 
 
 async def _scan_until_interrupted(
-    targets: list[SiteConfig], registry: Registry, on_site: SiteCallback | None, parallel: int
+    targets: list[SiteConfig],
+    registry: Registry,
+    on_site: SiteCallback | None,
+    parallel: int,
+    hooks: RunHooks | None = None,
 ) -> Run:
     """The scan; a first Ctrl-C ends it with what was gathered (report written, exit
     130), a second one quits at once."""
@@ -360,7 +400,9 @@ async def _scan_until_interrupted(
     with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers here
         loop.add_signal_handler(signal.SIGINT, interrupted)
     try:
-        return await scan(targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop)
+        return await scan(
+            targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop, hooks=hooks
+        )
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
@@ -411,9 +453,10 @@ def demo_command(
 
 
 def _screenshot_folder(artifacts: Path | None, evidence: Path | None) -> str | None:
-    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's."""
+    """Screenshots are taken only into a folder that is kept: --artifacts, else the saved evidence's.
+    Absolute, as the report names the screenshots by it and may be rendered from another folder."""
     folder = artifacts or (evidence / "screenshots" if evidence else None)
-    return str(folder) if folder else None
+    return str(folder.resolve()) if folder else None
 
 
 @app.command("version")
@@ -424,3 +467,4 @@ def version_command() -> None:
 
 from shophealth.crawler import cli_gate, cli_report  # noqa: E402, F401, I001  (register `gate`, `report`)
 import shophealth.crawler.cli_judge  # noqa: E402, F401  (registers `judge`)
+from shophealth.crawler import cli_distributed, cli_history  # noqa: E402  (history, diff, worker; used by scan)

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from shophealth.crawler.cli import INTERRUPTED, app, err, fail, out, scan_command
+from shophealth.crawler.cli import INTERRUPTED, SCAN_SUMMARY, app, err, fail, out, scan_command
 from shophealth.crawler.cli_report import (
     JunitOption,
     ManualOption,
@@ -41,7 +41,7 @@ from shophealth.crawler.cli_report import (
 )
 from shophealth.reports.diff import ReportDiff, diff_reports
 from shophealth.reports.renderers.selection import FAIL_ON, failing
-from shophealth.reports.renderers.terminal import inert
+from shophealth.reports.renderers.terminal import inert, render_summary
 
 FAILED, BAD_INPUT, NOT_SCANNED = 1, 2, 3
 LISTED = 20  # failing findings printed; the JUnit/SARIF files have them all
@@ -118,7 +118,11 @@ def gate_command(**options: Any) -> None:
     low = _below(report, gate["min_score"])
     not_scanned = any(site.get("error") for site in report["sites"])
     if not quiet:
-        _print_outcome(err if to_stdout else out, failed, low, diff, gate["fail_on"], not_scanned)
+        console = err if to_stdout else out
+        render_summary(report, console)  # scored as the gate judges (--rubric, --manual)
+        if json_file is not None:
+            console.print(f"Report written to {inert(str(json_file))}")
+        _print_outcome(console, failed, low, diff, gate["fail_on"], not_scanned)
     if not_scanned:
         raise typer.Exit(NOT_SCANNED)
     if failed or low:
@@ -138,8 +142,10 @@ def _check_outputs(html: Path | None, files: list[Path | None]) -> None:
 
 
 def _scan(options: dict[str, Any], json_path: Path, quiet: bool) -> dict[str, Any]:
-    """Run ``scan`` into ``json_path`` (its progress, summary and the shops it could not
-    scan shown as usual) and read the report back; its exit codes become the gate's."""
+    """Run ``scan`` into ``json_path`` (its progress and the shops it could not scan shown
+    as usual, its summary left to the gate) and read the report back; its exit codes
+    become the gate's."""
+    summary = SCAN_SUMMARY.set(False)
     try:
         scan_command(**options, json_path=json_path, html=None, lang="en", quiet=quiet)
     except typer.Exit as stop:
@@ -147,6 +153,8 @@ def _scan(options: dict[str, Any], json_path: Path, quiet: bool) -> dict[str, An
             raise
         if stop.exit_code not in (0, 1):  # 1: a shop could not be scanned, told by the report
             raise typer.Exit(BAD_INPUT) from None
+    finally:
+        SCAN_SUMMARY.reset(summary)
     return load_report(json_path)
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from shophealth.checks.registry import RegistryError, load_registry
-from shophealth.crawler.cli import app, fail, out
+from shophealth.crawler.cli import app, err, fail, out
 from shophealth.reports.guidance import LANGUAGES
 from shophealth.reports.manual import ManualError, ManualScores, load_manual
 from shophealth.reports.renderers.csv import write_csv
@@ -75,9 +75,13 @@ def load_scoring(rubric_path: Path | None, manual_path: Path | None) -> tuple[Ru
 
 
 def rescore(report: dict[str, Any], rubric: Rubric, manual: ManualScores) -> None:
-    for site in report["sites"]:
-        entered = manual.for_site(str(site.get("site", "")), site.get("name"))
-        site["scores"] = score_site(site, rubric, entered)
+    shops = [(str(site.get("site", "")), site.get("name")) for site in report["sites"]]
+    for site, (url, name) in zip(report["sites"], shops, strict=True):
+        site["scores"] = score_site(site, rubric, manual.for_site(url, name))
+    for shop in manual.unmatched(shops):
+        err.print(
+            f"[yellow]warning:[/] scores were entered for {inert(repr(shop))}, but no shop in the report has that URL or name"
+        )
 
 
 def check_lang(lang: str) -> None:

@@ -93,7 +93,7 @@ class ScanConfig:
     lighthouse_pages: int = 3  # page templates Lighthouse runs on (home, category, product); 0 = off
     lighthouse_runs: int = 1  # runs per page; the median is reported
     lighthouse_timeout: float = 120.0
-    artifacts_dir: str | None = None  # where screenshots go; a temporary folder when unset
+    artifacts_dir: str | None = None  # where screenshots go; none are taken when unset
     workers: int | None = None  # processes that fetch and parse; unset: one per core (2+ cores), 0: none
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +43,9 @@ from shophealth.crawler.evidence import (
     compress_bytes,
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
+from shophealth.crawler.hooks import RunHooks, SiteCheckpoint
 from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch
+from shophealth.crawler.link_cache import LinkCache
 from shophealth.crawler.parse import ParsedDocument
 from shophealth.crawler.phases import BUDGET, INTERRUPTED, INTERRUPTED_DETAIL, CrawlProgress
 from shophealth.crawler.rendering import Renderer
@@ -117,6 +119,8 @@ class SiteCrawl:
         on_phase: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self.link_cache: LinkCache | None = None  # external-link verdicts kept across runs
+        self.checkpoint: SiteCheckpoint | None = None  # where done work is recorded as it goes
         self.on_phase = on_phase  # told "crawling" or "verifying links" as the work turns
         self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
@@ -136,6 +140,36 @@ class SiteCrawl:
         self._pages_pending = 0  # page jobs queued or running
         self._phase = "crawling"
         self.traps = TrapGuard()
+
+    def attach(self, site: str, hooks: RunHooks | None) -> None:
+        """Use the run's link cache and checkpoints; a checkpointed crawl goes on
+        from where it was."""
+        if hooks is None:
+            return
+        self.link_cache = hooks.link_cache
+        if hooks.checkpoints is not None:
+            self.checkpoint = hooks.checkpoints.for_site(site)
+            self._restore(*self.checkpoint.restored())
+
+    def _restore(self, pages: Sequence[Page], verdicts: Mapping[str, LinkResult]) -> None:
+        """Take checkpointed pages and verdicts as done, and record the links on
+        those pages again: that rebuilds where each target was seen and
+        schedules what was not done yet."""
+        for url, result in verdicts.items():
+            record = TargetRecord(url, self.scope.is_internal(url))
+            record.result = result
+            self.targets[url] = record
+        self.checked = len(verdicts)
+        for page in pages:
+            self.pages.append(page)
+            self._scheduled_pages.update((page.url, page.final_url) if page.facts else (page.url,))
+            if page.facts is not None:
+                self._parsed_finals.add(page.final_url)
+        self.jobs.expect(len(self._scheduled_pages))
+        for page in pages:
+            if page.facts is not None and _done_ok(page) and self.scope.allows(page.final_url):
+                for ref in page.refs:
+                    self._record(page.final_url, ref, page.depth)
 
     # -- the frontier ---------------------------------------------------------
 
@@ -249,6 +283,8 @@ class SiteCrawl:
         fetched = await self.jobs.page(url, self._parsed_finals)
         page = self._page_from(fetched, depth)
         self.pages.append(page)
+        if self.checkpoint is not None:
+            self.checkpoint.page_done(page)
         self._note(url, link_facts(fetched.result, internal=True))
         if page.facts is None or not _is_success(fetched.result) or not self.scope.allows(page.final_url):
             return
@@ -356,8 +392,15 @@ class SiteCrawl:
         if internal and self.config.respect_robots and not await self.robots.allows(url):
             self._note(url, LinkResult(url, not_asked="robots.txt disallows it"))
             return
+        cached = self.link_cache.get(url) if self.link_cache is not None and not internal else None
+        if cached is not None:
+            self._note(url, cached)
+            return
         checked = await self.jobs.link(url)
-        self._note(url, link_facts(checked.result, internal, method=checked.method))
+        facts = link_facts(checked.result, internal, method=checked.method)
+        self._note(url, facts)
+        if self.link_cache is not None:
+            self.link_cache.put(facts)
 
     def _note(self, url: str, result: LinkResult) -> None:
         record = self.targets.get(url)
@@ -367,6 +410,8 @@ class SiteCrawl:
         if record.result is None:
             record.result = result
             self.checked += 1
+            if self.checkpoint is not None:
+                self.checkpoint.link_judged(url, result)
 
     # -- results ----------------------------------------------------------------
 
@@ -440,6 +485,11 @@ def fetched_page(
 
 def _is_success(result: FetchResult) -> bool:
     return result.status is not None and result.status < 400 and result.error is None
+
+
+def _done_ok(page: Page) -> bool:
+    """:func:`_is_success` for a page already made."""
+    return page.status is not None and page.status < 400 and page.error is None
 
 
 def link_facts(result: FetchResult, internal: bool, method: str = "GET") -> LinkResult:

@@ -34,6 +34,7 @@ from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, check
 from shophealth.crawler.evidence import LighthouseResult, LinkResult, Page, SiteEvidence, TlsFacts
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import SiteCrawl, fetched_page, probe_path
+from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.parse import parse_document
 from shophealth.crawler.phases import INTERRUPTED, INTERRUPTED_DETAIL, Phases, SiteProgress
 from shophealth.crawler.rendering import BrowserPhase
@@ -104,6 +105,7 @@ async def gather_site(
     site: SiteConfig,
     progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures.
 
@@ -142,6 +144,7 @@ async def gather_site(
             stop=stop,
             on_phase=phases.announce,
         )
+        crawl.attach(site.url, hooks)
         phases.announce("crawling")
         await crawl.run(site.seeds, budget=phases.remaining())
         down = why_not_scanned(crawl.pages, site.url, config, crawl.stats.stopped_reason, home_tls)
@@ -277,8 +280,9 @@ async def scan_site(
     registry: Registry | None = None,
     progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> SiteRun:
-    evidence, stats = await gather_site(site, progress, stop)
+    evidence, stats = await gather_site(site, progress, stop, hooks)
     return judge_site(site, evidence, stats, registry or load_registry())
 
 
@@ -356,13 +360,14 @@ async def scan(
     registry: Registry | None = None,
     parallel: int = 1,
     stop: asyncio.Event | None = None,
+    hooks: RunHooks | None = None,
 ) -> Run:
     """Scan the shops, ``parallel`` at a time (each with its own limits per host);
     one failing shop never stops the others. Sites keep their order in the run.
     Once ``stop`` is set, shops being scanned end with what they have and the
     others are not started."""
     registry = registry or load_registry()
-    run = Run(id=uuid.uuid4().hex[:12], started_at=now_iso())
+    run = Run(id=(hooks.run_id if hooks else None) or uuid.uuid4().hex[:12], started_at=now_iso())
     run.config = sites[0].config.public() if sites else {}
     run.config["tool_version"] = __version__
     slots = asyncio.Semaphore(max(1, parallel))
@@ -378,7 +383,7 @@ async def scan(
                 return not_scanned(site, registry, f"bad settings: {exc}", code="bad-input")
             progress = on_site(site) if on_site is not None else None
             try:
-                return await scan_site(site, registry, progress, stop)
+                return await scan_site(site, registry, progress, stop, hooks)
             except Exception as exc:  # a bug met on one shop must not lose the others
                 log.debug("internal error scanning %s", site.url, exc_info=True)
                 reason = f"internal error: {type(exc).__name__}: {exc}"

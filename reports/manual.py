@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,12 @@ class ManualScores:
             if key in self.by_shop:
                 return dict(self.by_shop[key])
         return {}
+
+    def unmatched(self, shops: Iterable[tuple[str, str | None]]) -> list[str]:
+        """The shops scores were entered for that none of ``shops`` (URL, name) is: a typo
+        in a name would otherwise leave its scores out without a word."""
+        known = {shop_key(text) for url, name in shops for text in (url, name or "")}
+        return [key for key in self.by_shop if key not in known]
 
 
 def shop_key(text: str) -> str:

@@ -62,6 +62,7 @@ SPEC_CHECK_IDS = frozenset(
         "seo.basics",
     ]
 )
+CRAWL_CHECK_IDS = frozenset(["crawl.trap", "crawl.limit"])  # the crawl's own findings (checks/crawl.py)
 
 # libyaml's loader where PyYAML was built with it: the pure-Python one took 0.1 s per report.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -216,7 +217,7 @@ class Rubric:
             where = f", line {mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or exc
             raise RubricError(f"{source}{where}: not valid YAML: {problem}") from None
-        problem = _first_problem(data, set(known_checks) | SPEC_CHECK_IDS)
+        problem = _first_problem(data, set(known_checks) | SPEC_CHECK_IDS | CRAWL_CHECK_IDS)
         if problem is not None:
             path, message = problem
             key = ".".join(str(p) for p in path) or "(top level)"

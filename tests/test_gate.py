@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TEST_SHOPS
+from conftest import REPO, TEST_SHOPS
 from test_cli import assert_one_line_error, run_cli
 
 from shophealth.demo.server import RunningShop, serve_shop
@@ -234,3 +234,26 @@ def test_gate_json_to_stdout_keeps_the_outcome_on_stderr(gate_shop: tuple[Runnin
     report = json.loads(result.stdout)  # nothing else on stdout
     assert report["sites"][0]["scores"]["rubric"]["name"] == "shophealth O2O default"
     assert "FAIL" in result.stderr and "discontinued-product" in result.stderr
+
+
+def test_gate_summary_shows_the_gate_s_scores_and_no_scratch_file(
+    gate_shop: tuple[RunningShop, Path], tmp_path: Path
+) -> None:
+    shop, _ = gate_shop
+    rubric = tmp_path / "rubric.yaml"
+    default = (REPO / "reports" / "rubric.yaml").read_text(encoding="utf-8")
+    rubric.write_text(default.replace("name: shophealth O2O default", "name: Retail CI rubric"))
+    result = run_cli("gate", shop.url, *FAST, "--rubric", str(rubric))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rubric Retail CI rubric" in result.stdout  # the summary is scored as the gate judges
+    assert "shophealth O2O default" not in result.stdout
+    assert "Report written" not in result.stdout  # no --json: no report file to point at
+
+
+def test_report_warns_of_manual_scores_that_match_no_shop(tmp_path: Path) -> None:
+    manual = tmp_path / "manual.csv"
+    manual.write_text("site,store_staff\n莎莎網店,90\nSasa Online (typo),80\n", encoding="utf-8-sig")
+    result = run_cli("report", str(stored_report(tmp_path)), "--manual", str(manual), "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "sasa online (typo)" in lines[0] and "no shop" in lines[0], result.stderr

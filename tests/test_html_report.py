@@ -16,10 +16,11 @@ import pytest
 from conftest import TEST_SHOPS, scan_url
 from playwright.async_api import Browser, async_playwright
 
-from shophealth.checks.registry import Registry
+from shophealth.checks.registry import Registry, load_registry
 from shophealth.crawler.browser import BrowserNotFound, chromium_args, find_browser
 from shophealth.crawler.scan import Run
 from shophealth.demo.server import serve_shop
+from shophealth.reports.guidance import check_guide
 from shophealth.reports.renderers.html import shop_filename, write_html
 from shophealth.reports.report import build_report
 from shophealth.reports.scoring import score_site
@@ -88,6 +89,13 @@ def test_labels_in_traditional_chinese(tmp_path: Path) -> None:
     assert 'lang="zh-HK"' in page
     assert "需要處理的問題" in page and "顧客意識" in page and "失效連結及資源" in page
     assert "無法掃描" in (tmp_path / "index.html").read_text()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-HK"])
+def test_every_built_in_check_has_a_title_and_advice(lang: str) -> None:
+    for check in load_registry(autoload_plugins=False).checks:
+        guide = check_guide(check, lang)
+        assert guide.title != check and guide.why and guide.fix, (check, lang)
 
 
 def test_unknown_language_is_refused(tmp_path: Path) -> None:

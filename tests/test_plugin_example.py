@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ print(json.dumps({"status": outcome.status, "pages": [f.page for f in outcome.fi
 
 def test_example_package_installs_and_its_check_runs(tmp_path: Path) -> None:
     target = tmp_path / "site"
+    source = tmp_path / "plugin_example"  # a copy: setuptools leaves build/ and *.egg-info beside the source
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
         [
             sys.executable,
@@ -45,7 +48,7 @@ def test_example_package_installs_and_its_check_runs(tmp_path: Path) -> None:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(EXAMPLE),
+            str(source),
         ],
         check=True,
         capture_output=True,

@@ -1,7 +1,9 @@
 """The end-of-scan summary on the terminal, from the JSON report.
 
-Per shop: pages, requests and time, findings by check and severity, and the
-worst problems with where they were seen. Everything printed that comes from a
+Per shop: pages, requests and time, findings by check and severity (a table
+of the checks that found something or failed to run; the checks that passed
+are counted, the ones not run are listed once per reason), and the worst
+problems with where they were seen. Everything printed that comes from a
 crawled page is made inert first (rich markup escaped, control characters
 replaced), so shop text cannot restyle or take over the terminal.
 """
@@ -50,7 +52,10 @@ def _site_summary(site: dict[str, Any], console: Console) -> None:
         console.print(
             f"{len(site['unverifiable'])} links could not be judged (bot walls, rate limits, robots.txt)"
         )
-    console.print(_checks_table(site))
+    table = _checks_table(site)
+    if table.row_count:
+        console.print(table)
+    _checks_not_in_table(site, console)
     worst = site.get("findings", [])[:WORST_SHOWN]
     if worst:
         console.print("[bold]Worst problems:")
@@ -83,10 +88,14 @@ def _scores_summary(scores: dict[str, Any], console: Console) -> None:
 
 
 def _checks_table(site: dict[str, Any]) -> Table:
+    """A row for each check that found something or could not run as asked ("error")."""
     counts: Counter[tuple[str, str]] = Counter((f["check"], f["severity"]) for f in site.get("findings", []))
     table = Table("check", "status", "errors", "warnings", "info", "note", box=None, pad_edge=False)
+    found = {check for check, _ in counts}
     for check in site.get("checks", []):
         cid = check["check"]
+        if cid not in found and check["status"] in ("pass", "skipped"):
+            continue
         table.add_row(
             inert(cid),
             check["status"],
@@ -96,3 +105,20 @@ def _checks_table(site: dict[str, Any]) -> Table:
             inert(check.get("detail") or ""),
         )
     return table
+
+
+def _checks_not_in_table(site: dict[str, Any], console: Console) -> None:
+    """The checks that passed, counted; the ones skipped, named once per reason."""
+    checks = site.get("checks", [])
+    found = {f["check"] for f in site.get("findings", [])}
+    passed = sum(1 for c in checks if c["status"] == "pass" and c["check"] not in found)
+    skipped: dict[str, list[str]] = {}
+    for check in checks:
+        if check["status"] == "skipped":
+            setting = f" (checks: {{{check['check']}: …}})"  # where a check turned off says so
+            reason = (check.get("detail") or "").removesuffix(setting)
+            skipped.setdefault(reason, []).append(check["check"])
+    if passed:
+        console.print(f"{passed} checks passed with nothing to report")
+    for reason, ids in skipped.items():
+        console.print(f"[dim]Not run ({len(ids)}): {inert(', '.join(ids))}: {inert(reason)}[/]")

@@ -1,0 +1,38 @@
+"""What a scan borrows from outside the crawler: the history store's link
+cache and checkpoints, and the run id to continue. The crawler knows them
+only through these small interfaces; :mod:`shophealth.reports.store`
+implements them. A scan without hooks behaves as one with empty ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shophealth.crawler.evidence import LinkResult, Page
+from shophealth.crawler.link_cache import LinkCache
+
+
+class SiteCheckpoint(Protocol):
+    """Where one shop's crawl records what it has done, as it goes (batched by
+    the implementation: these calls must be cheap and never block)."""
+
+    def restored(self) -> tuple[Sequence[Page], Mapping[str, LinkResult]]:
+        """The pages and link verdicts done before an interruption (empty when new)."""
+        ...
+
+    def page_done(self, page: Page) -> None: ...
+
+    def link_judged(self, url: str, result: LinkResult) -> None: ...
+
+
+class Checkpoints(Protocol):
+    def for_site(self, site: str) -> SiteCheckpoint: ...
+
+
+@dataclass
+class RunHooks:
+    run_id: str | None = None  # continue this run (``--resume``) instead of starting one
+    link_cache: LinkCache | None = None
+    checkpoints: Checkpoints | None = None
