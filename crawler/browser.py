@@ -51,8 +51,8 @@ rendering is not slowed. Chromium then resolves an allowed name once more itself
 the shop's own host is pinned to the crawler's answer by ``--host-resolver-rules``
 (:attr:`~shophealth.crawler.chromium.Profile.host_rules`), other hosts are not
 (known limit: a third-party name answering a public address to us and a private
-one to Chromium a moment later, DNS rebinding, is not caught). WebSockets do not
-pass through Playwright's routes and are not guarded.
+one to Chromium a moment later, DNS rebinding, is not caught). WebSockets and
+the requests of service or shared workers (their own targets) are not guarded.
 
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
