@@ -38,6 +38,22 @@ origin's requests (known limit: Playwright carries those along a redirect the
 shop itself makes to another site). The browser runs on the scan's throw-away
 profile (:mod:`shophealth.crawler.chromium`), trusting its CA bundle.
 
+Network safety: with the address guard on (a public shop, no ``--allow-private``;
+:mod:`shophealth.crawler.resolver`), ``url_guard`` is asked about every request
+of every page (a context route registered last, so it is asked first; it falls
+back to the credentials route, and the share-click route, added later, only lets
+GET sub-resources through to it). Playwright's routes see only the first URL of
+a redirect, so each page's own DevTools session also pauses every request,
+redirect hops included (``Fetch.enable``), for the same decision. A request whose host is, or resolves to, a
+private, loopback, link-local, metadata or CGNAT address is aborted
+(``blockedbyclient``; the guard records it, see :mod:`shophealth.crawler.rendering`). With the guard off there is no route, so
+rendering is not slowed. Chromium then resolves an allowed name once more itself;
+the shop's own host is pinned to the crawler's answer by ``--host-resolver-rules``
+(:attr:`~shophealth.crawler.chromium.Profile.host_rules`), other hosts are not
+(known limit: a third-party name answering a public address to us and a private
+one to Chromium a moment later, DNS rebinding, is not caught). WebSockets and
+the requests of service or shared workers (their own targets) are not guarded.
+
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
 none, :class:`BrowserNotFound` says so and the scan marks ``rendered`` missing.
@@ -62,6 +78,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +87,7 @@ from typing import Any
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    CDPSession,
     HttpCredentials,
     Playwright,
     Request,
@@ -98,6 +116,7 @@ MAX_PIXELS = 1_000_000  # a width beyond this is not a layout but a lie
 MAX_SELECTOR = 300
 MAX_URL = 2000
 CLOSE_TIMEOUT_S = 5.0
+UrlGuard = Callable[[str], Awaitable["str | None"]]  # why a URL may not be asked, or None
 
 OPEN_RECORDER = """
 window.__shophealthOpened = [];
@@ -309,6 +328,7 @@ class BrowserPool:
         nav_timeout: float = 20.0,
         settle_s: float = 0.15,
         user_agent: str = MOBILE_USER_AGENT,
+        url_guard: UrlGuard | None = None,
     ) -> None:
         self.executable = executable
         self.size = max(1, size)
@@ -319,6 +339,7 @@ class BrowserPool:
         self.render_timeout = 2 * nav_timeout  # navigation, then measuring, screenshot and clicks
         self.settle_s = settle_s
         self.user_agent = user_agent
+        self.url_guard = url_guard
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._generation = 0
@@ -421,7 +442,11 @@ class BrowserPool:
         if shop is not None and shop.without_authorization():
             # a plain function: Playwright marks the matcher with an attribute
             await context.route(lambda url: shop.applies_to(url), self._add_shop_headers)
+        if self.url_guard is not None:  # registered last: asked before the routes above
+            await context.route("**/*", self._guard_request)
         page = await context.new_page()
+        if self.url_guard is not None:
+            await self._guard_redirects(context, page)
         page.set_default_timeout(self.nav_timeout * 1000)
         slot = _Slot(context, page, self._generation)
         page.on("crash", lambda _page: setattr(slot, "crashed", True))
@@ -442,6 +467,40 @@ class BrowserPool:
         assert self.shop_headers is not None
         extra = self.shop_headers.without_authorization()
         await route.fallback(headers={**await request.all_headers(), **extra})
+
+    async def _guard_request(self, route: Route, request: Request) -> None:
+        """Abort a request whose host the address guard refuses; let the others on."""
+        assert self.url_guard is not None
+        refusal = await _refusal(self.url_guard, request.url)
+        with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
+            if refusal is None:
+                await route.fallback()
+                return
+            await route.abort("blockedbyclient")
+
+    async def _guard_redirects(self, context: BrowserContext, page: BrowserPage) -> None:
+        """Playwright's routes see only the first URL of a redirect: the page's own DevTools
+        session pauses every request, redirect hops included, for the same decision."""
+        session = await context.new_cdp_session(page)
+        deciding: set[asyncio.Future[None]] = set()
+
+        def paused(event: dict[str, Any]) -> None:
+            decision = asyncio.ensure_future(self._decide_paused(session, event))
+            deciding.add(decision)
+            decision.add_done_callback(deciding.discard)
+
+        session.on("Fetch.requestPaused", paused)
+        await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
+
+    async def _decide_paused(self, session: CDPSession, event: dict[str, Any]) -> None:
+        assert self.url_guard is not None
+        refusal = await _refusal(self.url_guard, str(event["request"]["url"]))
+        request = {"requestId": event["requestId"]}
+        with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
+            if refusal is None:
+                await session.send("Fetch.continueRequest", request)
+            else:
+                await session.send("Fetch.failRequest", {**request, "errorReason": "BlockedByClient"})
 
     async def _recover(self, slot: _Slot) -> _Slot:
         """A working slot in place of ``slot``: a new page, or a relaunched browser."""
@@ -483,6 +542,14 @@ class BrowserPool:
         path = self.screenshot_dir / name
         await page.screenshot(path=str(path), timeout=self.nav_timeout * 1000)
         return str(path)
+
+
+async def _refusal(url_guard: UrlGuard, url: str) -> str | None:
+    """``url_guard``'s answer; a guard that cannot decide refuses rather than risk it."""
+    try:
+        return await url_guard(url)
+    except Exception as exc:
+        return f"refused: the address guard failed ({type(exc).__name__})"
 
 
 async def _capture_share_targets(slot: _Slot) -> list[dict[str, str]]:

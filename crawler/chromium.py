@@ -163,11 +163,14 @@ class Profile:
     """A temporary folder: ``home`` (``HOME``, with the NSS database), ``data``
     (``--user-data-dir``) and ``tmp`` (``TMPDIR``: Chromium's singleton socket, which
     a killed Chromium leaves behind); ``ignore_certificate_errors`` and a ``note``
-    for the report."""
+    for the report; ``host_rules``, Chromium's ``--host-resolver-rules`` (the address
+    guard pins the shop's host to the address the crawler resolved, see
+    :mod:`shophealth.crawler.resolver`)."""
 
     root: Path
     ignore_certificate_errors: bool = False
     note: str | None = None
+    host_rules: str | None = None
 
     @property
     def home(self) -> Path:
@@ -283,7 +286,9 @@ def _certutil(certutil: str, *args: str, stdin: bytes | None = None) -> None:
 
 def launch_args(profile: Profile) -> list[str]:
     """Chromium flags for ``profile``: certificate errors ignored only when it says so."""
-    return [*chromium_args(), *(["--ignore-certificate-errors"] if profile.ignore_certificate_errors else [])]
+    ignore = ["--ignore-certificate-errors"] if profile.ignore_certificate_errors else []
+    rules = [f"--host-resolver-rules={profile.host_rules}"] if profile.host_rules else []
+    return [*chromium_args(), *ignore, *rules]
 
 
 @contextlib.asynccontextmanager

@@ -102,8 +102,8 @@ def base_config(**options: Any) -> ScanConfig:
 SCAN_EPILOG = (
     "Exit codes: 0 scanned (findings or not); 1 a shop could not be scanned (down, unreachable, "
     "refused: the others are still scanned and the report says why); 2 bad input (URL, sites file, "
-    "option), said in one line before any work; 130 interrupted (Ctrl-C: the report holds what was "
-    "gathered)."
+    "option), said in one line before any work; 75 another run holds the --store's lock; 130 "
+    "interrupted (Ctrl-C: the report holds what was gathered)."
 )
 
 

@@ -1,5 +1,5 @@
-"""Staging credentials for Lighthouse's page, for the shop's origin only, added
-through the DevTools protocol of the Chromium the scan owns.
+"""Staging credentials for Lighthouse's page, for the shop's origin only, and the
+address guard, both through the DevTools protocol of the Chromium the scan owns.
 
 Lighthouse's ``--extra-headers`` sends its headers with every request, third
 parties' included. Instead, while Lighthouse runs, :func:`scoped_headers`
@@ -18,6 +18,17 @@ simulated throttling does not count. Lighthouse's own side fetches
 without the headers. On a redirect to another origin Chromium drops
 ``Authorization`` itself (Fetch standard); other headers in ``headers_env``
 would follow the redirect.
+
+Network safety: with a ``url_guard`` (the address guard is on: a public shop,
+no ``--allow-private``; :mod:`shophealth.crawler.resolver`), interception is
+turned on for every request (pattern ``*``), and a request whose host is, or
+resolves to, a private, loopback, link-local, metadata or CGNAT address is
+failed (``Fetch.failRequest``, ``BlockedByClient``; the guard records it); the others are
+continued, with the headers when they go to the shop's origin. Every request
+then waits for that decision (a cached lookup after the first of a host).
+Lighthouse's side fetches outside the page (``robots.txt``) are not seen, and
+the known limits of :mod:`shophealth.crawler.browser` (DNS rebinding of
+third-party names, WebSockets) apply here too.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import aiohttp
@@ -35,16 +46,20 @@ from shophealth.crawler.chromium import ChromiumFailed, ShopHeaders
 
 INTERCEPTED_TARGETS = {"page", "iframe"}
 CALL_TIMEOUT_S = 10.0
+UrlGuard = Callable[[str], Awaitable["str | None"]]  # why a URL may not be asked, or None
 
 
 @contextlib.asynccontextmanager
-async def scoped_headers(port: int, shop: ShopHeaders) -> AsyncIterator[None]:
-    """While inside, every page of the browser on ``port`` sends ``shop``'s headers to its origin."""
+async def scoped_headers(
+    port: int, shop: ShopHeaders | None, url_guard: UrlGuard | None = None
+) -> AsyncIterator[None]:
+    """While inside, every page of the browser on ``port`` sends ``shop``'s headers to its
+    origin, and asks nothing ``url_guard`` refuses."""
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/json/version") as answer:
             endpoint = (await answer.json())["webSocketDebuggerUrl"]
         async with http.ws_connect(endpoint, max_msg_size=0) as socket:
-            client = _HeaderClient(socket, shop)
+            client = _HeaderClient(socket, shop, url_guard)
             client.spawn(client.read())
             try:
                 await client.call("Target.setAutoAttach", _AUTO_ATTACH)
@@ -57,12 +72,15 @@ _AUTO_ATTACH = {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": T
 
 
 class _HeaderClient:
-    """One DevTools connection: attaches to new targets and adds the headers."""
+    """One DevTools connection: attaches to new targets, adds the headers, guards requests."""
 
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse, shop: ShopHeaders) -> None:
+    def __init__(
+        self, socket: aiohttp.ClientWebSocketResponse, shop: ShopHeaders | None, url_guard: UrlGuard | None
+    ) -> None:
         self.socket = socket
         self.shop = shop
-        self.pattern = _url_pattern(shop)
+        self.url_guard = url_guard
+        self.pattern = "*" if url_guard is not None or shop is None else _url_pattern(shop)
         self._ids = itertools.count(1)
         self._answers: dict[int, asyncio.Future[Mapping[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -114,10 +132,23 @@ class _HeaderClient:
 
     async def _paused(self, params: Mapping[str, Any], session: str | None) -> None:
         request = params["request"]
+        refusal = await self._refusal(request["url"])
+        if refusal is not None:
+            failed = {"requestId": params["requestId"], "errorReason": "BlockedByClient"}
+            await self._send(next(self._ids), "Fetch.failRequest", failed, session)
+            return
         continued: dict[str, Any] = {"requestId": params["requestId"]}
-        if self.shop.applies_to(request["url"]):
+        if self.shop is not None and self.shop.applies_to(request["url"]):
             continued["headers"] = _with_headers(request.get("headers") or {}, self.shop.headers)
         await self._send(next(self._ids), "Fetch.continueRequest", continued, session)
+
+    async def _refusal(self, url: str) -> str | None:
+        if self.url_guard is None:
+            return None
+        try:
+            return await self.url_guard(url)
+        except Exception as exc:  # the guard could not decide: refuse rather than risk it
+            return f"refused: the address guard failed ({type(exc).__name__})"
 
     async def _send(
         self, message_id: int, method: str, params: Mapping[str, Any], session: str | None

@@ -29,6 +29,7 @@ never raises: it comes back as :attr:`LighthouseResult.error`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import statistics
@@ -48,7 +49,7 @@ from shophealth.crawler.chromium import (
     kill_group,
     new_profile,
 )
-from shophealth.crawler.devtools import scoped_headers
+from shophealth.crawler.devtools import UrlGuard, scoped_headers
 from shophealth.crawler.evidence import LighthouseResult, compress_bytes
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -95,6 +96,8 @@ async def run_lighthouse(
     lighthouse: str | None = None,
     trust: BrowserTrust | None = None,
     shop_headers: ShopHeaders | None = None,
+    url_guard: UrlGuard | None = None,
+    host_rules: str | None = None,
 ) -> LighthouseResult:
     """Median Lighthouse scores of ``runs`` runs on ``url``; failures in ``error``."""
     try:
@@ -107,7 +110,16 @@ async def run_lighthouse(
         try:
             async with _one_at_a_time:
                 done.append(
-                    await _run_once(command, url, chrome_path, timeout, trust or BrowserTrust(), shop_headers)
+                    await _run_once(
+                        command,
+                        url,
+                        chrome_path,
+                        timeout,
+                        trust or BrowserTrust(),
+                        shop_headers,
+                        url_guard,
+                        host_rules,
+                    )
                 )
         except LighthouseFailed as exc:
             errors.append(str(exc))
@@ -123,15 +135,18 @@ async def _run_once(
     timeout: float,
     trust: BrowserTrust,
     shop_headers: ShopHeaders | None,
+    url_guard: UrlGuard | None = None,
+    host_rules: str | None = None,
 ) -> Run:
     """One Lighthouse run against a Chromium of our own, all of it within ``timeout``;
-    ``shop_headers`` go to the shop's origin only (:mod:`shophealth.crawler.devtools`)."""
-    profile = await new_profile(trust)
+    ``shop_headers`` go to the shop's origin only, and nothing ``url_guard`` refuses is
+    asked (:mod:`shophealth.crawler.devtools`); ``host_rules`` as in :class:`Profile`."""
+    profile = dataclasses.replace(await new_profile(trust), host_rules=host_rules)
     try:
         async with asyncio.timeout(timeout), debuggable_chromium(chrome_path, profile) as port:
-            if shop_headers is None:
+            if shop_headers is None and url_guard is None:
                 return Run(await _audit(command, url, port), profile.note)
-            async with scoped_headers(port, shop_headers):
+            async with scoped_headers(port, shop_headers, url_guard):
                 return Run(await _audit(command, url, port), profile.note)
     except TimeoutError:
         raise LighthouseFailed(f"Lighthouse took longer than {timeout:.0f} s") from None

@@ -23,6 +23,17 @@ total) and ("lighthouse", done, total). Every render has a deadline
 time limit; the caller bounds the whole phase and may cancel it, which ends
 every browser process it started.
 
+Network safety: given the scan's :class:`~shophealth.crawler.resolver.AddressGuard`
+(``guard``), the phase makes its own
+:class:`~shophealth.crawler.resolver.GuardedResolver` on it (the same decision
+about the shop, deadline and name servers as the crawl's; :meth:`aclose` closes
+it). When the guard is on, the rendered pages and Lighthouse's page ask it about
+every request (:mod:`shophealth.crawler.browser`, :mod:`shophealth.crawler.devtools`),
+and both Chromiums get the shop's host pinned to the address it resolved
+(``--host-resolver-rules``). Refused requests are counted in
+``browser_requests_refused``, the first :data:`MAX_REFUSED` kept in
+:attr:`BrowserPhase.refused` and logged as warnings.
+
 Playwright is imported, and the browser looked for, only when rendering or
 Lighthouse is on: the import costs 0.1 s and asking Playwright where its own
 Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
@@ -31,6 +42,7 @@ Chromium is starts its driver (0.35 s), in a thread so the crawl goes on.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -40,15 +52,18 @@ from typing import TYPE_CHECKING
 from shophealth.crawler.chromium import BrowserTrust, NotConfigured, ShopHeaders, new_profile
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
+from shophealth.crawler.resolver import AddressGuard, GuardedResolver
 
 if TYPE_CHECKING:
-    from shophealth.crawler.browser import BrowserPool
+    from shophealth.crawler.browser import BrowserPool, UrlGuard
 
 Renderer = Callable[[str], Awaitable[RenderedPage]]
 PhaseProgress = Callable[[str, int, "int | None"], None]  # phase name, done, total
 POOL_SIZE = 2
 LINK_RENDERS_PER_SAMPLE_PAGE = 2  # pages rendered for their links: at most this × render_pages
 SUSPECTS_PER_SAMPLE_PAGE = 3  # overflow suspects rendered beyond the sample: at most this × render_pages
+MAX_REFUSED = 50  # refused browser requests kept by URL
+MAX_URL = 2000
 log = logging.getLogger(__name__)
 
 
@@ -68,6 +83,12 @@ class BrowserPhase:
     link_renders_skipped: int = 0  # ...and pages that wanted it past the limit
     overflow_suspects: int = 0  # pages the static triage suspects of overflowing (crawler.triage)
     suspects_rendered: int = 0  # ...of them rendered beyond the sample
+    guard: AddressGuard | None = None  # the scan's address guard; None: the browser is not guarded
+    resolver: GuardedResolver | None = None  # made on ``guard`` when the browser starts
+    url_guard: UrlGuard | None = None  # set when the guard is on
+    host_rules: str | None = None  # Chromium's --host-resolver-rules pinning the shop's host
+    requests_refused: int = 0  # browser requests the guard refused
+    refused: dict[str, str] = field(default_factory=dict)  # the first MAX_REFUSED of them: URL -> why
 
     async def start(self, stack: AsyncExitStack) -> None:
         if self.config.render == "off":
@@ -86,6 +107,7 @@ class BrowserPhase:
             self.missing["lighthouse"] = f"not configured: {exc}"
             log.warning("rendering and Lighthouse skipped: %s", exc)
             return
+        await self._arm_guard()
         if self.config.render == "off":
             return
         profile = await new_profile(self.trust)
@@ -94,14 +116,42 @@ class BrowserPhase:
             self.executable,
             size=POOL_SIZE,
             screenshot_dir=self.config.artifacts_dir,
-            profile=profile,
+            profile=dataclasses.replace(profile, host_rules=self.host_rules),
             shop_headers=self.shop_headers,
+            url_guard=self.url_guard,
         )
         try:
             self.pool = await stack.enter_async_context(pool)
         except Exception as exc:  # a browser that will not start must not end the scan
             self.missing["rendered"] = f"browser failed to start: {exc}"
             log.warning("rendering skipped: the browser failed to start: %s", exc, exc_info=True)
+
+    async def _arm_guard(self) -> None:
+        """Guard the browsers' requests when the address guard is on (a public shop)."""
+        if self.guard is None:
+            return
+        self.resolver = GuardedResolver(self.guard, self.config.dns_timeout, self.config.dns_servers)
+        await self.resolver.decide_guard()
+        if not self.guard.allow_private:
+            self.url_guard = self._refusal
+            self.host_rules = await self.resolver.host_rule()
+
+    async def _refusal(self, url: str) -> str | None:
+        """Why the browser may not ask ``url``, or None; refusals are counted and logged."""
+        assert self.resolver is not None
+        refusal = await self.resolver.url_refusal(url)
+        if refusal is not None:
+            self.requests_refused += 1
+            if url not in self.refused and len(self.refused) < MAX_REFUSED:
+                self.refused[url[:MAX_URL]] = refusal
+                log.warning("browser request to %s refused: %s", url[:200], refusal)
+        return refusal
+
+    async def aclose(self) -> None:
+        """Close the browser phase's resolver (after Lighthouse)."""
+        if self.resolver is not None:
+            await self.resolver.close()
+            self.resolver = None
 
     @property
     def shop_headers(self) -> ShopHeaders | None:
@@ -158,6 +208,7 @@ class BrowserPhase:
             "overflow_suspects": self.overflow_suspects,
             "overflow_suspects_rendered": self.suspects_rendered,
             "overflow_suspect_limit": self.suspect_limit,
+            "browser_requests_refused": self.requests_refused,
         }
 
     @property
@@ -239,6 +290,8 @@ class BrowserPhase:
                     lighthouse=command,
                     trust=self.trust,
                     shop_headers=self.shop_headers,
+                    url_guard=self.url_guard,
+                    host_rules=self.host_rules,
                 )
             )
         self._announce("lighthouse", len(urls), len(urls))

@@ -25,10 +25,14 @@ when the start URL's host is itself private or loopback (a staging shop or the
 local fixture shops). Refused targets (``ErrorKind.REFUSED``) are unverifiable
 with the reason.
 
-Known limits: Chromium (rendering, Lighthouse) resolves names itself, so the
-resources a rendered page of the shop loads are not guarded; the rendered
-pages themselves are the shop's own, already fetched through this resolver.
-The start URL's own answers are trusted as they are: a shop on a private
+The browsers (rendering, Lighthouse) ask :meth:`GuardedResolver.url_refusal`
+about every request their pages make and abort the refused ones
+(:mod:`shophealth.crawler.browser`, :mod:`shophealth.crawler.devtools`); their
+Chromium gets the shop's host pinned to our answer (:meth:`GuardedResolver.host_rule`,
+``--host-resolver-rules``). Known limits: Chromium resolves other allowed names
+once more itself, so a third-party name that answers us with a public address
+and Chromium a moment later with a private one (DNS rebinding) is not caught;
+WebSockets are not guarded in the browser. The start URL's own answers are trusted as they are: a shop on a private
 address is scanned (the guard is then off for the whole scan).
 """
 
@@ -172,6 +176,37 @@ class GuardedResolver(AsyncResolver):
         except LookupFailed as exc:
             return exc.kind is not ErrorKind.REFUSED
         return True
+
+    async def url_refusal(self, url: str) -> str | None:
+        """Why the browser may not ask ``url`` (its host is, or resolves to, a blocked
+        address), or None; a name that does not resolve is let through, to fail by itself."""
+        await self.decide_guard()
+        host = urlsplit(url).hostname or ""
+        if self.guard.allow_private or not host:
+            return None
+        if _is_ip_literal(host):
+            return self.guard.refusal(host, [host])
+        try:
+            await self.resolve(host, 0, socket.AF_UNSPEC)
+        except LookupFailed as exc:
+            return str(exc) if exc.kind is ErrorKind.REFUSED else None
+        return None
+
+    async def host_rule(self) -> str | None:
+        """Chromium's ``--host-resolver-rules`` entry pinning the start URL's host to the
+        address this resolver found for it (``MAP shop.example 203.0.113.10``), or None
+        for an IP literal or a host that does not resolve."""
+        host = self.guard.start_host
+        if not host or _is_ip_literal(host):
+            return None
+        try:
+            answers = await self._lookup(host, 0, socket.AF_UNSPEC)
+        except LookupFailed:
+            return None
+        if not answers:
+            return None
+        address = answers[0]["host"]
+        return f"MAP {host} {address}" if ":" not in address else f"MAP {host} [{address}]"
 
     async def decide_guard(self) -> None:
         """Look the start URL's host up once, so the guard knows if the shop is private."""

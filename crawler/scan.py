@@ -122,6 +122,7 @@ async def gather_site(
     fetcher = Fetcher(config, trust, scope.is_internal, site.url)
     fetcher.credential_origins.update(origin(url) for url in site.seeds)
     browser = BrowserPhase(config, site.url, progress=progress.phase if progress is not None else None)
+    browser.guard = fetcher.guard
     tls_timeout = config.connect_timeout + config.read_timeout
     after = AfterCrawl()
     async with AsyncExitStack() as stack:
@@ -158,6 +159,7 @@ async def gather_site(
             after.lighthouse = await phases.run("lighthouse", browser.lighthouse(crawl.pages), None)
         hosts = await fetcher.guarded(hosts_to_inspect(site.url, crawl.pages))
         after.tls = await phases.run("tls", inspect_hosts(hosts, trust, tls_timeout), None)
+    await browser.aclose()
     evidence = SiteEvidence(
         site=site.url,
         home=site.url,

@@ -26,6 +26,7 @@ def test_scan_help_shows_defaults_and_exit_codes() -> None:
     for shown in ("Pages to crawl per shop. [default: (20000)]", "[default: (600.0)]", "[default: (sample)]"):
         assert shown in text
     assert "Exit codes: 0 scanned" in text and "2 bad input" in text and "130 interrupted" in text
+    assert "75 another run holds the --store's lock" in text
 
 
 def test_screenshots_are_named_by_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,22 +137,24 @@ def nameserver() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def hostile_run(hostile_url: str, nameserver: str, registry: Registry) -> SiteRun:
-    # the million-URL sitemap's pages are left out, or they would use up the page limit
-    # before the traps are reached (the sitemaps' bounds are tested on their own below)
+    # the million-URL sitemap's pages and the 100,000-link page's products are left out, or they
+    # would use up the page limit before the deepest trap (/loop/a/a/, depth 3) is reached, in an
+    # order that depends on timing (the sitemaps' and the link cap's bounds are tested on their own)
     config = fast_config(
         max_pages=300,
         budget_s=60,
         workers=0,
         request_timeout=15,  # the shop's server shares this process (and its GIL) with the scan
         dns_servers=(nameserver,),
-        exclude=(r"/products/m\d",),
+        exclude=(r"/products/[mp]\d",),
     )
     return await scan_site(SiteConfig(url=hostile_url, config=config), registry)
 
 
-async def test_hostile_scan_ends_by_its_page_limit_not_its_budget(hostile_run: SiteRun) -> None:
+async def test_hostile_scan_ends_because_its_traps_are_cut_not_by_its_budget(hostile_run: SiteRun) -> None:
     assert hostile_run.error is None
-    assert hostile_run.stats["stopped_reason"] == "page-limit"
+    assert hostile_run.stats["stopped_reason"] is None  # every trap cut: the shop is crawled whole
+    assert hostile_run.stats["pages"] < 300
     assert not [o for o in hostile_run.outcomes if o.status == "error"], "a check raised"
 
 
