@@ -43,8 +43,17 @@ find_browser() {
   "$VENV/bin/python" -c 'from shophealth.crawler.browser import find_browser; print(find_browser(None))' 2>/dev/null
 }
 
+cjk_fonts() {
+  # Hong Kong shops are in Chinese: without a CJK font the phone screenshots in
+  # the reports show boxes instead of text.
+  if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null | head -n 1)" ]; then
+    log "installing a Chinese font for the browser's screenshots (fonts-wqy-microhei)"
+    apt_install fonts-wqy-microhei || log "warning: no Chinese font; zh screenshots will show boxes"
+  fi
+}
+
 browser() {
-  if find_browser >/dev/null; then return; fi
+  if find_browser >/dev/null; then cjk_fonts; return; fi
   log "no Chromium found: trying Playwright's download"
   if timeout 180 "$VENV/bin/python" -m playwright install chromium >/dev/null 2>&1 && find_browser >/dev/null; then
     return
@@ -52,6 +61,7 @@ browser() {
   log "Playwright's download failed: installing Debian's chromium"
   apt_install chromium
   find_browser >/dev/null || log "warning: no Chromium; browser checks will be skipped"
+  cjk_fonts
 }
 
 apt_install() {
