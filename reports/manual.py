@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shophealth.checks.base import canonical_location
-from shophealth.reports.rubric import SAFE_LOADER, Rubric, line_of
+from shophealth.reports.rubric import Rubric, line_of, read_yaml
 
 
 class ManualError(ValueError):
@@ -95,15 +93,7 @@ def _from_csv(text: str, source: str, rubric: Rubric) -> ManualScores:
 
 
 def _from_yaml(text: str, source: str, rubric: Rubric) -> ManualScores:
-    try:
-        node = yaml.compose(text, Loader=SAFE_LOADER)
-        data = yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ManualError(
-            f"{source}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"
-        ) from None
+    node, data = read_yaml(text, source, ManualError)
     if not isinstance(data, dict):
         raise ManualError(f"{source}, line 1: needs a mapping from site URL or name to indicator scores")
     shops: dict[str, dict[str, float]] = {}

@@ -209,14 +209,7 @@ class Rubric:
 
     @classmethod
     def parse(cls, text: str, source: str, known_checks: Iterable[str] = ()) -> Rubric:
-        try:
-            node = yaml.compose(text, Loader=SAFE_LOADER)
-            data = yaml.load(text, Loader=SAFE_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f", line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or exc
-            raise RubricError(f"{source}{where}: not valid YAML: {problem}") from None
+        node, data = read_yaml(text, source, RubricError)
         problem = _first_problem(data, set(known_checks) | SPEC_CHECK_IDS | CRAWL_CHECK_IDS)
         if problem is not None:
             path, message = problem
@@ -271,6 +264,17 @@ def _weight_problem(data: Mapping[str, Any]) -> tuple[list[Any], str] | None:
         if spec["weight"] > 0 and not any(i["weight"] > 0 for i in members):
             return ["areas", area], "the area has weight but no indicator with weight > 0"
     return None
+
+
+def read_yaml(text: str, source: str, error: type[Exception]) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for :func:`line_of`) and its data; a syntax error is
+    raised as ``error("SOURCE, line N: not valid YAML: …")``."""
+    try:
+        return yaml.compose(text, Loader=SAFE_LOADER), yaml.load(text, Loader=SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def line_of(node: yaml.Node | None, path: list[Any]) -> int:
