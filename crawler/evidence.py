@@ -40,6 +40,7 @@ target's body is Zstandard too. The figures behind these choices are in
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -107,6 +108,52 @@ class Ref(NamedTuple):
     def __reduce__(self) -> tuple[Any, ...]:
         # rebuilt by tuple.__new__ in C, not by the named tuple's Python __new__
         return (tuple.__new__, (Ref, tuple(self)))
+
+
+class Interner:
+    """Shares equal small records between the pages of one shop.
+
+    The pages of a shop repeat the same navigation, footer and related-product
+    links: on the benchmark's 2,000 pages, 160,022 :class:`Ref` s of which 12,129
+    are distinct, and a page parsed in a worker process (or read from saved
+    evidence) arrives with its own copies of them. One dict keeps the first of
+    each, so equal references are one tuple (and their strings one string) for
+    the whole shop; response headers share their names and short values."""
+
+    SHORT = 64  # header values up to this long are shared (content types, servers)
+
+    def __init__(self) -> None:
+        self._refs: dict[Ref, Ref] = {}
+        self._strings: dict[str, str] = {}
+
+    def refs(self, refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
+        known = self._refs
+        return tuple([known.get(ref) or self._first(ref) for ref in refs])
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        string = self.string
+        return {sys.intern(k): string(v) if len(v) <= self.SHORT else v for k, v in headers.items()}
+
+    def string(self, text: str) -> str:
+        return self._strings.setdefault(text, text)
+
+    def _first(self, ref: Ref) -> Ref:
+        string = self.string
+        url, tag, attr, text, rel, method, invalid = ref
+        shared = tuple.__new__(
+            Ref,
+            (
+                string(url),
+                sys.intern(tag),
+                sys.intern(attr),
+                string(text),
+                string(rel),
+                string(method),
+                invalid,
+            ),
+        )
+        self._refs[shared] = shared
+        return shared
 
 
 class CharsetMismatch(NamedTuple):

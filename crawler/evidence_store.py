@@ -56,6 +56,7 @@ from shophealth.checks.registry import Registry
 from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
 from shophealth.crawler.evidence import (
     CrawlCut,
+    Interner,
     LighthouseResult,
     LinkResult,
     Page,
@@ -286,7 +287,7 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
     evidence = SiteEvidence(
         site=entry.site,
         home=entry.home,
-        pages=tuple(_read_lines(folder / "pages.jsonl.zst", Page)),
+        pages=tuple(_read_lines(folder / "pages.jsonl.zst", Page, _sharing(Interner()))),
         links={r.url: r for r in _read_lines(folder / "links.jsonl.zst", LinkResult)},
         probe=probe[0] if probe else None,
         tls=tuple(_read_lines(folder / "tls.jsonl.zst", TlsFacts)),
@@ -300,6 +301,17 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
     return SavedSite(site, evidence, entry.stats, entry.error)
 
 
+def _sharing(interner: Interner) -> Callable[[Page], Page]:
+    """What makes a page read share equal references and header strings, as the scan does."""
+
+    def shared(page: Page) -> Page:
+        return dataclasses.replace(
+            page, refs=interner.refs(page.refs), headers=interner.headers(page.headers)
+        )
+
+    return shared
+
+
 def _inside(root: Path, name: str) -> Path:
     """``root / name``, refusing a name that leads out of ``root`` (the manifest is untrusted)."""
     folder = (root / name).resolve()
@@ -308,8 +320,13 @@ def _inside(root: Path, name: str) -> Path:
     return folder
 
 
-def _read_lines(path: Path, kind: type[Record]) -> list[Record]:
+def _read_lines(
+    path: Path, kind: type[Record], each: Callable[[Record], Record] | None = None
+) -> list[Record]:
+    """The records of one file, each passed through ``each`` as it is read, when given."""
     try:
+        if each is not None:
+            return [each(_record(line, kind)) for line in _lines(path)]
         return [_record(line, kind) for line in _lines(path)]
     except OSError as exc:
         raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
