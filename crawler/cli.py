@@ -54,7 +54,7 @@ app = typer.Typer(
 )
 checks_app = typer.Typer(help="The checks shophealth runs.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however narrow the terminal
 out = Console()
 
 

@@ -12,7 +12,8 @@ reads, this layout (format ``shophealth.evidence/1``)::
     DIR/site-00/probe.jsonl.zst        the not-found probe's answer (a Page; no line when none)
     DIR/site-00/plain_http.jsonl.zst   the home asked over http:// (a Page; no line when none)
     DIR/site-00/cuts.jsonl.zst         crawler traps cut off (CrawlCut; absent in older folders)
-    DIR/site-00/screenshots/*.png      the rendered pages' screenshots
+    DIR/site-00/screenshots/*.png      the rendered pages' screenshots (those taken into DIR/screenshots
+                                       by --save-evidence alone stay there, named ../screenshots/…)
 
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
 "run": {"id", "started_at", "finished_at", "interrupted", "config"},
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -204,10 +206,14 @@ def _stored(record: object) -> object:
 
 
 def _keep_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
-    """``rendered`` with its screenshot copied into the site folder (its path made relative)."""
+    """``rendered`` with its screenshot path made relative to the site folder: one taken
+    into the evidence folder already (``--save-evidence`` alone) stays where it is, any
+    other is copied into the site folder."""
     if not rendered.screenshot or not Path(rendered.screenshot).is_file():
         return dataclasses.replace(rendered, screenshot=None)
-    source = Path(rendered.screenshot)
+    source = Path(rendered.screenshot).resolve()
+    if source.is_relative_to(folder.parent.resolve()):
+        return dataclasses.replace(rendered, screenshot=os.path.relpath(source, folder.resolve()))
     (folder / SCREENSHOTS).mkdir(exist_ok=True)
     shutil.copyfile(source, folder / SCREENSHOTS / source.name)
     return dataclasses.replace(rendered, screenshot=f"{SCREENSHOTS}/{source.name}")
@@ -280,7 +286,7 @@ def _read_manifest(folder: Path) -> _Manifest:
 def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
     folder = _inside(root, entry.folder)
     rendered = [
-        _found_screenshot(r, folder) for r in _read_lines(folder / "rendered.jsonl.zst", RenderedPage)
+        _found_screenshot(r, folder, root) for r in _read_lines(folder / "rendered.jsonl.zst", RenderedPage)
     ]
     probe = _read_lines(folder / "probe.jsonl.zst", Page)
     plain_http = _read_lines(folder / "plain_http.jsonl.zst", Page)
@@ -359,11 +365,13 @@ def _lines(path: Path) -> Iterator[bytes]:
         raise ValueError("the file ends before its last record does")
 
 
-def _found_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
+def _found_screenshot(rendered: RenderedPage, folder: Path, root: Path) -> RenderedPage:
+    """``rendered`` with its screenshot's absolute path, if the file is inside the evidence folder."""
     if rendered.screenshot is None:
         return rendered
     path = (folder / rendered.screenshot).resolve()
-    return dataclasses.replace(rendered, screenshot=str(path) if path.is_relative_to(folder) else None)
+    inside = path.is_relative_to(root.resolve())
+    return dataclasses.replace(rendered, screenshot=str(path) if inside else None)
 
 
 # --- judging ------------------------------------------------------------------------------
