@@ -34,13 +34,16 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import decode_capped
 from shophealth.crawler.evidence import (
     BODY_HEAD,
+    EMPTY,
     VERDICT_HEADERS,
+    Blob,
     ErrorKind,
     Interner,
     LinkResult,
     Page,
     Ref,
     Sighting,
+    Spool,
     compress_bytes,
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
@@ -137,6 +140,7 @@ class SiteCrawl:
         self._scheduled_pages: set[str] = set()
         self._parsed_finals: set[str] = set()
         self.interner = Interner()  # equal references and header strings shared between pages
+        self.spool = Spool()  # the pages' HTML and text, on disk
         self.checked = 0  # targets with their facts
         self._pages_pending = 0  # page jobs queued or running
         self._phase = "crawling"
@@ -318,7 +322,7 @@ class SiteCrawl:
             return fetched_page(fetched.result, depth)
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
-        return fetched_page(fetched.result, depth, fetched.document, interner=self.interner)
+        return fetched_page(fetched.result, depth, fetched.document, interner=self.interner, spool=self.spool)
 
     async def _seed_from_sitemaps(self, home: str) -> None:
         try:
@@ -439,12 +443,18 @@ def fetched_page(
     document: ParsedDocument | None = None,
     refs: tuple[Ref, ...] | None = None,
     interner: Interner | None = None,
+    spool: Spool | None = None,
 ) -> Page:
     """The evidence record of a fetch, with its parsed document when it was HTML
     (and ``refs`` in place of the document's own, when given), its references
-    and headers shared with other pages' through ``interner``."""
+    and headers shared with other pages' through ``interner``, its HTML and text
+    kept in ``spool`` (else in memory)."""
     if refs is None:
         refs = document.refs if document is not None else ()
+    keep = spool.put if spool is not None else Blob
+    facts = document.facts if document is not None else None
+    if facts is not None and spool is not None:
+        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
     return Page(
         url=result.url,
         final_url=result.final_url,
@@ -458,8 +468,8 @@ def fetched_page(
         error_kind=result.error_kind,
         truncated=result.truncated,
         charset=document.charset if document is not None else None,
-        body_z=document.body_z if document is not None else b"",
-        facts=document.facts if document is not None else None,
+        body_blob=keep(document.body_z) if document is not None else EMPTY,
+        facts=facts,
         refs=interner.refs(refs) if interner is not None else refs,
     )
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from shophealth.crawler.evidence import CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
+from shophealth.crawler.evidence import Blob, CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
 from shophealth.crawler.urls import malformed_reason, resolve
 
 # The attributes of each element that name a link or resource.
@@ -164,7 +164,7 @@ def _facts(tree: LexborHTMLParser, base: str) -> PageFacts:
         "body_class": " ".join(_attr(tree.body, "class").split())[:500] if tree.body is not None else "",
         "microdata_types": tuple(_microdata_types(tree)),
     }
-    return PageFacts(text_z=compress_fast(_visible_text(tree)), **facts_without_text)  # type: ignore[arg-type]
+    return PageFacts(text_blob=Blob(compress_fast(_visible_text(tree))), **facts_without_text)  # type: ignore[arg-type]
 
 
 def _short_title(title: str | None) -> str | None:
@@ -346,7 +346,7 @@ def page_from_body(url: str, body: bytes, content_type: str = "text/html", statu
         headers={"content-type": content_type},
         content_type=content_type,
         charset=document.charset,
-        body_z=document.body_z,
+        body_blob=Blob(document.body_z),
         facts=document.facts,
         refs=document.refs,
     )
