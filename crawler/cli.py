@@ -191,7 +191,7 @@ def scan_command(
         int | None,
         typer.Option(
             min=0,
-            help="Processes that fetch and parse, per shop (0 = none; default: one per core, big shops).",
+            help="Processes that fetch and parse, per shop (0 = none; default: cores - 1, big shops).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
