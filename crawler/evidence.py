@@ -237,6 +237,13 @@ class Interner:
     def string(self, text: str) -> str:
         return self._strings.setdefault(text, text)
 
+    def sightings(self, seen: tuple[Sighting, ...]) -> tuple[Sighting, ...]:
+        string = self.string
+        return tuple(
+            Sighting(string(s.page), sys.intern(s.tag), sys.intern(s.attr), string(s.text), string(s.method))
+            for s in seen
+        )
+
     def _first(self, ref: Ref) -> Ref:
         string = self.string
         url, tag, attr, text, rel, method, invalid = ref

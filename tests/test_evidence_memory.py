@@ -13,7 +13,7 @@ from test_workers import small_shop  # noqa: F401 (a fixture)
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
-from shophealth.crawler.evidence import EMPTY, Blob, SiteEvidence, Spool, Spooled
+from shophealth.crawler.evidence import EMPTY, Blob, LinkResult, Sighting, SiteEvidence, Spool, Spooled
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
 from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.scan import Run, SiteRun
@@ -46,12 +46,20 @@ def test_saved_evidence_is_loaded_with_shared_links(tmp_path: Path) -> None:
         page_from_body(f"https://shop.example/p{i}", b"<html><body>" + NAV + b"</body></html>")
         for i in range(3)
     )
-    evidence = SiteEvidence("https://shop.example/", "https://shop.example/", pages=pages)
+    shirts = "https://shop.example/shirts"
+    seen = tuple(Sighting(p.final_url, "a", "href", "Shirts") for p in pages)
+    links = {shirts: LinkResult(shirts, status=200, seen=seen, count=3)}
+    evidence = SiteEvidence("https://shop.example/", "https://shop.example/", pages=pages, links=links)
     site = SiteRun(SiteConfig(url="https://shop.example/"), evidence, [], {"pages": 3})
     save_evidence(Run(id="r", started_at="2026-01-01T00:00:00+00:00", sites=[site]), tmp_path)
     loaded = load_evidence(tmp_path).sites[0].evidence
     assert [p.refs for p in loaded.pages] == [p.refs for p in pages]
     assert _shared_refs(loaded) == (6, 2)
+    link = loaded.links[shirts]
+    assert link.seen == seen
+    assert [s.page for s in link.seen] == [p.final_url for p in loaded.pages]
+    assert all(s.page is p.final_url for s, p in zip(link.seen, loaded.pages, strict=True))
+    assert link.url is loaded.pages[0].refs[0].url and link.seen[0].text is loaded.pages[0].refs[0].text
 
 
 async def test_a_crawl_keeps_page_bodies_and_texts_on_disk(
