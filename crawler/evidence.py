@@ -297,6 +297,7 @@ class PageFacts:
     microdata_types: tuple[str, ...] = ()  # schema.org types of the page's itemtype attributes
     charset_mismatch: CharsetMismatch | None = None  # None: the bytes decoded cleanly
     refs_cut: bool = False  # the page had more links and resources than are kept (parse.MAX_REFS)
+    nesting_cut: bool = False  # the page nests elements deeper than is read (parse.MAX_DEPTH)
 
     @property
     def text(self) -> str:

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from shophealth.crawler.config import ScanConfig
-from shophealth.crawler.decoding import decode_capped
+from shophealth.crawler.decoding import DecodingError, decode_capped
 from shophealth.crawler.evidence import (
     BODY_HEAD,
     EMPTY,
@@ -349,7 +348,7 @@ class SiteCrawl:
         if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz: inflated only up to the cap (no bomb)
             try:
                 body, _ = decode_capped(body, "gzip", SITEMAP_MAX_BYTES)
-            except httpx.DecodingError:
+            except DecodingError:
                 return []
         tree = LexborHTMLParser(body.decode("utf-8", "replace"))
         locs = [resolve(url, n.text(strip=True)) for n in tree.css("loc")][:SITEMAP_MAX_URLS]

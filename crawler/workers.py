@@ -67,6 +67,7 @@ STOP_GRACE_S = 2.0
 READY_TIMEOUT_S = 10.0
 READ_LIMIT = 1 << 20
 HELLO = 0  # the job id of a worker's first answer: it is ready
+PROFILE_ENV = "SHOPHEALTH_WORKER_PROFILE"  # a folder: each worker writes its cProfile there
 AUTO_START_PAGES = 50  # pages the crawl must know of before automatic workers start
 _LENGTH = struct.Struct("!I")
 log = logging.getLogger(__name__)
@@ -426,5 +427,20 @@ async def _main() -> None:
     writer.close()
 
 
+def _profiled_main(folder: str) -> None:
+    """Run the worker under cProfile and write its profile to ``folder/worker-PID.prof``
+    (``SHOPHEALTH_WORKER_PROFILE=folder``, see ``bench/README.md``)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(asyncio.run, _main())
+    finally:
+        profiler.dump_stats(os.path.join(folder, f"worker-{os.getpid()}.prof"))
+
+
 if __name__ == "__main__":
-    asyncio.run(_main())
+    if PROFILE_ENV in os.environ:
+        _profiled_main(os.environ[PROFILE_ENV])
+    else:
+        asyncio.run(_main())
