@@ -127,11 +127,18 @@ EMPTY = Blob()
 class Spooled(Blob):
     """Bytes kept in a :class:`Spool` file: where they are, read back on demand."""
 
-    __slots__ = ("_offset", "_size", "_spool")
+    __slots__ = ("_hash", "_offset", "_size", "_spool")
 
     def __init__(self, spool: Spool, offset: int, size: int) -> None:
         super().__init__()
         self._spool, self._offset, self._size = spool, offset, size
+        self._hash: int | None = None
+
+    def __hash__(self) -> int:
+        # kept: blobs are checks' memo keys (read back and hashed once, not on every lookup)
+        if self._hash is None:
+            self._hash = hash(self.read())
+        return self._hash
 
     def read(self) -> bytes:
         return self._spool.read(self._offset, self._size)

@@ -5,15 +5,30 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from conftest import scan_url
 from test_workers import small_shop  # noqa: F401 (a fixture)
 
+from shophealth.checks import i18n
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
-from shophealth.crawler.evidence import EMPTY, Blob, LinkResult, Sighting, SiteEvidence, Spool, Spooled
+from shophealth.crawler.evidence import (
+    EMPTY,
+    Blob,
+    LinkResult,
+    Page,
+    PageFacts,
+    Sighting,
+    SiteEvidence,
+    Spool,
+    Spooled,
+    compress,
+    compress_fast,
+)
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
 from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.scan import Run, SiteRun
@@ -101,3 +116,33 @@ def test_a_spool_that_cannot_write_keeps_the_bytes_in_memory(monkeypatch: pytest
     assert type(second) is Blob and second.read() == b"second"
     assert spool.failed == "No space left on device"
     assert spool.put(b"") is EMPTY and not EMPTY
+
+
+def test_judging_spooled_pages_keeps_their_texts_on_disk() -> None:
+    """The i18n checks' per-page memos are keyed by the page's blob, not by its bytes read back."""
+    spool = Spool()
+    words = [f"word{n}" for n in range(5000)]
+    pages = []
+    for i in range(60):
+        text = " ".join(random.Random(i).choices(words, k=4000)).encode()  # ~36 KB, ~15 KB compressed
+        facts = PageFacts("t", None, None, "en", (), text_blob=spool.put(compress_fast(text)))
+        body = spool.put(compress(f"<html><body><p>{text.decode()}</p></body></html>"))
+        pages.append(
+            Page(
+                f"https://shop.example/p{i}",
+                f"https://shop.example/p{i}",
+                200,
+                1,
+                body_blob=body,
+                facts=facts,
+            )
+        )
+    tracemalloc.start()
+    try:
+        for page in pages:
+            i18n.screen(page)
+            i18n.blocks(page)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 500_000  # the pages' texts and bodies are ~2.6 MB compressed
