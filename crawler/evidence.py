@@ -41,6 +41,7 @@ The figures behind these choices are in ``bench/README.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -359,6 +360,23 @@ class Page:
     def body_z(self) -> bytes:
         """The decoded HTML as kept: UTF-8, Zstandard level 1 (empty for non-HTML answers)."""
         return self.body_blob.read()
+
+
+def kept_as_crawled(page: Page, interner: Interner, spool: Spool) -> Page:
+    """``page`` (read from saved evidence, or a checkpoint) kept as a crawl keeps its
+    pages: equal references and header strings shared, its HTML and text in ``spool``."""
+    facts = page.facts
+    if facts is not None:
+        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
+    return dataclasses.replace(
+        page,
+        url=interner.string(page.url),
+        final_url=interner.string(page.final_url),
+        refs=interner.refs(page.refs),
+        headers=interner.headers(page.headers),
+        body_blob=spool.put(page.body_z),
+        facts=facts,
+    )
 
 
 def compress(text: str) -> bytes:

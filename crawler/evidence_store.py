@@ -75,6 +75,7 @@ from shophealth.crawler.evidence import (
     compress_fast,
     decompress,
     decompress_fast,
+    kept_as_crawled,
 )
 from shophealth.crawler.scan import Run, SiteRun, judge_site, not_scanned
 
@@ -323,24 +324,8 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
 
 
 def _kept_as_crawled(interner: Interner, spool: Spool) -> Callable[[Page], Page]:
-    """What keeps a page read as a crawl keeps it: equal references and header
-    strings shared, its HTML and text in ``spool`` rather than in memory."""
-
-    def kept(page: Page) -> Page:
-        facts = page.facts
-        if facts is not None:
-            facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
-        return dataclasses.replace(
-            page,
-            url=interner.string(page.url),
-            final_url=interner.string(page.final_url),
-            refs=interner.refs(page.refs),
-            headers=interner.headers(page.headers),
-            body_blob=spool.put(page.body_z),
-            facts=facts,
-        )
-
-    return kept
+    """What keeps a page read as a crawl keeps it (:func:`kept_as_crawled`)."""
+    return lambda page: kept_as_crawled(page, interner, spool)
 
 
 def _shared_link(interner: Interner) -> Callable[[LinkResult], LinkResult]:

@@ -10,7 +10,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import scan_url
+from conftest import fast_config, scan_url
 from test_workers import small_shop  # noqa: F401 (a fixture)
 
 from shophealth.checks import i18n
@@ -30,8 +30,11 @@ from shophealth.crawler.evidence import (
     compress_fast,
 )
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
+from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.gather import SiteCrawl
 from shophealth.crawler.parse import page_from_body
 from shophealth.crawler.scan import Run, SiteRun
+from shophealth.crawler.urls import Scope
 from shophealth.demo.server import RunningShop
 
 NAV = b'<nav><a href="/shirts">Shirts</a><a href="/about">About us</a></nav>'
@@ -146,3 +149,21 @@ def test_judging_spooled_pages_keeps_their_texts_on_disk() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 500_000  # the pages' texts and bodies are ~2.6 MB compressed
+
+
+async def test_pages_restored_from_a_checkpoint_are_kept_as_crawled() -> None:
+    home = "https://shop.example/"
+    pages = [
+        page_from_body(f"{home}p{i}", b"<html><body><h1>Hi</h1>" + NAV + b"</body></html>") for i in range(2)
+    ]
+    scope = Scope.for_start_urls([home])
+    config = fast_config()
+    fetcher = Fetcher(config, trust_context(None), scope.is_internal)
+    try:
+        crawl = SiteCrawl(config, fetcher, scope)
+        crawl._restore(pages, {})
+    finally:
+        await fetcher.aclose()
+    assert crawl.pages == pages
+    assert all(isinstance(p.body_blob, Spooled) for p in crawl.pages)
+    assert _shared_refs(SiteEvidence(home, home, pages=tuple(crawl.pages))) == (4, 2)
