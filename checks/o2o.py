@@ -27,7 +27,6 @@ except file names and ``alt`` text.
 from __future__ import annotations
 
 import re
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -115,14 +114,7 @@ METHOD_ANCHORS = CaselessWords(ANCHOR_WORDS)
 ANCHOR_METHODS = [[m for m in METHODS if word in m.anchors] for word in ANCHOR_WORDS]
 
 
-def _anchor_starts(hits: list[tuple[int, int, int]], length: int) -> array[int]:
-    """What the shared anchor pass keeps of a page for the payment check: anchor word, start, …"""
-    return array("l", [number for word, start, _ in hits for number in (word, start)])
-
-
-TEXT_ANCHORS = PAGE_ANCHORS.register(
-    ANCHOR_WORDS, _anchor_starts
-)  # the visible text's, found with NearWords'
+TEXT_ANCHORS = PAGE_ANCHORS.register(ANCHOR_WORDS)  # found in the visible text with NearWords' anchors
 PAYMENT_CONTEXT = re.compile(
     r"payments?|we accept|pay (by|with|via)|checkout|付款|支付|付費|結帳|結賬|接受", re.I
 )
@@ -245,7 +237,7 @@ def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
 
 def _text_candidates(facts: PageFacts, known: set[str]) -> Iterator[tuple[Method, int]]:
     """(method, position) for each anchor word of a method not yet found in the page's visible text."""
-    hits = PAGE_ANCHORS.of(facts).of(TEXT_ANCHORS) or ()
+    hits = PAGE_ANCHORS.of(facts).of(TEXT_ANCHORS)
     for i in range(0, len(hits), 2):
         for method in ANCHOR_METHODS[hits[i]]:
             if method.name not in known:
