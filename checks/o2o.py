@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import PAGE_ANCHORS, CaselessWords, NearWords, per_site
+from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, per_site
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -110,7 +110,6 @@ METHODS = (
     Method("cash", re.compile(r"\bcash\b|現金", re.I), ("cash", "現金"), ambiguous=True),
 )
 ANCHOR_WORDS = sorted({a for m in METHODS for a in m.anchors})
-METHOD_ANCHORS = CaselessWords(ANCHOR_WORDS)
 ANCHOR_METHODS = [[m for m in METHODS if word in m.anchors] for word in ANCHOR_WORDS]
 
 
@@ -232,7 +231,7 @@ def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
                 continue
         known.add(method.name)
         yield method.name, match.group(0)
-    yield from _icon_methods(page.html_bytes.decode("utf-8", "replace"), known)
+    yield from _icon_methods(page, known)
 
 
 def _text_candidates(facts: PageFacts, known: set[str]) -> Iterator[tuple[Method, int]]:
@@ -244,26 +243,28 @@ def _text_candidates(facts: PageFacts, known: set[str]) -> Iterator[tuple[Method
                 yield method, hits[i + 1]
 
 
-def _candidates(html: str, known: set[str]) -> Iterator[tuple[Method, int]]:
-    """(method, position) for each anchor word of a method not yet found."""
-    for index, start, _ in METHOD_ANCHORS.find(html)[0]:
-        for method in ANCHOR_METHODS[index]:
-            if method.name not in known:
-                yield method, start
+def _icon_values(html: str, hits: list[tuple[int, int, int]]) -> tuple[tuple[int, str], ...]:
+    """What the shared pass over a page's HTML keeps for the payment check: (anchor word,
+    the attribute value or SVG title it stands in) for each anchor that stands in one."""
+    return tuple((word, value) for word, start, _ in hits if (value := _icon_value(html, start)) is not None)
 
 
-def _icon_methods(html: str, known: set[str]) -> Iterator[tuple[str, str]]:
+ICON_WORDS = PAGE_MARKUP.register(ANCHOR_WORDS, _icon_values)
+
+
+def _icon_methods(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
     """Methods named by an icon: an attribute value (alt, aria-label, src …) or an SVG title."""
-    for method, start in _candidates(html, known):
-        value = _icon_value(html, start)
-        if value is None or method.name in known:
-            continue
-        words = ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
-        if method.ambiguous and len(words.split()) > 2:
-            continue  # "octopus plush toy.jpg" is a product, "visa.svg" an icon
-        if (match := method.pattern.search(words)) is not None:
-            known.add(method.name)
-            yield method.name, match.group(0)
+    icons: tuple[tuple[int, str], ...] = PAGE_MARKUP.of(page)[ICON_WORDS]
+    for word, value in icons:
+        for method in ANCHOR_METHODS[word]:
+            if method.name in known:
+                continue
+            words = ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
+            if method.ambiguous and len(words.split()) > 2:
+                continue  # "octopus plush toy.jpg" is a product, "visa.svg" an icon
+            if (match := method.pattern.search(words)) is not None:
+                known.add(method.name)
+                yield method.name, match.group(0)
 
 
 def _icon_value(html: str, at: int) -> str | None:
