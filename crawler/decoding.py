@@ -1,6 +1,6 @@
 """Content-Encoding decoded with a cap on the decoded bytes: no gzip bomb gets through.
 
-httpx decodes a body chunk by chunk with ``zlib``'s ``decompress(chunk)``, which
+HTTP clients decode a body chunk by chunk with ``zlib``'s ``decompress(chunk)``, which
 has no output bound: one 16 KB chunk of a gzip bomb inflates to ~16 MB before
 the crawler's byte cap is even looked at, and a sitemap read whole and then
 ``gzip.decompress``-ed took the process from 52 MB to 820 MB on a 389 KB file.
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import zlib
 
-import httpx
-
 ZLIB_CODINGS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+class DecodingError(ValueError):
+    """The body is not valid data in the Content-Encoding it was sent with."""
 
 
 class _Stage:
@@ -35,7 +37,7 @@ class _Stage:
             out = self.inflater.decompress(data, room)
         except zlib.error as exc:
             if not (self.raw_fallback and not self.started):
-                raise httpx.DecodingError(f"the body is not valid compressed data: {exc}") from None
+                raise DecodingError(f"the body is not valid compressed data: {exc}") from None
             self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
             self.raw_fallback = False
             return self.decode(data, room)

@@ -1,13 +1,13 @@
-"""The HTTP layer: one pooled httpx client, politeness per host, bounded everything.
+"""The HTTP layer: pooled aiohttp sessions, politeness per host, bounded everything.
 
-Transport: httpx's API on the ``httpx-aiohttp`` transport. Against nginx on
-loopback at concurrency 50, httpx's default transport does about 250
-requests/s at 3.7 ms CPU each, the aiohttp transport about 2,300 at 0.4 ms
-(the issue's measurement); a crawl is CPU-bound here, so the transport
-decides the scan speed. Requests go straight to the transport, past the
-client's per-request machinery (a HEAD costs 200 us of CPU, against
-290-370 us through the client, measured on the benchmark shop): see
-:meth:`Fetcher._exchange`.
+Transport: aiohttp, used directly. Against nginx on loopback at concurrency
+50, httpx's default transport did about 250 requests/s at 3.7 ms CPU each,
+the aiohttp transport about 2,300 at 0.4 ms (the issue's measurement); a
+crawl is CPU-bound here, so the client decides the scan speed. httpx's API
+on top of aiohttp (``httpx-aiohttp``) cost a request object, a URL parse and
+a response object per request (~10 % of the crawl's CPU, profiled on the
+benchmark shop) and 55 ms of imports (httpx pulls in rich and click) in
+every worker process: see :meth:`Fetcher._exchange`.
 
 Every request is bounded: connect and read timeouts, a total time limit per
 request (a server that trickles bytes cannot stall the scan), a byte cap per
@@ -43,21 +43,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import email.message
 import functools
 import os
 import socket
 import ssl
 import statistics
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import certifi
-import httpx
-from httpx_aiohttp import AiohttpTransport
+from multidict import CIMultiDictProxy
 
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import BoundedDecoder
@@ -69,8 +71,8 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
 MIN_WINDOW = 8  # answers a host's limit is judged on, at least
 FAST_ANSWER_S = 0.005  # answer times below this count as this (a shop next door)
-# What a server can make a request raise; ValueError covers answers httpx cannot decode.
-TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError, ssl.SSLError, ValueError)
+# What a server can make a request raise; ValueError covers bodies that cannot be decoded.
+TRANSPORT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ssl.SSLError, ValueError)
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -227,8 +229,8 @@ def retry_after_seconds(value: str | None, default: float) -> float:
 
 def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
     """A transport error's kind, and its message in words a shop owner can act on."""
-    # httpx-aiohttp maps some connect failures to ConnectTimeout, so the
-    # underlying OS, TLS or HTTP-parsing error is looked for before believing "timeout".
+    # aiohttp wraps OS, TLS and HTTP-parsing errors (a connect error that is a
+    # timeout, too), so the underlying error is looked for before believing "timeout".
     causes = _causes(exc)
     if any(isinstance(cause, aiohttp.http_exceptions.LineTooLong) for cause in causes):
         return ErrorKind.TOO_LARGE, "a status line or header of the answer is too long for HTTP clients"
@@ -236,9 +238,9 @@ def classify_error(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
         found = _known_cause(cause)
         if found is not None:
             return found
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+    if isinstance(exc, TimeoutError):
         return ErrorKind.TIMEOUT, f"timed out after {timeout:g} s"
-    if isinstance(exc, httpx.UnsupportedProtocol):
+    if isinstance(exc, aiohttp.InvalidURL):
         return ErrorKind.INVALID_URL, "not an http(s) URL"
     message = _message(exc)
     if "Name or service not known" in message or "nodename nor servname" in message:
@@ -317,40 +319,31 @@ class Fetcher:
         self.insecure_hosts: set[str] = set()
         self.credential_origins: set[str] = set()  # origins that get the shop's credentials and headers
         self.requests = 0
-        self.cookies = httpx.Cookies()
+        self.cookies = CookieJar()  # one jar for both sessions (http.cookiejar's rules)
         self._trust = trust
-        self._clients: dict[bool, httpx.AsyncClient] = {}
-        self._transports: dict[bool, AiohttpTransport] = {}
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, HostPolicy] = {}
+        self._headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": config.user_agent}
         self._shop_headers = config.shop_headers()
-        self._timeouts = httpx.Timeout(
-            config.request_timeout, connect=config.connect_timeout, read=config.read_timeout
-        ).as_dict()
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,  # the whole request is bounded in _once
+            connect=config.request_timeout,  # waiting for a free connection, and connecting
+            sock_connect=config.connect_timeout,
+            sock_read=config.read_timeout,
+        )
 
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
-        if client is None:
-            connections = self.config.concurrency * 2
+    def _session(self, verify: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(verify)
+        if session is None:
             tls: ssl.SSLContext | bool = self._trust if verify else False
-
-            def session() -> aiohttp.ClientSession:
-                # Cookies live in self.cookies alone: aiohttp's own jar would store
-                # and send them a second time.
-                connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
-                return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-
-            # verify=tls: without it the transport loads certifi once more (0.1 s), unused
-            transport = AiohttpTransport(verify=tls, client=session)
-            self._transports[verify] = transport
-            client = httpx.AsyncClient(
-                transport=transport,
-                timeout=httpx.Timeout(**self._timeouts),
-                headers={"user-agent": self.config.user_agent, "accept-encoding": "gzip, deflate"},
-                follow_redirects=False,
-            )
-            self._clients[verify] = client
-        return client
+            connections = self.config.concurrency * 2
+            connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
+            # Cookies live in self.cookies alone: aiohttp's own jar would store
+            # and send them a second time.
+            session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+            self._sessions[verify] = session
+        return session
 
     def resolver(self) -> GuardedResolver:
         """The one resolver of this fetcher's clients (made in the running event loop)."""
@@ -372,10 +365,9 @@ class Fetcher:
         return [host for host, ok in zip(hosts, allowed, strict=True) if ok]
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
-        self._transports.clear()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
         if self._resolver is not None:
             await self._resolver.close()
             self._resolver = None
@@ -400,7 +392,7 @@ class Fetcher:
         hops: list[Hop] = []
         # A URL asked again is a loop unless a cookie came meanwhile (an age or
         # cookie gate that sends the visitor back where they started).
-        seen = {(url, len(self.cookies.jar))}
+        seen = {(url, len(self.cookies))}
         current = url
         while True:
             result = await self._attempts(current, method, limit)
@@ -412,7 +404,7 @@ class Fetcher:
             if target is None:
                 failure = (ErrorKind.BAD_REDIRECT, "redirect to an invalid URL")
                 return _finish(result, url, hops, started, failure)
-            state = (target, len(self.cookies.jar))
+            state = (target, len(self.cookies))
             if state in seen:
                 return _finish(result, url, hops, started, (ErrorKind.REDIRECT_LOOP, "redirect loop"))
             if len(hops) >= self.config.max_redirects:
@@ -483,49 +475,75 @@ class Fetcher:
         return not url.startswith("https:") or host_key(url) not in self.insecure_hosts
 
     async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
-        """One request straight to the client's transport.
+        """One request, its answer's headers and (up to ``limit`` bytes of) its body.
 
-        httpx's request and response objects, without the client's per-request
-        work (URL merging, auth and redirect machinery, cookie extraction on
-        every answer): 40 % less CPU a request, measured on the benchmark shop.
         Redirects are followed by :meth:`fetch`; cookies are kept in one jar per
         fetcher and handled only once a shop has set one."""
-        client = self._client(verify)
-        extra = self._shop_headers if self._shop_headers and self.sends_credentials(url) else None
-        headers = {**client.headers, **extra} if extra else client.headers
-        request = httpx.Request(method, url, headers=headers, extensions={"timeout": self._timeouts})
+        headers = self._headers
+        if self._shop_headers and self.sends_credentials(url):
+            headers = {**headers, **self._shop_headers}
         if self.cookies:
-            self.cookies.set_cookie_header(request)
-        response = await self._transports[verify].handle_async_request(request)
-        try:
-            if "set-cookie" in response.headers:
-                response.request = request
-                self.cookies.extract_cookies(response)
+            headers = {**headers, **_cookie_header(self.cookies, url)}
+        async with self._session(verify).request(
+            method, url, headers=headers, allow_redirects=False, auto_decompress=False, timeout=self._timeout
+        ) as response:
+            answer = _header_dict(response.headers)
+            if "set-cookie" in answer:
+                _keep_cookies(self.cookies, url, response.headers)
             body, truncated = b"", False
-            if method != "HEAD" and response.status_code not in REDIRECT_CODES and limit > 0:
+            if method != "HEAD" and response.status not in REDIRECT_CODES and limit > 0:
                 body, truncated = await _read_body(response, limit)
-        finally:
-            await response.aclose()
+            if truncated:
+                response.close()  # the rest is not wanted: the connection is not reused
         return FetchResult(
-            url=url,
-            final_url=url,
-            status=response.status_code,
-            headers={k.lower(): v for k, v in response.headers.items()},
-            body=body,
-            truncated=truncated,
+            url=url, final_url=url, status=response.status, headers=answer, body=body, truncated=truncated
         )
 
 
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+def _header_dict(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    """The answer's headers by lower-case name, repeated ones joined with ", "."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def _cookie_header(jar: CookieJar, url: str) -> dict[str, str]:
+    """The Cookie header ``jar`` sends to ``url``, if any."""
+    request = urllib.request.Request(url)
+    jar.add_cookie_header(request)
+    cookie = request.get_header("Cookie")
+    return {"cookie": cookie} if cookie else {}
+
+
+class _CookieAnswer:
+    """What :meth:`CookieJar.extract_cookies` reads of an answer: its headers, as a message."""
+
+    def __init__(self, headers: CIMultiDictProxy[str]) -> None:
+        self._message = email.message.Message()
+        for name in ("set-cookie", "set-cookie2"):
+            for value in headers.getall(name, ()):
+                self._message[name] = value
+
+    def info(self) -> email.message.Message:
+        return self._message
+
+
+def _keep_cookies(jar: CookieJar, url: str, headers: CIMultiDictProxy[str]) -> None:
+    jar.extract_cookies(_CookieAnswer(headers), urllib.request.Request(url))  # type: ignore[arg-type]
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
     """At most ``limit`` bytes of the decoded body, and whether there was more.
 
-    Decoded here, not by httpx, so that a compression bomb is cut at ``limit``
-    decoded bytes without being inflated first (:mod:`crawler.decoding`); the
-    bytes read off the wire are capped at ``limit`` as well."""
+    Decoded here, not by the client, so that a compression bomb is cut at
+    ``limit`` decoded bytes without being inflated first (:mod:`crawler.decoding`);
+    the bytes read off the wire are capped at ``limit`` as well."""
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
     body = bytearray()
     received = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in response.content.iter_any():
         received += len(chunk)
         decoded, more = decoder.decode(chunk, limit - len(body))
         body += decoded

@@ -15,14 +15,13 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import fast_config
 from dns_server import serve_dns
 
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
-from shophealth.crawler.decoding import BoundedDecoder, decode_capped
+from shophealth.crawler.decoding import BoundedDecoder, DecodingError, decode_capped
 from shophealth.crawler.evidence_store import load_evidence, save_evidence
 from shophealth.crawler.fetch import Fetcher, trust_context
 from shophealth.crawler.gather import SITEMAP_MAX_URLS, SiteCrawl
@@ -116,7 +115,7 @@ def test_codings_are_undone(coding: str, data: bytes) -> None:
 
 def test_a_coding_not_asked_for_is_kept_as_sent_and_broken_data_is_an_error() -> None:
     assert decode_capped(b"\x1b\x00brotli?", "br", 100) == (b"\x1b\x00brotli?", False)
-    with pytest.raises(httpx.DecodingError):
+    with pytest.raises(DecodingError):
         BoundedDecoder("gzip").decode(b"not gzip at all", 100)
 
 
