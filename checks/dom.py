@@ -28,7 +28,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import ahocorasick_rs
@@ -161,6 +161,27 @@ class CaselessWords:
         return self._automaton.find_matches_as_indexes(lowered, overlapping=True), len(lowered) != len(text)
 
 
+class PerPage(Generic[T]):
+    """Values memoised per page while the page's facts live, found by the facts' identity:
+    hashing :class:`PageFacts` hashes its text, which is read back from the crawl's spool."""
+
+    def __init__(self) -> None:
+        self._values: dict[int, T] = {}
+
+    def get(self, facts: PageFacts) -> T | None:
+        return self._values.get(id(facts))
+
+    def put(self, facts: PageFacts, value: T) -> T:
+        key = id(facts)
+        if key not in self._values:
+            weakref.finalize(facts, self._values.pop, key, None)
+        self._values[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class PageHits:
     """What :class:`PageAnchors` keeps of one page: each user's hits, as (word, start) pairs."""
@@ -186,7 +207,7 @@ class PageAnchors:
         self._users: list[tuple[str, ...]] = []
         self._words: CaselessWords | None = None
         self._owners: list[tuple[tuple[int, int], ...]] = []  # per word: (user, the user's index of it)
-        self._found: weakref.WeakKeyDictionary[PageFacts, PageHits] = weakref.WeakKeyDictionary()
+        self._found: PerPage[PageHits] = PerPage()
 
     def register(self, words: Sequence[str]) -> int:
         """Add a user (lower-case ``words``); its number is what :meth:`PageHits.of` takes."""
@@ -196,10 +217,7 @@ class PageAnchors:
         return len(self._users) - 1
 
     def of(self, facts: PageFacts) -> PageHits:
-        found = self._found.get(facts)
-        if found is None:
-            found = self._found[facts] = self._scan(facts.text)
-        return found
+        return self._found.get(facts) or self._found.put(facts, self._scan(facts.text))
 
     def _scan(self, text: str) -> PageHits:
         words = self._words or self._build()
@@ -244,7 +262,7 @@ class MarkupWords:
         self._users: list[tuple[tuple[str, ...], Reader]] = []
         self._words: CaselessWords | None = None
         self._owners: list[tuple[tuple[int, int], ...]] = []
-        self._read: weakref.WeakKeyDictionary[PageFacts, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+        self._read: PerPage[tuple[Any, ...]] = PerPage()
 
     def register(self, words: Sequence[str], reader: Reader) -> int:
         """Add a user (lower-case ``words``) and its reader; its number indexes :meth:`of`."""
@@ -259,7 +277,7 @@ class MarkupWords:
             return self._scan(page.html_bytes.decode("utf-8", "replace"))
         read = self._read.get(page.facts)
         if read is None:
-            read = self._read[page.facts] = self._scan(page.html_bytes.decode("utf-8", "replace"))
+            read = self._read.put(page.facts, self._scan(page.html_bytes.decode("utf-8", "replace")))
         return read
 
     def _scan(self, html: str) -> tuple[Any, ...]:
