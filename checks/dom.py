@@ -15,8 +15,25 @@
 * :func:`shop_hosts` and :func:`same_site`: which hosts are the shop's own.
 * :class:`NearWords`: a regular expression tried only around its anchor words.
 
-Caches are keyed by the page's URL and compressed body (both hashable, the
-body's hash computed once), never by the page object.
+Checks run one after another over all pages, so what several of them derive
+from one page is derived once for all of them, in one pass per page, and only
+a compact result is kept while the page lives (:class:`PerPage`, found by the
+facts' identity), never a decompressed or lower-cased text:
+
+* :data:`PAGE_ANCHORS` (:class:`PageAnchors`): the anchor words of every
+  :class:`NearWords` and the payment check's method names, one Aho-Corasick
+  pass over the page's lower-cased visible text; 8 bytes a hit are kept, and
+  each user makes its windows from its own hits when it reads the page.
+* :data:`PAGE_MARKUP` (:class:`MarkupWords`): the payment icons' and share
+  hints' words, one pass over the page's HTML, decompressed and decoded once;
+  each user keeps what it read at its hits (icon values, a yes or no).
+* :class:`CaselessWords` is the search both use: as if over ``text.lower()``,
+  but a Latin-1 text is searched as ASCII-lowered bytes (the same hits).
+
+The checks stay pure functions of the evidence: a memo only saves repeating
+a computation whose result depends on the page alone.
+Other caches are keyed by the page's URL and compressed body, never by the
+page object.
 """
 
 from __future__ import annotations
