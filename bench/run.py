@@ -267,13 +267,15 @@ def serve(shop_dir: Path, port: int, delay: tuple[psutil.Process, int] | None, t
 # --- measuring --------------------------------------------------------------------------
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    """(summed RSS, number of processes) of ``proc`` and its descendants."""
+    total = count = 0
     with contextlib.suppress(psutil.NoSuchProcess):
         for p in [proc, *proc.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
-    return total
+                count += 1
+    return total, count
 
 
 def _children_cpu_s() -> float:
@@ -281,15 +283,18 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(cmd: list[str], stdout: Path, stderr: Path) -> Usage:
-    """Run ``cmd`` to completion, polling its process tree's RSS every 50 ms."""
+def measure(cmd: list[str], stdout: Path, stderr: Path, timeline: Path) -> Usage:
+    """Run ``cmd`` to completion, polling its process tree's RSS every 50 ms; each
+    sample (seconds, processes, MB) is written to ``timeline``, to see which phase peaks."""
     cpu_before = _children_cpu_s()
     start = time.perf_counter()
-    with stdout.open("wb") as out, stderr.open("wb") as err:
+    with stdout.open("wb") as out, stderr.open("wb") as err, timeline.open("w") as samples:
         proc = psutil.Popen(cmd, stdout=out, stderr=err)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc))
+            rss, processes = _tree_rss(proc)
+            peak = max(peak, rss)
+            samples.write(f"{time.perf_counter() - start:.2f}\t{processes}\t{rss / 2**20:.1f}\n")
             time.sleep(POLL_S)
     wall = time.perf_counter() - start
     return Usage(wall, _children_cpu_s() - cpu_before, peak / 2**20, int(proc.returncode))
@@ -413,7 +418,7 @@ def run_tool(setup: Setup, tool: str) -> Result | None:
         with serve(setup.shop_dir, manifest["port"], delay, Path(tmp)) as served:
             server_cpu = served.cpu_s()
             print(f"[{mode}] {' '.join(cmd)}", flush=True)
-            usage = measure(cmd, stdout, stderr)
+            usage = measure(cmd, stdout, stderr, out / f"{tool}-{mode}.rss.tsv")
             server_cpu = served.cpu_s() - server_cpu
         pages, requests = count_requests(served.access_log, set(manifest["page_paths"]))
         shutil.copy(Path(tmp) / "error.log", out / f"{tool}-{mode}.nginx-error.log")

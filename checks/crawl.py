@@ -18,7 +18,9 @@
     A page the crawler read only in part: its answer (after decompression)
     was longer than the byte limit (``max_bytes``, 5 MB; a gzip bomb, a
     2 GB response), or it carries more links and resources than are kept per
-    page (3,000: the rest were neither crawled nor verified). One finding per
+    page (3,000: the rest were neither crawled nor verified), or nests elements
+    more than 4,096 deep (a hostile page: the parser's time grows with the
+    square of the depth; it is read up to there). One finding per
     page, ``target`` null; ``evidence.cut`` says which. Nothing on the cut-off
     part was judged: a customer's browser may also give up on such a page.
 """
@@ -29,7 +31,7 @@ from collections.abc import Iterator
 
 from shophealth.checks.base import Check, Finding, Options
 from shophealth.crawler.evidence import SiteEvidence
-from shophealth.crawler.parse import MAX_REFS
+from shophealth.crawler.parse import MAX_DEPTH, MAX_REFS
 
 
 def find_traps(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
@@ -63,6 +65,8 @@ def find_cut_pages(evidence: SiteEvidence, options: Options) -> Iterator[Finding
             cuts.append(
                 f"more than {MAX_REFS:,} links and resources: only the first {MAX_REFS:,} were followed"
             )
+        if page.facts is not None and page.facts.nesting_cut:
+            cuts.append(f"elements nested more than {MAX_DEPTH:,} deep: it was read up to there")
         if cuts:
             yield Finding(
                 check="crawl.limit",

@@ -54,7 +54,7 @@ app = typer.Typer(
 )
 checks_app = typer.Typer(help="The checks shophealth runs.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however narrow the terminal
 out = Console()
 
 
@@ -191,7 +191,7 @@ def scan_command(
         int | None,
         typer.Option(
             min=0,
-            help="Processes that fetch and parse, per shop (0 = none; default: one per core, big shops).",
+            help="Processes that fetch and parse, per shop (0 = none; default: cores - 1, big shops).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,

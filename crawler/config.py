@@ -94,7 +94,7 @@ class ScanConfig:
     lighthouse_runs: int = 1  # runs per page; the median is reported
     lighthouse_timeout: float = 120.0
     artifacts_dir: str | None = None  # where screenshots go; none are taken when unset
-    workers: int | None = None  # processes that fetch and parse; unset: one per core (2+ cores), 0: none
+    workers: int | None = None  # processes that fetch and parse; unset: cores - 1 (2+ cores), 0: none
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     checks: Mapping[str, Any] = field(default_factory=dict)  # eslint-style per-check settings

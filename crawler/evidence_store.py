@@ -12,7 +12,8 @@ reads, this layout (format ``shophealth.evidence/1``)::
     DIR/site-00/probe.jsonl.zst        the not-found probe's answer (a Page; no line when none)
     DIR/site-00/plain_http.jsonl.zst   the home asked over http:// (a Page; no line when none)
     DIR/site-00/cuts.jsonl.zst         crawler traps cut off (CrawlCut; absent in older folders)
-    DIR/site-00/screenshots/*.png      the rendered pages' screenshots
+    DIR/site-00/screenshots/*.png      the rendered pages' screenshots (those taken into DIR/screenshots
+                                       by --save-evidence alone stay there, named ../screenshots/…)
 
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
 "run": {"id", "started_at", "finished_at", "interrupted", "config"},
@@ -21,17 +22,21 @@ reads, this layout (format ``shophealth.evidence/1``)::
 
 Each ``.jsonl.zst`` file is one Zstandard frame (level 3) of JSON lines; a
 line is one record of :mod:`shophealth.crawler.evidence`, with the
-dataclass's field names, except that the fields the scan keeps compressed in
-memory are stored uncompressed, so that the file's compression works across
-records (a shop's pages share most of their markup; on the 2,000-page
-benchmark shop, 14 MB instead of 61 MB as base64 of each page's own
-compression): ``body_z`` is stored as ``html``, ``facts.text_z`` as
+dataclass's field names, except that the fields the scan keeps compressed
+(in memory or in its spool file) are stored uncompressed, so that the file's
+compression works across records (a shop's pages share most of their markup;
+on the 2,000-page benchmark shop, 14 MB instead of 61 MB as base64 of each
+page's own compression): ``body_blob`` is stored as ``html``, ``facts.text_blob`` as
 ``facts.text``, a link's ``body_head_z`` as ``body_head`` and a Lighthouse
 result's ``report_z`` as ``report``. Their values are the raw bytes (UTF-8
 text, or whatever a server sent) as a string of the code points 0-255, one a
 byte (Latin-1), so that any bytes round-trip exactly. Enum fields are their
 values (``error_kind: "tls"``). A rendered page's ``screenshot`` is relative
 to its site folder.
+
+Loaded pages are kept as a crawl keeps them (equal references shared, HTML
+and text in a temporary spool file: ``crawler.evidence``): the 2,000-page
+benchmark shop's pages take 24 MB of memory instead of 140 MB.
 
 Versioning: a reader refuses another major version (``shophealth.evidence/2``)
 with a one-line error; fields it does not know are ignored, so minor
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -55,12 +61,15 @@ from shophealth import __version__
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
 from shophealth.crawler.evidence import (
+    Blob,
     CrawlCut,
+    Interner,
     LighthouseResult,
     LinkResult,
     Page,
     RenderedPage,
     SiteEvidence,
+    Spool,
     TlsFacts,
     compress_bytes,
     compress_fast,
@@ -86,7 +95,7 @@ class Unpacked:
     field: str  # the in-memory field (``body_z``)
     stored_as: str  # its name on disk (``html``)
     decompress: Callable[[bytes], bytes]
-    compress: Callable[[bytes], bytes]
+    compress: Callable[[bytes], bytes | Blob]
 
 
 def _zstd(raw: bytes) -> bytes:
@@ -95,8 +104,8 @@ def _zstd(raw: bytes) -> bytes:
 
 UNPACKED: dict[type, tuple[Unpacked, ...]] = {
     Page: (
-        Unpacked(None, "body_z", "html", decompress, _zstd),
-        Unpacked("facts", "text_z", "text", decompress_fast, compress_fast),
+        Unpacked(None, "body_blob", "html", decompress, lambda raw: Blob(_zstd(raw))),
+        Unpacked("facts", "text_blob", "text", decompress_fast, lambda raw: Blob(compress_fast(raw))),
     ),
     LinkResult: (Unpacked(None, "body_head_z", "body_head", decompress, _zstd),),
     LighthouseResult: (Unpacked(None, "report_z", "report", decompress, _zstd),),
@@ -194,7 +203,7 @@ def _stored(record: object) -> object:
     unpacked = UNPACKED.get(type(record))
     if not unpacked:
         return record
-    data = msgspec.to_builtins(record, builtin_types=(bytes,))
+    data = msgspec.to_builtins(record, builtin_types=(bytes,), enc_hook=_blob_bytes)
     for spec in unpacked:
         holder = data if spec.container is None else data[spec.container]
         if holder is not None:
@@ -202,11 +211,21 @@ def _stored(record: object) -> object:
     return data
 
 
+def _blob_bytes(value: object) -> bytes:
+    if isinstance(value, Blob):
+        return value.read()
+    raise NotImplementedError(f"cannot store {type(value).__name__}")
+
+
 def _keep_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
-    """``rendered`` with its screenshot copied into the site folder (its path made relative)."""
+    """``rendered`` with its screenshot path made relative to the site folder: one taken
+    into the evidence folder already (``--save-evidence`` alone) stays where it is, any
+    other is copied into the site folder."""
     if not rendered.screenshot or not Path(rendered.screenshot).is_file():
         return dataclasses.replace(rendered, screenshot=None)
-    source = Path(rendered.screenshot)
+    source = Path(rendered.screenshot).resolve()
+    if source.is_relative_to(folder.parent.resolve()):
+        return dataclasses.replace(rendered, screenshot=os.path.relpath(source, folder.resolve()))
     (folder / SCREENSHOTS).mkdir(exist_ok=True)
     shutil.copyfile(source, folder / SCREENSHOTS / source.name)
     return dataclasses.replace(rendered, screenshot=f"{SCREENSHOTS}/{source.name}")
@@ -279,14 +298,14 @@ def _read_manifest(folder: Path) -> _Manifest:
 def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
     folder = _inside(root, entry.folder)
     rendered = [
-        _found_screenshot(r, folder) for r in _read_lines(folder / "rendered.jsonl.zst", RenderedPage)
+        _found_screenshot(r, folder, root) for r in _read_lines(folder / "rendered.jsonl.zst", RenderedPage)
     ]
     probe = _read_lines(folder / "probe.jsonl.zst", Page)
     plain_http = _read_lines(folder / "plain_http.jsonl.zst", Page)
     evidence = SiteEvidence(
         site=entry.site,
         home=entry.home,
-        pages=tuple(_read_lines(folder / "pages.jsonl.zst", Page)),
+        pages=tuple(_read_lines(folder / "pages.jsonl.zst", Page, _kept_as_crawled(Interner(), Spool()))),
         links={r.url: r for r in _read_lines(folder / "links.jsonl.zst", LinkResult)},
         probe=probe[0] if probe else None,
         tls=tuple(_read_lines(folder / "tls.jsonl.zst", TlsFacts)),
@@ -300,6 +319,25 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
     return SavedSite(site, evidence, entry.stats, entry.error)
 
 
+def _kept_as_crawled(interner: Interner, spool: Spool) -> Callable[[Page], Page]:
+    """What keeps a page read as a crawl keeps it: equal references and header
+    strings shared, its HTML and text in ``spool`` rather than in memory."""
+
+    def kept(page: Page) -> Page:
+        facts = page.facts
+        if facts is not None:
+            facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
+        return dataclasses.replace(
+            page,
+            refs=interner.refs(page.refs),
+            headers=interner.headers(page.headers),
+            body_blob=spool.put(page.body_z),
+            facts=facts,
+        )
+
+    return kept
+
+
 def _inside(root: Path, name: str) -> Path:
     """``root / name``, refusing a name that leads out of ``root`` (the manifest is untrusted)."""
     folder = (root / name).resolve()
@@ -308,8 +346,13 @@ def _inside(root: Path, name: str) -> Path:
     return folder
 
 
-def _read_lines(path: Path, kind: type[Record]) -> list[Record]:
+def _read_lines(
+    path: Path, kind: type[Record], each: Callable[[Record], Record] | None = None
+) -> list[Record]:
+    """The records of one file, each passed through ``each`` as it is read, when given."""
     try:
+        if each is not None:
+            return [each(_record(line, kind)) for line in _lines(path)]
         return [_record(line, kind) for line in _lines(path)]
     except OSError as exc:
         raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -342,11 +385,13 @@ def _lines(path: Path) -> Iterator[bytes]:
         raise ValueError("the file ends before its last record does")
 
 
-def _found_screenshot(rendered: RenderedPage, folder: Path) -> RenderedPage:
+def _found_screenshot(rendered: RenderedPage, folder: Path, root: Path) -> RenderedPage:
+    """``rendered`` with its screenshot's absolute path, if the file is inside the evidence folder."""
     if rendered.screenshot is None:
         return rendered
     path = (folder / rendered.screenshot).resolve()
-    return dataclasses.replace(rendered, screenshot=str(path) if path.is_relative_to(folder) else None)
+    inside = path.is_relative_to(root.resolve())
+    return dataclasses.replace(rendered, screenshot=str(path) if inside else None)
 
 
 # --- judging ------------------------------------------------------------------------------

@@ -33,12 +33,16 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import DecodingError, decode_capped
 from shophealth.crawler.evidence import (
     BODY_HEAD,
+    EMPTY,
     VERDICT_HEADERS,
+    Blob,
     ErrorKind,
+    Interner,
     LinkResult,
     Page,
     Ref,
     Sighting,
+    Spool,
     compress_bytes,
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
@@ -134,7 +138,8 @@ class SiteCrawl:
         self._queue: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue()
         self._scheduled_pages: set[str] = set()
         self._parsed_finals: set[str] = set()
-        self._strings: dict[str, str] = {}
+        self.interner = Interner()  # equal references and header strings shared between pages
+        self.spool = Spool()  # the pages' HTML and text, on disk
         self.checked = 0  # targets with their facts
         self._pages_pending = 0  # page jobs queued or running
         self._phase = "crawling"
@@ -316,31 +321,7 @@ class SiteCrawl:
             return fetched_page(fetched.result, depth)
         self._parsed_finals.add(final)
         self._scheduled_pages.add(final)
-        return fetched_page(fetched.result, depth, fetched.document, self._shared(fetched.document.refs))
-
-    def _shared(self, refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
-        """``refs`` with their URL and text strings shared with every other page's.
-
-        A page parsed in a worker process arrives with its own copies of the
-        navigation's URLs and link texts; on the benchmark's 2,000 pages
-        146,000 URL and 148,000 text strings were copies of 8,157 and 2,291
-        distinct ones, 20 MB."""
-        strings = self._strings
-        return tuple(
-            tuple.__new__(
-                Ref,
-                (
-                    strings.setdefault(r.url, r.url),
-                    r.tag,
-                    r.attr,
-                    strings.setdefault(r.text, r.text),
-                    r.rel,
-                    r.method,
-                    r.invalid,
-                ),
-            )
-            for r in refs
-        )
+        return fetched_page(fetched.result, depth, fetched.document, interner=self.interner, spool=self.spool)
 
     async def _seed_from_sitemaps(self, home: str) -> None:
         try:
@@ -460,15 +441,25 @@ def fetched_page(
     depth: int,
     document: ParsedDocument | None = None,
     refs: tuple[Ref, ...] | None = None,
+    interner: Interner | None = None,
+    spool: Spool | None = None,
 ) -> Page:
     """The evidence record of a fetch, with its parsed document when it was HTML
-    (and ``refs`` in place of the document's own, when given)."""
+    (and ``refs`` in place of the document's own, when given), its references
+    and headers shared with other pages' through ``interner``, its HTML and text
+    kept in ``spool`` (else in memory)."""
+    if refs is None:
+        refs = document.refs if document is not None else ()
+    keep = spool.put if spool is not None else Blob
+    facts = document.facts if document is not None else None
+    if facts is not None and spool is not None:
+        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
     return Page(
         url=result.url,
         final_url=result.final_url,
         status=result.status,
         depth=depth,
-        headers=result.headers,
+        headers=interner.headers(result.headers) if interner is not None else result.headers,
         redirects=result.hops,
         elapsed_ms=result.elapsed_ms,
         content_type=result.content_type,
@@ -476,9 +467,9 @@ def fetched_page(
         error_kind=result.error_kind,
         truncated=result.truncated,
         charset=document.charset if document is not None else None,
-        body_z=document.body_z if document is not None else b"",
-        facts=document.facts if document is not None else None,
-        refs=(document.refs if refs is None else refs) if document is not None else (),
+        body_blob=keep(document.body_z) if document is not None else EMPTY,
+        facts=facts,
+        refs=interner.refs(refs) if interner is not None else refs,
     )
 
 

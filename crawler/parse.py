@@ -22,6 +22,8 @@ import codecs
 import dataclasses
 import itertools
 import json
+import operator
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from shophealth.crawler.evidence import CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
+from shophealth.crawler.evidence import Blob, CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
 from shophealth.crawler.urls import malformed_reason, resolve
 
 # The attributes of each element that name a link or resource.
@@ -65,12 +67,26 @@ INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
 MAX_TEXT = 200_000
 MAX_REF_TEXT = 120
 MAX_REFS = 3_000  # links and resources kept per page; a mega-menu has ~1,500, a hostile page 100,000
+# Elements open at once that a page is read to. Lexbor's parse time grows with the square
+# of the nesting depth (200,000 nested <div>s: over a minute, in C, which no budget can
+# interrupt); Chromium itself flattens the tree below 512. Real pages stay far below.
+MAX_DEPTH = 4_096
+# Start and end tags of elements that leave something open: not void elements, not those
+# the next of their kind closes (old shops leave <p>, <li>, <td>, <option> unclosed).
+_NESTING_TAG = re.compile(
+    r"<(/?)(?!(?:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr|p|li|dt|dd"
+    r"|option|optgroup|tr|td|th|thead|tbody|tfoot|colgroup|caption|rb|rt|rtc|rp|html|head|body)"
+    r"[\s/>])[a-z][a-z0-9-]*",
+    re.IGNORECASE,
+)
+_NESTING_STEP = {"": 1, "/": -1}
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedPage:
     facts: PageFacts
     refs: tuple[Ref, ...]
+    html: str  # what was parsed: the page, or its start when it nests too deep (``nesting_cut``)
 
 
 def decode(body: bytes, content_type: str | None) -> tuple[str, str]:
@@ -81,6 +97,7 @@ def decode(body: bytes, content_type: str | None) -> tuple[str, str]:
 
 def parse_html(html: str, url: str) -> ParsedPage:
     """Facts and references of one HTML page fetched from ``url``."""
+    html, nesting_cut = cap_nesting(html)
     tree = LexborHTMLParser(html)
     base = _base_url(tree, url)
     refs = tuple(itertools.islice(_refs(tree, base), MAX_REFS + 1))
@@ -88,7 +105,27 @@ def parse_html(html: str, url: str) -> ParsedPage:
     if len(refs) > MAX_REFS:
         refs = refs[:MAX_REFS]
         facts = dataclasses.replace(facts, refs_cut=True)
-    return ParsedPage(facts=facts, refs=refs)
+    if nesting_cut:
+        facts = dataclasses.replace(facts, nesting_cut=True)
+    return ParsedPage(facts=facts, refs=refs, html=html)
+
+
+def cap_nesting(html: str) -> tuple[str, bool]:
+    """``html``, or its start up to the tag that opens element :data:`MAX_DEPTH` + 1
+    (then True). Cutting there again gives the same start, so a page parsed again
+    (a resumed scan) is read as it was. A page with fewer tags costs one count."""
+    if html.count("<") <= MAX_DEPTH:
+        return html, False
+    sums = list(itertools.accumulate(map(_NESTING_STEP.__getitem__, _NESTING_TAG.findall(html))))
+    lows = itertools.accumulate(itertools.chain((0,), sums), min)  # stray end tags close nothing
+    if max(map(operator.sub, sums, lows), default=0) <= MAX_DEPTH:
+        return html, False
+    depth = 0
+    for match in _NESTING_TAG.finditer(html):
+        depth = depth + 1 if not match.group(1) else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            return html[: match.end()], True
+    return html, False  # not reached: the sums above found that depth
 
 
 def _base_url(tree: LexborHTMLParser, url: str) -> str:
@@ -164,7 +201,7 @@ def _facts(tree: LexborHTMLParser, base: str) -> PageFacts:
         "body_class": " ".join(_attr(tree.body, "class").split())[:500] if tree.body is not None else "",
         "microdata_types": tuple(_microdata_types(tree)),
     }
-    return PageFacts(text_z=compress_fast(_visible_text(tree)), **facts_without_text)  # type: ignore[arg-type]
+    return PageFacts(text_blob=Blob(compress_fast(_visible_text(tree))), **facts_without_text)  # type: ignore[arg-type]
 
 
 def _short_title(title: str | None) -> str | None:
@@ -261,7 +298,7 @@ def parse_document(body: bytes, content_type: str | None, url: str) -> ParsedDoc
     mismatch = charset_mismatch(body, encoding, html)
     if mismatch is not None:
         facts = dataclasses.replace(facts, charset_mismatch=mismatch)
-    return ParsedDocument(encoding, compress(html), facts, parsed.refs)
+    return ParsedDocument(encoding, compress(parsed.html), facts, parsed.refs)
 
 
 MISMATCH_SAMPLE_BEFORE = 30
@@ -346,7 +383,7 @@ def page_from_body(url: str, body: bytes, content_type: str = "text/html", statu
         headers={"content-type": content_type},
         content_type=content_type,
         charset=document.charset,
-        body_z=document.body_z,
+        body_blob=Blob(document.body_z),
         facts=document.facts,
         refs=document.refs,
     )

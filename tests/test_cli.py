@@ -45,6 +45,15 @@ def test_missing_sites_file(tmp_path: Path) -> None:
     )
 
 
+def test_error_stays_one_line_in_a_narrow_terminal(tmp_path: Path) -> None:
+    missing = tmp_path / ("a-long-folder-name-" * 4) / "sites.yaml"
+    env = {**os.environ, "COLUMNS": "40"}
+    result = subprocess.run(
+        [*SHOPHEALTH, "scan", "--sites", str(missing)], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert_one_line_error(result, 2, str(missing))
+
+
 def test_invalid_yaml_sites_file(tmp_path: Path) -> None:
     sites = tmp_path / "sites.yaml"
     sites.write_text("sites: [url: : :\n")

@@ -76,7 +76,7 @@ async def saved_demo(
     """The demo shops scanned (the plain shop also rendered), their evidence saved; servers stopped after."""
     folder = tmp_path_factory.mktemp("evidence")
     with demo_sites() as sites:
-        shots = str(tmp_path_factory.mktemp("screenshots"))  # without a folder none are taken
+        shots = str(folder / "screenshots")  # where --save-evidence alone has them taken
         plain = sites[0].config.replace(
             lighthouse_pages=0, render="sample", render_pages=2, artifacts_dir=shots
         )
@@ -99,6 +99,8 @@ def test_judge_gives_the_scans_report_without_the_network(
     assert scanned["sites"][0]["findings"] and scanned["sites"][0]["rendered"]
     screenshots = [r["screenshot"] for r in judged["sites"][0]["rendered"] if r["screenshot"]]
     assert screenshots and all(Path(s).is_file() and Path(s).is_relative_to(folder) for s in screenshots)
+    names = [path.name for path in folder.rglob("*.png")]
+    assert len(names) == len(set(names)) == len(screenshots)  # each kept once, not copied again
 
 
 def test_judge_with_other_check_settings(saved_demo: tuple[dict[str, Any], Path], tmp_path: Path) -> None:

@@ -163,13 +163,15 @@ async def test_an_unstartable_worker_program_is_a_fallback_not_an_error(
     assert "cannot start a worker process" in run.stats["workers_fallback"]
 
 
-def test_default_workers_is_one_per_core_on_two_or_more_started_when_the_shop_is_big(
+def test_default_workers_leave_the_coordinator_a_core_started_when_the_shop_is_big(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert default_workers(ScanConfig(workers=0)) == (0, 0)
     assert default_workers(ScanConfig(workers=3)) == (3, 0)  # asked for: from the first job
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
-    assert default_workers(ScanConfig()) == (4, AUTO_START_PAGES)
+    assert default_workers(ScanConfig()) == (3, AUTO_START_PAGES)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert default_workers(ScanConfig()) == (1, AUTO_START_PAGES)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
     assert default_workers(ScanConfig())[0] == 0
 
