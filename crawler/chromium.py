@@ -52,12 +52,13 @@ import warnings
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import certifi
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.utils import CryptographyDeprecationWarning
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 PROFILE_PREFIX = "shophealth-chromium-"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -232,6 +233,8 @@ def _install_bundle(database: Path, bundle: str) -> int:
     but the public roots (the system's and certifi's, which Chromium's own root store
     covers): a corporate bundle is often the system's with one CA added, and each
     certificate costs a ``certutil`` run (the system's 144 took 8 s). The count added."""
+    from cryptography.hazmat.primitives import hashes, serialization  # 31 ms, 13 MB: only here
+
     certificates = _bundle_certificates(Path(bundle))
     if not certificates:
         raise NotConfigured(f"the CA bundle {bundle} holds no certificate")
@@ -254,6 +257,8 @@ def _install_bundle(database: Path, bundle: str) -> int:
 @functools.cache
 def _public_roots() -> frozenset[bytes]:
     """SHA-256 fingerprints of the system's default roots and certifi's."""
+    from cryptography.hazmat.primitives import hashes
+
     sources = {ssl.get_default_verify_paths().cafile, certifi.where()}
     return frozenset(
         c.fingerprint(hashes.SHA256()) for s in sources if s for c in _bundle_certificates(Path(s))
@@ -261,6 +266,9 @@ def _public_roots() -> frozenset[bytes]:
 
 
 def _bundle_certificates(bundle: Path) -> list[x509.Certificate]:
+    from cryptography import x509
+    from cryptography.utils import CryptographyDeprecationWarning
+
     files = sorted(p for p in bundle.iterdir() if p.is_file()) if bundle.is_dir() else [bundle]
     certificates: list[x509.Certificate] = []
     for file in files:

@@ -24,7 +24,6 @@ from shophealth.reports.manual import ManualError, ManualScores, load_manual
 from shophealth.reports.renderers.csv import write_csv
 from shophealth.reports.renderers.html import write_html
 from shophealth.reports.renderers.json import write_json
-from shophealth.reports.renderers.junit import write_junit
 from shophealth.reports.renderers.sarif import write_sarif
 from shophealth.reports.renderers.selection import Failing
 from shophealth.reports.renderers.terminal import inert, render_summary
@@ -114,6 +113,8 @@ def write_outputs(
         if html is not None:
             written.append(write_html(report, html, lang, rubric, history))
         if junit is not None:
+            from shophealth.reports.renderers.junit import write_junit  # lxml: 15 ms, only for --junit
+
             write_junit(report, junit, fails)
             written.append(junit)
         if sarif is not None:
