@@ -113,6 +113,7 @@ class Shop:
     broken_external: list[str]
     broken_internal: dict[str, str]  # path -> kind
     journal: bool = False
+    external_port: int = 0  # the external sites' port; the shop's own when 0
     # product index -> broken internal targets shown on that product page
     broken_on_product: dict[int, list[str]] = field(default_factory=dict)
     external_on_product: dict[int, list[str]] = field(default_factory=dict)
@@ -160,7 +161,7 @@ def _title(rng: random.Random) -> str:
     return f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)}"
 
 
-def plan_shop(pages: int, seed: int, port: int) -> Shop:
+def plan_shop(pages: int, seed: int, port: int, external_port: int = 0) -> Shop:
     """Decide every page, link and broken target of the shop, deterministically."""
     rng = random.Random(seed)
     fixed = _fixed_page_count(0)
@@ -177,7 +178,7 @@ def plan_shop(pages: int, seed: int, port: int) -> Shop:
         )
         for i in range(n_products)
     ]
-    shop = Shop(pages, seed, port, categories, products, [], [], [], {})
+    shop = Shop(pages, seed, port, categories, products, [], [], [], {}, external_port=external_port or port)
     left = pages - len(shop.page_paths())
     shop.journal = left > 0
     shop.journal_posts = [f"journal-post-{k}" for k in range(left - 1)]
@@ -189,7 +190,7 @@ def plan_shop(pages: int, seed: int, port: int) -> Shop:
 def _plan_external(shop: Shop, rng: random.Random) -> None:
     hosts = [f"127.0.0.{k}" for k in range(2, 2 + EXTERNAL_HOSTS)]
     links = [
-        f"http://{host}:{shop.port}/{kind}/{n}"
+        f"http://{host}:{shop.external_port}/{kind}/{n}"
         for h, host in enumerate(hosts)
         for n, kind in (
             (n, ("brand", "guide", "review", "press")[(h + n) % 4]) for n in range(LINKS_PER_HOST)
@@ -469,7 +470,7 @@ def write_shop(shop: Shop, out_dir: Path) -> dict[str, Any]:
     _write(site, "/robots.txt", _robots(shop).encode())
     _write(site, "/sitemap.xml", _sitemap(shop, paths).encode())
     for url in shop.external_links:
-        host_path = url.removeprefix("http://").replace(f":{shop.port}", "", 1)
+        host_path = url.removeprefix("http://").replace(f":{shop.external_port}", "", 1)
         _write(ext, f"/{host_path}.html", _external_page(url).encode())
     manifest = _manifest(shop, paths, html_bytes)
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
@@ -513,12 +514,16 @@ def _manifest(shop: Shop, paths: list[str], html_bytes: int) -> dict[str, Any]:
     }
 
 
-def generate_shop(out_dir: Path, pages: int = 2000, seed: int = 7, port: int = 18391) -> dict[str, Any]:
-    """Generate the shop into ``out_dir`` (replacing what is there) and return its manifest."""
+def generate_shop(
+    out_dir: Path, pages: int = 2000, seed: int = 7, port: int = 18391, external_port: int = 0
+) -> dict[str, Any]:
+    """Generate the shop into ``out_dir`` (replacing what is there) and return its manifest.
+    ``external_port``: where its external sites are (the shop's port when 0), so that
+    several shops on different ports can link to the same external hosts (bench/nightly.py)."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    return write_shop(plan_shop(pages, seed, port), out_dir)
+    return write_shop(plan_shop(pages, seed, port, external_port), out_dir)
 
 
 def main() -> None:

@@ -230,7 +230,7 @@ def _channels_on(page: Page) -> Iterator[tuple[str, str]]:
     text = page.facts.text if page.facts is not None else ""
     if "@" in text and (email := EMAIL_IN_TEXT.search(text)) is not None:
         yield "email", email.group(0)
-    if (phone := PHONE_IN_TEXT.search(text)) is not None:
+    if (phone := PHONE_IN_TEXT.search_page(page)) is not None:
         yield "phone", phone.group(0)
     if (chat := _chat_provider(html.decode("utf-8", "replace"))) is not None:
         yield "live_chat", chat
@@ -285,7 +285,7 @@ def _topic_on(page: Page, words: re.Pattern[str], phrases: NearWords) -> dict[st
     if link is not None:
         return {"page": page.final_url, "link": link.url, "wording": link.text}
     heads = " ".join([page.facts.title or "", *page.facts.h1])
-    match = (words.search(heads) if page_kind(page) == "policy" else None) or phrases.search(page.facts.text)
+    match = (words.search(heads) if page_kind(page) == "policy" else None) or phrases.search_page(page)
     return {"page": page.final_url, "wording": match.group(0)} if match is not None else None
 
 

@@ -80,7 +80,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -88,6 +87,7 @@ from typing import Any
 import ahocorasick_rs
 
 from shophealth.checks.base import Check, Finding, Options, Severity, snippet
+from shophealth.checks.dom import PerPage
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 from shophealth.crawler.parse import block_spans
 
@@ -427,7 +427,7 @@ SERVER_DETECTORS: tuple[Detector, ...] = (
 )
 # Both checks' hints in one automaton: the visible text is searched once for both.
 TEXT_DETECTORS = DetectorSet(PHP_DETECTORS + SERVER_DETECTORS)
-_TEXT_NEEDS: weakref.WeakKeyDictionary[PageFacts, frozenset[Detector]] = weakref.WeakKeyDictionary()
+_TEXT_NEEDS: PerPage[frozenset[Detector]] = PerPage()
 
 
 # --- judging ---------------------------------------------------------------------------
@@ -457,7 +457,7 @@ def _text_leaks(facts: PageFacts, detectors: Sequence[Detector]) -> list[Leak]:
     needs = _TEXT_NEEDS.get(facts)
     if needs is None:
         needs = frozenset(TEXT_DETECTORS.needed(facts.text_bytes))
-        _TEXT_NEEDS[facts] = needs
+        _TEXT_NEEDS.put(facts, needs)
     needed = [detector for detector in detectors if detector in needs]
     return _leaks_found_by(needed, facts.text_bytes, facts) if needed else []
 

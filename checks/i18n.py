@@ -123,7 +123,7 @@ from shophealth.checks.i18n_text import (
     placeholders,
 )
 from shophealth.checks.linkverdict import link_verdict
-from shophealth.crawler.evidence import Page, SiteEvidence, decompress, decompress_fast
+from shophealth.crawler.evidence import EMPTY, Blob, Page, SiteEvidence, decompress, decompress_fast
 from shophealth.crawler.textblocks import TextBlock, text_blocks
 from shophealth.crawler.urls import normalize
 
@@ -192,12 +192,12 @@ PLACEHOLDER_SCREEN = re.compile(
 
 def blocks(page: Page) -> tuple[TextBlock, ...]:
     """A page's text blocks, computed once and shared by the checks (keyed by the stored body)."""
-    return _page_blocks(page.body_z) if page.body_z else ()
+    return _page_blocks(page.body_blob) if page.body_blob else ()
 
 
-@lru_cache(maxsize=4096)
-def _page_blocks(body_z: bytes) -> tuple[TextBlock, ...]:
-    return text_blocks(decompress(body_z).decode("utf-8", "surrogatepass"))
+@lru_cache(maxsize=4096)  # keyed by the blob, not its bytes: a spooled page's bytes stay on disk
+def _page_blocks(body: Blob) -> tuple[TextBlock, ...]:
+    return text_blocks(decompress(body.read()).decode("utf-8", "surrogatepass"))
 
 
 def declared_tag(page: Page) -> tuple[LanguageTag | None, str]:
@@ -280,13 +280,13 @@ class Screen:
 
 def screen(page: Page) -> Screen:
     tag, _ = declared_tag(page)
-    text_z = page.facts.text_z if page.facts is not None else b""
-    return _screen(text_z, tag.language if tag is not None else None)
+    text = page.facts.text_blob if page.facts is not None else EMPTY
+    return _screen(text, tag.language if tag is not None else None)
 
 
-@lru_cache(maxsize=8192)
-def _screen(text_z: bytes, declared: str | None) -> Screen:
-    data = decompress_fast(text_z)
+@lru_cache(maxsize=8192)  # keyed by the blob, not its bytes: a spooled page's text stays on disk
+def _screen(text_blob: Blob, declared: str | None) -> Screen:
+    data = decompress_fast(text_blob.read())
     text = data.decode("utf-8", "surrogatepass")
     # UTF-8 bytes beyond one a character: none on ASCII text, one for a lone ©. A Chinese
     # character takes two, and mojibake needs two non-ASCII characters: below that, no
@@ -445,12 +445,12 @@ def text_script(page: Page) -> Script | None:
     """The script 90 % of a page's distinctive Chinese characters are in, if any."""
     if page.facts is None or screen(page).han < MIN_SCRIPT_CHARS:
         return None
-    return _dominant_script(page.facts.text_z)
+    return _dominant_script(page.facts.text_blob)
 
 
-@lru_cache(maxsize=1024)
-def _dominant_script(text_z: bytes) -> Script | None:
-    han = Counter(HAN.findall(decompress_fast(text_z).decode("utf-8", "surrogatepass")))
+@lru_cache(maxsize=1024)  # keyed by the blob, not its bytes: a spooled page's text stays on disk
+def _dominant_script(text_blob: Blob) -> Script | None:
+    han = Counter(HAN.findall(decompress_fast(text_blob.read()).decode("utf-8", "surrogatepass")))
     is_simplified, is_traditional = hanzi().is_simplified, hanzi().is_traditional
     traditional = sum(n for c, n in han.items() if not is_simplified(c))
     simplified = sum(n for c, n in han.items() if not is_traditional(c))

@@ -30,11 +30,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import ahocorasick_rs
-
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import NearWords, per_site
-from shophealth.crawler.evidence import Page, SiteEvidence
+from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, per_site
+from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
 
@@ -112,8 +110,10 @@ METHODS = (
     Method("cash", re.compile(r"\bcash\b|現金", re.I), ("cash", "現金"), ambiguous=True),
 )
 ANCHOR_WORDS = sorted({a for m in METHODS for a in m.anchors})
-METHOD_ANCHORS = ahocorasick_rs.AhoCorasick(ANCHOR_WORDS)
 ANCHOR_METHODS = [[m for m in METHODS if word in m.anchors] for word in ANCHOR_WORDS]
+
+
+TEXT_ANCHORS = PAGE_ANCHORS.register(ANCHOR_WORDS)  # found in the visible text with NearWords' anchors
 PAYMENT_CONTEXT = re.compile(
     r"payments?|we accept|pay (by|with|via)|checkout|付款|支付|付費|結帳|結賬|接受", re.I
 )
@@ -220,7 +220,7 @@ def payment_methods(evidence: SiteEvidence) -> list[dict[str, str]]:
 def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
     assert page.facts is not None
     text = page.facts.text
-    for method, start in _candidates(text.lower(), known):
+    for method, start in _text_candidates(page.facts, known):
         window = text[max(0, start - WINDOW) : start + WINDOW]
         match = method.pattern.search(window)
         if match is None:
@@ -231,30 +231,40 @@ def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
                 continue
         known.add(method.name)
         yield method.name, match.group(0)
-    yield from _icon_methods(page.html_bytes.decode("utf-8", "replace"), known)
+    yield from _icon_methods(page, known)
 
 
-def _candidates(lowered: str, known: set[str]) -> Iterator[tuple[Method, int]]:
-    """(method, position) for each anchor word of a method not yet found."""
-    for index, start, _ in METHOD_ANCHORS.find_matches_as_indexes(lowered, overlapping=True):
-        for method in ANCHOR_METHODS[index]:
+def _text_candidates(facts: PageFacts, known: set[str]) -> Iterator[tuple[Method, int]]:
+    """(method, position) for each anchor word of a method not yet found in the page's visible text."""
+    hits = PAGE_ANCHORS.of(facts).of(TEXT_ANCHORS)
+    for i in range(0, len(hits), 2):
+        for method in ANCHOR_METHODS[hits[i]]:
             if method.name not in known:
-                yield method, start
+                yield method, hits[i + 1]
 
 
-def _icon_methods(html: str, known: set[str]) -> Iterator[tuple[str, str]]:
+def _icon_values(html: str, hits: list[tuple[int, int, int]]) -> tuple[tuple[int, str], ...]:
+    """What the shared pass over a page's HTML keeps for the payment check: (anchor word,
+    the attribute value or SVG title it stands in) for each anchor that stands in one."""
+    return tuple((word, value) for word, start, _ in hits if (value := _icon_value(html, start)) is not None)
+
+
+ICON_WORDS = PAGE_MARKUP.register(ANCHOR_WORDS, _icon_values)
+
+
+def _icon_methods(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
     """Methods named by an icon: an attribute value (alt, aria-label, src …) or an SVG title."""
-    lowered = html.lower()
-    for method, start in _candidates(lowered, known):
-        value = _icon_value(html, start)
-        if value is None or method.name in known:
-            continue
-        words = ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
-        if method.ambiguous and len(words.split()) > 2:
-            continue  # "octopus plush toy.jpg" is a product, "visa.svg" an icon
-        if (match := method.pattern.search(words)) is not None:
-            known.add(method.name)
-            yield method.name, match.group(0)
+    icons: tuple[tuple[int, str], ...] = PAGE_MARKUP.of(page)[ICON_WORDS]
+    for word, value in icons:
+        for method in ANCHOR_METHODS[word]:
+            if method.name in known:
+                continue
+            words = ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
+            if method.ambiguous and len(words.split()) > 2:
+                continue  # "octopus plush toy.jpg" is a product, "visa.svg" an icon
+            if (match := method.pattern.search(words)) is not None:
+                known.add(method.name)
+                yield method.name, match.group(0)
 
 
 def _icon_value(html: str, at: int) -> str | None:
@@ -306,10 +316,8 @@ def find_payment(evidence: SiteEvidence, options: Options) -> Iterator[Finding |
 def o2o_services(evidence: SiteEvidence) -> list[dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for page in _judged_pages(evidence):
-        assert page.facts is not None
-        text = page.facts.text
         for service, words in O2O_SERVICES.items():
-            if service not in found and (match := words.search(text)) is not None:
+            if service not in found and (match := words.search_page(page)) is not None:
                 found[service] = {"service": service, "wording": match.group(0), "page": page.final_url}
         if len(found) == len(O2O_SERVICES):
             break

@@ -127,10 +127,9 @@ def _anywhere(evidence: SiteEvidence, blocks: list[StoreBlock]) -> tuple[bool, b
     for page in evidence.html_pages():
         if has_address and has_hours:
             break
-        text = page.facts.text if page.facts is not None else ""
-        hours = has_hours or _hours_in(text) != frozenset()
+        hours = has_hours or _hours_on(page) != frozenset()
         if not has_address and (hours or page_kind(page) in STORE_KINDS):
-            has_address = ADDRESS_NEAR.search(text) is not None
+            has_address = ADDRESS_NEAR.search_page(page) is not None
         has_hours = hours
     return has_address, has_hours
 
@@ -144,9 +143,8 @@ def store_blocks(evidence: SiteEvidence) -> list[StoreBlock]:
         if page.status != 200 or page.facts is None:
             continue
         blocks += _structured_stores(page)
-        text = page.facts.text
-        hours = _hours_in(text)
-        addresses = tuple(m.group(0) for m in ADDRESS_NEAR.finditer(text)) if hours else ()
+        hours = _hours_on(page)
+        addresses = tuple(m.group(0) for m in ADDRESS_NEAR.finditer_page(page)) if hours else ()
         if addresses and (addresses, hours) not in seen:
             seen.add((addresses, hours))
             blocks += _blocks_on(page)
@@ -204,8 +202,17 @@ def _block(page: str, text: str) -> StoreBlock:
 
 def _hours_in(text: str) -> frozenset[tuple[int, int]]:
     """Time ranges that are opening hours: beside an hours label or day name."""
+    return _hours_of(HOURS_NEAR.finditer(text))
+
+
+def _hours_on(page: Page) -> frozenset[tuple[int, int]]:
+    """:func:`_hours_in` the page's visible text."""
+    return _hours_of(HOURS_NEAR.finditer_page(page))
+
+
+def _hours_of(matches: Iterator[re.Match[str]]) -> frozenset[tuple[int, int]]:
     ranges = set()
-    for match in HOURS_NEAR.finditer(text):
+    for match in matches:
         opens, closes = _minutes(match.group("a")), _minutes(match.group("b"), afternoon_hint=True)
         if opens is not None and closes is not None and opens != closes:
             ranges.add((opens, closes))

@@ -51,8 +51,10 @@ rendering is not slowed. Chromium then resolves an allowed name once more itself
 the shop's own host is pinned to the crawler's answer by ``--host-resolver-rules``
 (:attr:`~shophealth.crawler.chromium.Profile.host_rules`), other hosts are not
 (known limit: a third-party name answering a public address to us and a private
-one to Chromium a moment later, DNS rebinding, is not caught). WebSockets and
-the requests of service or shared workers (their own targets) are not guarded.
+one to Chromium a moment later, DNS rebinding, is not caught). A page's
+WebSockets are asked of the guard too (``route_web_socket``; a refused one is
+closed with code 1008), and no service worker is registered, since its own
+requests pass no route. Known limit: a shared worker's requests are not seen.
 
 The browser is found, not assumed (:func:`find_browser`): a configured path or
 ``$SHOPHEALTH_CHROMIUM``, then Playwright's own Chromium, then the system's. With
@@ -92,6 +94,7 @@ from playwright.async_api import (
     Playwright,
     Request,
     Route,
+    WebSocketRoute,
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
@@ -115,6 +118,7 @@ MAX_LINKS = 2000
 MAX_PIXELS = 1_000_000  # a width beyond this is not a layout but a lie
 MAX_SELECTOR = 300
 MAX_URL = 2000
+WEBSOCKET_POLICY_VIOLATION = 1008  # the close code a refused WebSocket gets
 CLOSE_TIMEOUT_S = 5.0
 UrlGuard = Callable[[str], Awaitable["str | None"]]  # why a URL may not be asked, or None
 
@@ -436,6 +440,8 @@ class BrowserPool:
             device_scale_factor=2,
             ignore_https_errors=self.profile is not None and self.profile.ignore_certificate_errors,
             http_credentials=self._http_credentials(),
+            # a service worker's own requests pass no route: with the guard on, none is registered
+            service_workers="block" if self.url_guard is not None else "allow",
         )
         await context.add_init_script(OPEN_RECORDER)
         shop = self.shop_headers
@@ -444,6 +450,7 @@ class BrowserPool:
             await context.route(lambda url: shop.applies_to(url), self._add_shop_headers)
         if self.url_guard is not None:  # registered last: asked before the routes above
             await context.route("**/*", self._guard_request)
+            await context.route_web_socket(lambda url: True, self._guard_web_socket)
         page = await context.new_page()
         if self.url_guard is not None:
             await self._guard_redirects(context, page)
@@ -477,6 +484,16 @@ class BrowserPool:
                 await route.fallback()
                 return
             await route.abort("blockedbyclient")
+
+    async def _guard_web_socket(self, socket: WebSocketRoute) -> None:
+        """Connect a page's WebSocket only to a host the address guard lets through."""
+        assert self.url_guard is not None
+        refusal = await _refusal(self.url_guard, socket.url)
+        with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
+            if refusal is None:
+                socket.connect_to_server()
+                return
+            await socket.close(code=WEBSOCKET_POLICY_VIOLATION, reason="refused by the address guard")
 
     async def _guard_redirects(self, context: BrowserContext, page: BrowserPage) -> None:
         """Playwright's routes see only the first URL of a redirect: the page's own DevTools

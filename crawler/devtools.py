@@ -27,8 +27,10 @@ failed (``Fetch.failRequest``, ``BlockedByClient``; the guard records it); the o
 continued, with the headers when they go to the shop's origin. Every request
 then waits for that decision (a cached lookup after the first of a host).
 Lighthouse's side fetches outside the page (``robots.txt``) are not seen, and
-the known limits of :mod:`shophealth.crawler.browser` (DNS rebinding of
-third-party names, WebSockets) apply here too.
+the known limit of :mod:`shophealth.crawler.browser` (DNS rebinding of
+third-party names) applies here too. Known limit: a WebSocket opened by the page
+under Lighthouse is not seen (the Fetch domain does not pause WebSocket handshakes;
+the rendered browser routes them).
 """
 
 from __future__ import annotations

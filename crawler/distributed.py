@@ -22,8 +22,11 @@ scanned by one worker at a time: a Redis lock per shop URL, kept alive while
 the scan runs and expiring ``LOCK_TTL_S`` after a worker died. A job that
 finds its shop locked is retried a little later.
 
-Not shared between workers: per-host politeness towards *other* sites
-(payment, maps) that several shops link to; each worker keeps its own.
+Politeness across workers: besides the shop lock, the per-host limit on
+requests to *other* sites that several shops link to (payment, maps,
+suppliers: ``per_external_host``) is shared by every worker through the
+broker's Redis (:mod:`shophealth.crawler.shared_limits`), so two workers
+together ask such a host no harder than one.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from celery import Celery, Task
 
 from shophealth.checks.registry import load_registry
 from shophealth.crawler.config import ScanConfig, SiteConfig, apply_options
+from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.scan import Run, SiteRun, now_iso, scan_site
+from shophealth.crawler.shared_limits import RedisHostLimits
 from shophealth.reports.report import build_report
 from shophealth.reports.store import Store
 
@@ -109,11 +114,17 @@ def scan_shop_job(task: Task, run_id: str, position: int, job: dict[str, Any]) -
         if not lock.acquire():
             raise task.retry(countdown=RETRY_LOCKED_S)
         try:
-            site_run = asyncio.run(scan_site(site, load_registry()))
+            site_run = asyncio.run(scan_politely(site, task.app.conf.broker_url))
             store.save_site(run_id, position, site_report(run_id, site_run))
         finally:
             lock.release()
     return "stored"
+
+
+async def scan_politely(site: SiteConfig, broker: str) -> SiteRun:
+    """:func:`scan_site`, its external hosts' limits shared with the other workers."""
+    async with RedisHostLimits(broker) as shared:
+        return await scan_site(site, load_registry(), hooks=RunHooks(shared_limits=shared))
 
 
 def site_report(run_id: str, site_run: SiteRun) -> dict[str, Any]:

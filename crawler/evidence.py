@@ -41,6 +41,7 @@ The figures behind these choices are in ``bench/README.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -127,11 +128,18 @@ EMPTY = Blob()
 class Spooled(Blob):
     """Bytes kept in a :class:`Spool` file: where they are, read back on demand."""
 
-    __slots__ = ("_offset", "_size", "_spool")
+    __slots__ = ("_hash", "_offset", "_size", "_spool")
 
     def __init__(self, spool: Spool, offset: int, size: int) -> None:
         super().__init__()
         self._spool, self._offset, self._size = spool, offset, size
+        self._hash: int | None = None
+
+    def __hash__(self) -> int:
+        # kept: blobs are checks' memo keys (read back and hashed once, not on every lookup)
+        if self._hash is None:
+            self._hash = hash(self.read())
+        return self._hash
 
     def read(self) -> bytes:
         return self._spool.read(self._offset, self._size)
@@ -236,6 +244,13 @@ class Interner:
 
     def string(self, text: str) -> str:
         return self._strings.setdefault(text, text)
+
+    def sightings(self, seen: tuple[Sighting, ...]) -> tuple[Sighting, ...]:
+        string = self.string
+        return tuple(
+            Sighting(string(s.page), sys.intern(s.tag), sys.intern(s.attr), string(s.text), string(s.method))
+            for s in seen
+        )
 
     def _first(self, ref: Ref) -> Ref:
         string = self.string
@@ -345,6 +360,23 @@ class Page:
     def body_z(self) -> bytes:
         """The decoded HTML as kept: UTF-8, Zstandard level 1 (empty for non-HTML answers)."""
         return self.body_blob.read()
+
+
+def kept_as_crawled(page: Page, interner: Interner, spool: Spool) -> Page:
+    """``page`` (read from saved evidence, or a checkpoint) kept as a crawl keeps its
+    pages: equal references and header strings shared, its HTML and text in ``spool``."""
+    facts = page.facts
+    if facts is not None:
+        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
+    return dataclasses.replace(
+        page,
+        url=interner.string(page.url),
+        final_url=interner.string(page.final_url),
+        refs=interner.refs(page.refs),
+        headers=interner.headers(page.headers),
+        body_blob=spool.put(page.body_z),
+        facts=facts,
+    )
 
 
 def compress(text: str) -> bytes:

@@ -24,7 +24,8 @@ host crawled with verification off, or the target of a redirect that leaves
 the origin (each hop is judged on its own).
 
 Politeness (:class:`HostPolicy`): a global and a per-host limit on requests in
-flight (smaller for external hosts), robots.txt ``Crawl-delay`` as a minimum
+flight (smaller for external hosts, and shared with the other workers of a
+distributed scan through :attr:`Fetcher.shared_limits`), robots.txt ``Crawl-delay`` as a minimum
 interval between request starts, and 429/503 ``Retry-After`` honoured (capped
 at ``max_retry_after``) for ``retries`` more attempts, after which the answer
 stands with ``retries_exhausted`` set (the link verdict calls that
@@ -52,9 +53,11 @@ import statistics
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -171,11 +174,22 @@ class _HeldTurn:
         await self.host.release(time.monotonic() - self.started)
 
 
+UNSHARED: AbstractAsyncContextManager[None] = contextlib.nullcontext()  # a limit of this process's alone
+
+
+class SharedLimits(Protocol):
+    """Per-host limits shared with other processes (a distributed scan's workers:
+    :mod:`shophealth.crawler.shared_limits`); the turn is held around a request."""
+
+    def host(self, host: str, limit: int) -> AbstractAsyncContextManager[None]: ...
+
+
 @dataclass
 class HostPolicy:
     """How hard one host may be asked: concurrency, spacing and back-off."""
 
     limit: HostLimit
+    shared: AbstractAsyncContextManager[None] = UNSHARED  # a turn under the limit other processes share
     min_interval: float = 0.0
     not_before: float = 0.0
     last_start: float = 0.0
@@ -324,6 +338,7 @@ class Fetcher:
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, HostPolicy] = {}
+        self.shared_limits: SharedLimits | None = None  # external hosts' limits, shared when set
         self._headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": config.user_agent}
         self._shop_headers = config.shop_headers()
         self._timeout = aiohttp.ClientTimeout(
@@ -377,10 +392,11 @@ class Fetcher:
         policy = self._hosts.get(key)
         if policy is None:
             if self.is_internal(url):
-                limit = HostLimit(self.config.per_host, self.config.per_host_max)
+                policy = HostPolicy(HostLimit(self.config.per_host, self.config.per_host_max))
             else:
-                limit = HostLimit(self.config.per_external_host, self.config.per_external_host)
-            policy = HostPolicy(limit)
+                external = self.config.per_external_host
+                shared = self.shared_limits.host(key, external) if self.shared_limits else UNSHARED
+                policy = HostPolicy(HostLimit(external, external), shared)
             self._hosts[key] = policy
         return policy
 
@@ -434,11 +450,12 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        """A turn to ask ``url``'s host: its limit, its spacing, and the global limit.
+        """A turn to ask ``url``'s host: its limit (and the limit shared with other
+        processes, if any), its spacing, and the global limit.
         Every request takes one; worker processes' jobs take it here, in the
         coordinating process."""
         policy = self.host_policy(url)
-        async with policy.limit.held():
+        async with policy.limit.held(), policy.shared:
             await policy.wait_turn()
             async with self._global:
                 yield

@@ -44,6 +44,7 @@ from shophealth.crawler.evidence import (
     Sighting,
     Spool,
     compress_bytes,
+    kept_as_crawled,
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.hooks import RunHooks, SiteCheckpoint
@@ -165,12 +166,12 @@ class SiteCrawl:
             self.targets[url] = record
         self.checked = len(verdicts)
         for page in pages:
-            self.pages.append(page)
+            self.pages.append(kept_as_crawled(page, self.interner, self.spool))
             self._scheduled_pages.update((page.url, page.final_url) if page.facts else (page.url,))
             if page.facts is not None:
                 self._parsed_finals.add(page.final_url)
         self.jobs.expect(len(self._scheduled_pages))
-        for page in pages:
+        for page in self.pages:
             if page.facts is not None and _done_ok(page) and self.scope.allows(page.final_url):
                 for ref in page.refs:
                     self._record(page.final_url, ref, page.depth)

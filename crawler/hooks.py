@@ -1,5 +1,6 @@
 """What a scan borrows from outside the crawler: the history store's link
-cache and checkpoints, and the run id to continue. The crawler knows them
+cache and checkpoints, the run id to continue, and per-host limits shared
+with the other workers of a distributed scan. The crawler knows them
 only through these small interfaces; :mod:`shophealth.reports.store`
 implements them. A scan without hooks behaves as one with empty ones.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shophealth.crawler.evidence import LinkResult, Page
+from shophealth.crawler.fetch import SharedLimits
 from shophealth.crawler.link_cache import LinkCache
 
 
@@ -36,3 +38,4 @@ class RunHooks:
     run_id: str | None = None  # continue this run (``--resume``) instead of starting one
     link_cache: LinkCache | None = None
     checkpoints: Checkpoints | None = None
+    shared_limits: SharedLimits | None = None  # external hosts' limits, shared through the broker

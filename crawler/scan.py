@@ -121,6 +121,7 @@ async def gather_site(
     trust = trust_store(config.ca_bundle)
     fetcher = Fetcher(config, trust, scope.is_internal, site.url)
     fetcher.credential_origins.update(origin(url) for url in site.seeds)
+    fetcher.shared_limits = hooks.shared_limits if hooks is not None else None
     browser = BrowserPhase(config, site.url, progress=progress.phase if progress is not None else None)
     browser.guard = fetcher.guard
     tls_timeout = config.connect_timeout + config.read_timeout

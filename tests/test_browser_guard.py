@@ -85,7 +85,8 @@ def _asked(server: RunningShop) -> set[str]:
 
 
 async def _scan(url: str, registry: Registry, **changes: object) -> SiteRun:
-    config = fast_config(render="sample", render_pages=1, lighthouse_pages=1, max_pages=1, **changes)
+    settings = {"render": "sample", "render_pages": 1, "lighthouse_pages": 1, "max_pages": 1, **changes}
+    config = fast_config(**settings)
     return await scan_site(SiteConfig(url=url, config=config), registry)
 
 
@@ -128,3 +129,34 @@ async def test_with_allow_private_the_browsers_reach_private_addresses(
         run = await _scan(shop.url, registry, allow_private=True)
     assert {"/x.png?rendered", "/x.png?lighthouse"} <= _asked(literal)
     assert run.stats["browser_requests_refused"] == 0
+
+
+def _socket_shop(root: Path, socket_url: str) -> Path:
+    """A one-page shop whose script opens a WebSocket to ``socket_url`` and registers a service worker."""
+    root.mkdir()
+    script = f"new WebSocket('{socket_url}'); navigator.serviceWorker.register('/sw.js');"
+    (root / "index.html").write_text(
+        '<html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Shop</title></head><body><h1>Shop</h1><script>{script}</script></body></html>"
+    )
+    (root / "sw.js").write_text("self.addEventListener('fetch', () => {});")
+    return root
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_rendered_pages_open_websockets_to_private_addresses_only_when_allowed(
+    browsers: None,
+    loopback_is_public: None,
+    inside: tuple[RunningShop, RunningShop],
+    tmp_path: Path,
+    registry: Registry,
+    allow_private: bool,
+) -> None:
+    literal, _ = inside
+    socket_url = literal.url.replace("http://", "ws://") + "socket"
+    with serve_shop(_socket_shop(tmp_path / "shop", socket_url)) as shop:
+        run = await _scan(shop.url, registry, allow_private=allow_private, lighthouse_pages=0)
+    assert [r.error for r in run.evidence.rendered] == [None]
+    assert literal.requested("/socket") is allow_private
+    assert shop.requested("/sw.js") is allow_private  # no service worker where requests are guarded
+    assert (run.stats["browser_requests_refused"] >= 1) is not allow_private

@@ -1,10 +1,14 @@
 """A distributed scan: four fixture shops over two Celery workers (a Redis
 broker and a PostgreSQL store started by the suite), one worker killed with
 SIGKILL while it scans a shop: the run completes with the findings of a
-single-process scan, each shop stored once, no finding twice."""
+single-process scan, each shop stored once, no finding twice. And two workers
+scanning two shops that link to one external host ask it no harder together
+than ``per_external_host`` allows."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -19,9 +23,10 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from aiohttp import web
 from db_servers import create_database, postgres, redis_url
 
-from shophealth.demo.server import RunningShop, serve_shop
+from shophealth.demo.server import RunningShop, serve_app_in_thread, serve_shop
 
 _ = (postgres, redis_url)  # fixtures
 SHOPHEALTH = [sys.executable, "-m", "shophealth"]
@@ -55,9 +60,9 @@ def shops(tmp_path: Path) -> Iterator[list[RunningShop]]:
         yield running
 
 
-def sites_file(shops: list[RunningShop], path: Path) -> Path:
+def sites_file(shops: list[RunningShop], path: Path, defaults: str = "") -> Path:
     lines = [
-        "defaults: {render: 'off', lighthouse_pages: 0, workers: 0, per_host: 2, per_host_max: 2}",
+        f"defaults: {{render: 'off', lighthouse_pages: 0, workers: 0, per_host: 2, per_host_max: 2{defaults}}}",
         "sites:",
     ]
     lines += [f"  - {{url: '{shop.url}', name: 'Shop {i}'}}" for i, shop in enumerate(shops)]
@@ -140,3 +145,69 @@ def test_distributed_needs_a_store_and_a_broker(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--distributed needs --store" in result.stderr and "Traceback" not in result.stderr
+
+
+class ExternalHost:
+    """A payment host both shops link to; it counts the requests in flight. Each
+    answer waits (up to a second) until both shops have asked something, so that
+    two workers each keeping only their own limit are caught overlapping."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+        self.shops: set[str] = set()
+        self._both: asyncio.Event | None = None
+
+    async def answer(self, request: web.Request) -> web.Response:
+        both = self._both = self._both or asyncio.Event()
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        self.shops.add(request.path.split("/")[1])
+        if len(self.shops) == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 1.0)
+        self.in_flight -= 1
+        return web.Response(text="<html><title>Pay</title></html>", content_type="text/html")
+
+
+def write_linking_shop(root: Path, seed: int, external: str) -> None:
+    root.mkdir()
+    pages = " ".join(f'<a href="/p{p}.html">Product {p}</a>' for p in range(3))
+    (root / "index.html").write_text(PAGE.format(title=f"Shop {seed}", body=pages))
+    for p in range(3):
+        links = " ".join(f'<a href="{external}s{seed}/pay-{p}-{n}">Pay</a>' for n in range(2))
+        (root / f"p{p}.html").write_text(
+            PAGE.format(title=f"Product {p}", body=f'<a href="/">Home</a> {links}')
+        )
+
+
+def test_workers_share_the_limit_of_an_external_host(tmp_path: Path, postgres: str, redis_url: str) -> None:
+    host = ExternalHost()
+    application = web.Application()
+    application.router.add_route("*", "/{tail:.*}", host.answer)
+    with ExitStack() as stack:
+        external = stack.enter_context(serve_app_in_thread(application))
+        shops = []
+        for seed in range(2):
+            write_linking_shop(tmp_path / f"shop{seed}", seed, external)
+            shops.append(stack.enter_context(serve_shop(tmp_path / f"shop{seed}")))
+        sites = sites_file(shops, tmp_path / "sites.yaml", ", per_external_host: 2")
+        store = create_database(postgres, f"d_{uuid.uuid4().hex[:12]}")
+        broker = redis_url.rsplit("/", 1)[0] + "/2"
+        workers = [start_worker(store, broker), start_worker(store, broker)]
+        report = tmp_path / "report.json"
+        try:
+            command = [*SHOPHEALTH, "scan", "--sites", str(sites), "--distributed", "--store", store]
+            scan = subprocess.run(
+                [*command, "--broker", broker, "--quiet", "--json", str(report)],
+                capture_output=True,
+                timeout=300,
+            )
+            assert scan.returncode == 0, scan.stderr.decode()
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=30)
+    assert host.shops == {"s0", "s1"}  # both shops verified their payment links
+    assert host.most == 2  # per_external_host, for both workers together

@@ -4,7 +4,10 @@ duplicate; and an upgrade from the first schema that keeps stored runs."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -158,3 +161,24 @@ def test_upgrade_from_the_first_schema_keeps_history(store_url: str) -> None:
         assert report["run"]["status"] == "complete"
         [row] = store.history("Old")
         assert row.findings == {"error": 1}
+
+
+@pytest.mark.parametrize("older_file", [False, True])
+def test_dropped_checkpoints_leave_the_sqlite_file(tmp_path: Path, older_file: bool) -> None:
+    """A run's checkpoints (tens of MB) are given back to the file system once
+    dropped, also in a store file made before auto_vacuum was set."""
+    path = tmp_path / "history.sqlite3"
+    if older_file:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE older (x)")
+    with Store(f"sqlite:///{path}") as store:
+        store.save_run_header({"id": "r1", "started_at": now_iso(), "config": {}}, "running")
+        blobs = [
+            ("https://shop.example/", "page", f"https://shop.example/p{n}", os.urandom(50_000))
+            for n in range(100)
+        ]
+        store.write_checkpoint("r1", blobs)
+        assert path.stat().st_size > 5_000_000
+        store.drop_checkpoint("r1")
+        assert path.stat().st_size < 1_000_000
+        assert store.run_ids() == ["r1"]

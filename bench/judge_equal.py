@@ -1,0 +1,100 @@
+"""Proof that a change to the checks leaves reports unchanged (a measurement aid, not a test).
+
+``save OUT``: serves the demo shop and every test shop folder (``fixtures/test_shops/*`` and
+their sub-shops) on loopback, scans each with ``--save-evidence OUT/<name>`` (no browser, no
+Lighthouse). ``judge EVIDENCE… --out DIR``: judges each saved evidence folder with the code
+checked out now and writes ``DIR/<name>.json``. ``compare A B``: compares two such folders
+report by report: every site's findings (check, severity, page, target, message, evidence,
+fingerprint, in order), the checks' statuses and details, facts, scores, unverifiable links
+and TLS; only the run's id, times and tool version are left out.
+
+    .venv/bin/python bench/judge_equal.py save /tmp/ev
+    .venv/bin/python bench/judge_equal.py judge /tmp/ev/* /tmp/judge-ev --out /tmp/before
+    … change the checks …
+    .venv/bin/python bench/judge_equal.py judge /tmp/ev/* /tmp/judge-ev --out /tmp/after
+    .venv/bin/python bench/judge_equal.py compare /tmp/before /tmp/after
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from shophealth.demo.server import SHOPS_DIR, serve_shop
+
+SHOP_FOLDERS = ["demo_shop", *(f"test_shops/{p.name}" for p in sorted((SHOPS_DIR / "test_shops").iterdir()))]
+SCAN_ARGS = ["--render", "off", "--lighthouse-pages", "0", "--max-pages", "300", "-q"]
+
+
+def shop_roots() -> list[Path]:
+    """Every folder served as a shop: those with an index page, else their sub-folders."""
+    roots = []
+    for folder in SHOP_FOLDERS:
+        path = SHOPS_DIR / folder
+        if (path / "index.html").exists():
+            roots.append(path)
+        else:
+            roots += [p for p in sorted(path.iterdir()) if (p / "index.html").exists()]
+    return roots
+
+
+def save(out: Path) -> None:
+    for root in shop_roots():
+        name = str(root.relative_to(SHOPS_DIR)).replace("/", "-")
+        with serve_shop(root) as shop:
+            command = ["shophealth", "scan", shop.url, *SCAN_ARGS, "--save-evidence", str(out / name)]
+            subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], check=False)
+        print(name, "saved")
+
+
+def judge(folders: list[Path], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    shophealth = str(Path(sys.executable).parent / "shophealth")
+    for folder in folders:
+        target = out / f"{folder.name}.json"
+        subprocess.run([shophealth, "judge", str(folder), "--json", str(target), "-q"], check=False)
+        print(folder.name, "judged")
+
+
+def comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without what changes on every run (its id, times and tool version)."""
+    return {"schema": report.get("schema"), "sites": report.get("sites")}
+
+
+def compare(before: Path, after: Path) -> int:
+    differing = 0
+    for first in sorted(before.glob("*.json")):
+        second = after / first.name
+        a, b = (comparable(json.loads(p.read_text())) for p in (first, second))
+        same = a == b
+        differing += not same
+        findings = sum(len(s.get("findings", [])) for s in a["sites"] or [])
+        print(f"{first.name:<40} {'equal' if same else 'DIFFERENT'} ({findings} findings)")
+    return 1 if differing else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("save").add_argument("out", type=Path)
+    judging = commands.add_parser("judge")
+    judging.add_argument("evidence", type=Path, nargs="+")
+    judging.add_argument("--out", type=Path, required=True)
+    comparing = commands.add_parser("compare")
+    comparing.add_argument("before", type=Path)
+    comparing.add_argument("after", type=Path)
+    args = parser.parse_args()
+    if args.command == "save":
+        save(args.out)
+    elif args.command == "judge":
+        judge(args.evidence, args.out)
+    else:
+        sys.exit(compare(args.before, args.after))
+
+
+if __name__ == "__main__":
+    main()
