@@ -57,7 +57,7 @@ from typing import Any
 
 from shophealth import tune_gc
 from shophealth.crawler.config import ScanConfig
-from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.jobs import JobError, LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
 from shophealth.crawler.urls import Scope
 
@@ -384,8 +384,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     crawl, or when the shop's time budget ran out with jobs in flight, which
     are then cancelled rather than waited for."""
     setup: WorkerSetup = await read_frame(reader)
-    trust = trust_context(setup.config.ca_bundle)
-    fetcher = Fetcher(setup.config, trust, setup.scope.is_internal, setup.start_url)
+    fetcher = Fetcher(setup.config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))
