@@ -45,8 +45,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shophealth.crawler.urls import BadURLError, parse_start_url
 
 DEFAULT_USER_AGENT = "shophealth/{version} (+https://pypi.org/project/shophealth/; web shop health check)"
@@ -319,6 +317,8 @@ def load_sites_file(
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read sites file {path}: {exc.strerror or exc}") from None
+    import yaml  # here: a worker process imports this module and reads no sites file
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:

@@ -321,7 +321,7 @@ class Fetcher:
     def __init__(
         self,
         config: ScanConfig,
-        trust: ssl.SSLContext,
+        trust: ssl.SSLContext | None,  # None: the config's, loaded at the first https request
         is_internal: Callable[[str], bool],
         start_url: str | None = None,
     ) -> None:
@@ -348,10 +348,17 @@ class Fetcher:
             sock_read=config.read_timeout,
         )
 
+    def trust(self) -> ssl.SSLContext:
+        """The verifying context; loaded at the first https request when not given (30 ms
+        of CPU that a plain-http shop's worker processes need not pay)."""
+        if self._trust is None:
+            self._trust = trust_context(self.config.ca_bundle)
+        return self._trust
+
     def _session(self, verify: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(verify)
         if session is None:
-            tls: ssl.SSLContext | bool = self._trust if verify else False
+            tls: ssl.SSLContext | bool = self.trust() if verify else False
             connections = self.config.concurrency * 2
             connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
             # Cookies live in self.cookies alone: aiohttp's own jar would store

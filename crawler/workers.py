@@ -57,7 +57,7 @@ from typing import Any
 
 from shophealth import tune_gc
 from shophealth.crawler.config import ScanConfig
-from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.jobs import JobError, LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
 from shophealth.crawler.urls import Scope
 
@@ -105,8 +105,12 @@ def default_workers(config: ScanConfig) -> tuple[int, int]:
     costs no process start-ups; starting them later cost the benchmark time."""
     if config.workers is not None:
         return config.workers, 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return (cores - 1 if cores > 1 else 0), AUTO_START_PAGES
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def frame(obj: Any) -> bytes:
@@ -222,6 +226,11 @@ class WorkerPool:
         self.setup = setup
         self.fetcher = fetcher  # the coordinator's: slots, and the in-process fallback
         self.local = LocalJobs(fetcher, setup.scope.is_internal)
+        # With fewer workers than cores (the default: one core is the coordinator's) the
+        # coordinator verifies links itself and the workers take the pages: a HEAD costs
+        # it little more than handing the job over and unpickling the answer, and the
+        # worker, which would otherwise do every request and parse, is the bottleneck.
+        self.links_here = size < usable_cores()
         self.restarts = 0
         self.deaths: list[str] = []  # why workers ended unasked
         self._workers: list[_Worker] = []
@@ -280,7 +289,9 @@ class WorkerPool:
         return answer
 
     async def link(self, url: str) -> LinkFetch:
-        answer = await self._run("link", url)
+        """A link verified by a worker, or in this process when the workers leave
+        it a core (see :attr:`links_here`)."""
+        answer = None if self.links_here else await self._run("link", url)
         if answer is None:
             return await self.local.link(url)
         assert isinstance(answer, LinkFetch)
@@ -373,8 +384,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     crawl, or when the shop's time budget ran out with jobs in flight, which
     are then cancelled rather than waited for."""
     setup: WorkerSetup = await read_frame(reader)
-    trust = trust_context(setup.config.ca_bundle)
-    fetcher = Fetcher(setup.config, trust, setup.scope.is_internal, setup.start_url)
+    fetcher = Fetcher(setup.config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))

@@ -8,11 +8,13 @@ a page's text through the one pass for all (``finditer_page``) as through its ow
 
 from __future__ import annotations
 
+import gc
+
 import ahocorasick_rs
 import pytest
 
-from shophealth.checks import content, o2o, storeinfo
-from shophealth.checks.dom import PAGE_ANCHORS, CaselessWords, NearWords
+from shophealth.checks import content, o2o, social, storeinfo
+from shophealth.checks.dom import PAGE_ANCHORS, CaselessWords, NearWords, PerPage
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.parse import page_from_body
 from tests.realworld import corpus_dir, manifest_entries
@@ -106,3 +108,74 @@ def test_corpus_is_read() -> None:
     if not (corpus_dir() / "MANIFEST.json").is_file():
         pytest.skip(f"real-world corpus not found at {corpus_dir()} (set SHOPHEALTH_REALWORLD)")
     assert len(corpus_pages()) > 100
+
+
+ICON_PAGES = [
+    '<footer><img alt="Visa" src="/i/visa.svg"><svg aria-labelledby="pi-master"><title>Mastercard</title></svg>'
+    '<img src="/cdn/payment-icons/alipay_hk.png"><span class="icon icon--octopus"></span>'
+    "<p>Our cashmere jumper, paid by CASH on delivery</p></footer>",
+    '<div data-method="PAYME"><img alt="Octopus plush toy in a gift box.jpg"></div><p>İ VİSA ©</p>',
+    '<ul><li><img alt="轉數快 FPS"></li><li><img title="WeChat Pay 微信支付"></li></ul>',
+]
+
+
+def _icon_methods_alone(html: str) -> list[tuple[str, str]]:
+    """What the payment check's icon search found before the shared pass (its own automaton
+    over the lowered HTML, every candidate read), for a page read first (nothing known)."""
+    automaton = ahocorasick_rs.AhoCorasick(o2o.ANCHOR_WORDS)
+    known: set[str] = set()
+    found = []
+    for index, start, _ in automaton.find_matches_as_indexes(html.lower(), overlapping=True):
+        for method in o2o.ANCHOR_METHODS[index]:
+            if method.name in known:
+                continue
+            value = o2o._icon_value(html, start)
+            if value is None:
+                continue
+            words = o2o.ICON_FILLER.sub(" ", value.replace("-", " ").replace("_", " ").replace("/", " "))
+            if method.ambiguous and len(words.split()) > 2:
+                continue
+            if (match := method.pattern.search(words)) is not None:
+                known.add(method.name)
+                found.append((method.name, match.group(0)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def markup_pages(pages: list[Page]) -> list[Page]:
+    icons = [
+        page_from_body("http://127.0.0.1/icons", f"<html><body>{b}</body></html>".encode())
+        for b in ICON_PAGES
+    ]
+    return icons + pages
+
+
+def test_the_shared_html_pass_finds_the_icons_a_pass_of_their_own_found(markup_pages: list[Page]) -> None:
+    for page in markup_pages:
+        html = page.html_bytes.decode("utf-8", "replace")
+        assert list(o2o._icon_methods(page, set())) == _icon_methods_alone(html), page.url
+
+
+def test_icon_pages_name_methods(markup_pages: list[Page]) -> None:
+    """The hand-written icon pages do exercise the search (a test that can fail)."""
+    names = {name for page in markup_pages[: len(ICON_PAGES)] for name, _ in o2o._icon_methods(page, set())}
+    assert {"Visa", "Mastercard", "Alipay", "FPS", "WeChat Pay"} <= names
+
+
+def test_share_hints_as_a_pass_of_their_own_over_the_lowered_bytes(markup_pages: list[Page]) -> None:
+    alone = ahocorasick_rs.BytesAhoCorasick(
+        [b"share", b"sharer", "分享".encode(), b"wa.me", b"whatsapp", b"mailto:?", b"qr"]
+    )
+    for page in markup_pages:
+        assert social._may_share(page) == bool(alone.find_matches_as_indexes(page.html_bytes.lower()))
+
+
+def test_per_page_values_go_with_the_page() -> None:
+    memo: PerPage[int] = PerPage()
+    page = page_from_body("http://127.0.0.1/gone", b"<p>x</p>")
+    assert page.facts is not None
+    memo.put(page.facts, 1)
+    assert memo.get(page.facts) == 1
+    del page
+    gc.collect()
+    assert memo._values == {}

@@ -117,6 +117,25 @@ async def _until_ready(pool: WorkerPool) -> None:
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize(("workers", "links_here"), [(1, True), (2, False)])
+async def test_the_coordinator_verifies_links_when_the_workers_leave_it_a_core(
+    small_shop: RunningShop, monkeypatch: pytest.MonkeyPatch, workers: int, links_here: bool
+) -> None:
+    monkeypatch.setattr("shophealth.crawler.workers.usable_cores", lambda: 2)
+    pool, fetcher = _pool(small_shop, workers)
+    await pool.start()
+    try:
+        await _until_ready(pool)
+        page = await pool.page(small_shop.url + "p1.html")
+        link = await pool.link(small_shop.url + "img1.png")
+        assert page.result.status == 200 and link.result.status == 200
+        assert pool.links_here is links_here
+        assert (pool.requests, fetcher.requests) == ((1, 1) if links_here else (2, 0))
+    finally:
+        await pool.aclose()
+        await fetcher.aclose()
+
+
 async def test_a_job_held_by_a_killed_worker_is_done_by_another(small_shop: RunningShop) -> None:
     pool, fetcher = _pool(small_shop, 2)
     await pool.start()
