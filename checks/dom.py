@@ -31,7 +31,10 @@ facts' identity), never a decompressed or lower-cased text:
   but a Latin-1 text is searched as ASCII-lowered bytes (the same hits).
 
 The checks stay pure functions of the evidence: a memo only saves repeating
-a computation whose result depends on the page alone.
+a computation whose result depends on the page alone. So a scan may make
+both passes of a page ahead of judging (:func:`warm_page`), while its crawl
+waits on the network (:mod:`shophealth.crawler.warmup`): judging then finds
+them made.
 Other caches are keyed by the page's URL and compressed body, never by the
 page object.
 """
@@ -311,6 +314,14 @@ class MarkupWords:
 
 
 PAGE_MARKUP = MarkupWords()
+
+
+def warm_page(page: Page) -> None:
+    """Make the shared passes of ``page`` (:data:`PAGE_ANCHORS`, :data:`PAGE_MARKUP`) now,
+    for the checks to find memoised; a page without parsed HTML has none."""
+    if page.facts is not None:
+        PAGE_ANCHORS.of(page.facts)
+        PAGE_MARKUP.of(page)
 
 
 class NearWords:

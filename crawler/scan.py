@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shophealth import __version__
 from shophealth.checks.base import Finding
+from shophealth.checks.dom import warm_page
 from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
 from shophealth.crawler.availability import NOT_SCANNED, why_not_scanned
@@ -40,6 +41,7 @@ from shophealth.crawler.phases import INTERRUPTED, INTERRUPTED_DETAIL, Phases, S
 from shophealth.crawler.rendering import BrowserPhase
 from shophealth.crawler.tls import hosts_to_inspect, inspect_hosts, inspect_tls, needs_unverified_crawl
 from shophealth.crawler.urls import Scope, host_key, origin
+from shophealth.crawler.warmup import Warmup
 from shophealth.crawler.workers import WorkerPool, WorkerSetup, default_workers
 
 SEVERITIES = ("error", "warning", "info")
@@ -146,8 +148,14 @@ async def gather_site(
             on_phase=phases.announce,
         )
         crawl.attach(site.url, hooks)
+        warmup = Warmup(warm_page)  # judging's per-page passes, made while the crawl waits
+        crawl.on_page = warmup.add
         phases.announce("crawling")
-        await crawl.run(site.seeds, budget=phases.remaining())
+        try:
+            await crawl.run(site.seeds, budget=phases.remaining())
+        finally:
+            await warmup.aclose()
+        log.debug("%d of %d pages warmed for judging during the crawl", warmup.warmed, len(crawl.pages))
         down = why_not_scanned(crawl.pages, site.url, config, crawl.stats.stopped_reason, home_tls)
         if down is None:
             after.probe = await phases.run("probe", _probe(fetcher, site.url), None)

@@ -1,0 +1,65 @@
+"""Judging's per-page work done during the crawl, in the time the crawl waits.
+
+The checks derive a few things from every page once, memoised while the page
+lives (:mod:`shophealth.checks.dom`: one pass over the page's visible text for
+every check's anchor words, one over its HTML for the payment icons and share
+hints). Made after the crawl, they are a third of judging a 2,000-page shop,
+on one core while the crawl's worker processes have ended. :class:`Warmup`
+makes them as pages arrive instead, in a task of the crawl's event loop: one
+page at a time, giving way to the crawl's own work between pages, so it fills
+the time the coordinator waits on the network and on its workers. Pages it
+has not reached when the crawl ends are simply made at judging, as before:
+what a check finds never depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from shophealth.crawler.evidence import Page
+
+log = logging.getLogger(__name__)
+
+
+class Warmup:
+    """Runs ``warm`` on each page given to :meth:`add`, in the background, until :meth:`aclose`."""
+
+    def __init__(self, warm: Callable[[Page], None]) -> None:
+        self._warm = warm
+        self._pages: deque[Page] = deque()
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.warmed = 0
+
+    def add(self, page: Page) -> None:
+        if page.facts is None:
+            return
+        self._pages.append(page)
+        self._arrived.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            while self._pages:
+                page = self._pages.popleft()
+                try:
+                    self._warm(page)
+                except Exception:  # judging will meet it again, and report it there
+                    log.debug("warming %s failed", page.url, exc_info=True)
+                self.warmed += 1
+                await asyncio.sleep(0)  # the crawl's ready work goes first
+            self._arrived.clear()
+
+    async def aclose(self) -> None:
+        """Stop; pages not reached are left to judging."""
+        self._pages.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
