@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         report = args.out / "hostile-report.json"
         cmd = [exe, "scan", "--sites", str(sites_file), "--json", str(report), "--quiet", "--parallel", "3"]
         print(" ".join(cmd), flush=True)
-        usage = measure(cmd, args.out / "hostile.stdout", args.out / "hostile.stderr")
+        usage = measure(
+            cmd, args.out / "hostile.stdout", args.out / "hostile.stderr", args.out / "hostile.rss.tsv"
+        )
     print(
         f"exit {usage.exit_code}  wall {usage.wall_s:.1f} s  cpu {usage.cpu_s:.1f} s  peak RSS {usage.peak_rss_mb:.0f} MB"
     )

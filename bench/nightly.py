@@ -22,8 +22,6 @@ import argparse
 import contextlib
 import hashlib
 import json
-import os
-import pwd
 import shutil
 import sqlite3
 import subprocess
@@ -35,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from generate_shop import EXTERNAL_HOSTS, generate_shop
-from run import MIME_TYPES, Usage, _raise_open_files_limit, _stop, _wait_for_port, measure
+from run import Usage, _stop, _wait_for_port, measure, nginx_wrapper
 
 BENCH = Path(__file__).resolve().parent
 NGINX = "/usr/sbin/nginx"
@@ -62,35 +60,17 @@ def ensure_shops(out: Path, shops: int, pages: int) -> list[Path]:
 def nginx_config(folders: list[Path], tmp: Path) -> str:
     """One nginx, one worker: a server per shop, one for the shared external hosts (their
     pages are the same for every shop, so the first shop's copy serves them all)."""
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temp_paths = " ".join(
-        f"{name}_temp_path {tmp}/{name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
     shops = "\n".join(
         f"  server {{ listen 127.0.0.1:{FIRST_PORT + i}; root {folder / 'site'};"
         " location / { try_files $uri $uri.html $uri/index.html =404; } }"
         for i, folder in enumerate(folders)
     )
     ext_listen = " ".join(f"listen 127.0.0.{k}:{EXTERNAL_PORT};" for k in range(2, 2 + EXTERNAL_HOSTS))
-    return f"""daemon off;
-{user}
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections {_raise_open_files_limit() - 100}; }}
-http {{
-  {MIME_TYPES}
-  default_type application/octet-stream;
-  access_log off;
-  {temp_paths}
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_timeout 65; keepalive_requests 1000000;
-  open_file_cache max=20000 inactive=120s; open_file_cache_errors on;
-{shops}
-  server {{ {ext_listen} root {folders[0] / "ext"}/$server_addr;
-    location / {{ try_files $uri $uri.html =404; }} }}
-}}
-"""
+    external = (
+        f"  server {{ {ext_listen} root {folders[0] / 'ext'}/$server_addr;\n"
+        "    location / { try_files $uri $uri.html =404; } }"
+    )
+    return nginx_wrapper(tmp, f"  access_log off;\n{shops}\n{external}")
 
 
 @contextmanager
@@ -124,7 +104,8 @@ def scan(
     command = [exe, "scan", "--sites", str(sites), "--store", f"sqlite:///{store}", "--quiet"]
     command += ["--parallel", str(parallel), "--json", str(report), *extra]
     print(" ".join(command), flush=True)
-    usage = measure(command, work / f"scan-{parallel}.stdout", work / f"scan-{parallel}.stderr")
+    outputs = [work / f"scan-{parallel}.{name}" for name in ("stdout", "stderr", "rss.tsv")]
+    usage = measure(command, *outputs)
     data = json.loads(report.read_text()) if report.exists() else {"sites": []}
     sizes = (store.stat().st_size, vacuumed_size(store)) if store.exists() else (0, 0)
     return usage, data, sizes

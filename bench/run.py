@@ -141,6 +141,27 @@ def nginx_config(shop_dir: Path, tmp: Path, port: int, delay_port: int | None) -
     """A self-contained nginx config: unprivileged, foreground, one worker, loopback only."""
     upstream, auth, delay_location = _delay_blocks(delay_port)
     ext_listen = " ".join(f"listen 127.0.0.{k}:{port};" for k in range(2, 2 + EXTERNAL_HOSTS))
+    servers = f"""  log_format bench '$server_addr $request_method $request_uri $status';
+  access_log {tmp}/access.log bench buffer=256k;
+  {upstream}
+  server {{
+    listen 127.0.0.1:{port};
+    root {shop_dir / "site"};
+    location / {{ {auth} try_files $uri $uri.html $uri/index.html =404; }}
+    {delay_location}
+  }}
+  server {{
+    {ext_listen}
+    root {shop_dir / "ext"}/$server_addr;
+    location / {{ {auth} try_files $uri $uri.html =404; }}
+    {delay_location}
+  }}"""
+    return nginx_wrapper(tmp, servers)
+
+
+def nginx_wrapper(tmp: Path, http_body: str) -> str:
+    """An nginx config around ``http_body`` (logging and servers): unprivileged, foreground,
+    one worker, every file in ``tmp``, static files served fast."""
     temp_paths = " ".join(
         f"{name}_temp_path {tmp}/{name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -155,25 +176,11 @@ events {{ worker_connections {_raise_open_files_limit() - 100}; }}
 http {{
   {MIME_TYPES}
   default_type application/octet-stream;
-  log_format bench '$server_addr $request_method $request_uri $status';
-  access_log {tmp}/access.log bench buffer=256k;
   {temp_paths}
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_timeout 65; keepalive_requests 1000000;
   open_file_cache max=20000 inactive=120s; open_file_cache_errors on;
-  {upstream}
-  server {{
-    listen 127.0.0.1:{port};
-    root {shop_dir / "site"};
-    location / {{ {auth} try_files $uri $uri.html $uri/index.html =404; }}
-    {delay_location}
-  }}
-  server {{
-    {ext_listen}
-    root {shop_dir / "ext"}/$server_addr;
-    location / {{ {auth} try_files $uri $uri.html =404; }}
-    {delay_location}
-  }}
+{http_body}
 }}
 """
 
