@@ -182,10 +182,6 @@ ADDRESS_WORDS = re.compile(
 CHINESE_ADDRESS_WORDS = re.compile(
     r"香港|九龍|九龙|新界|[道街路]|[號号]|[樓楼]|[舖铺]|室|座|大廈|大厦|中心|商場|商场|廣場|广场"
 )
-PLACEHOLDER_SCREEN = re.compile(
-    r"\{\{|\{%|<%|\$\{|%\d?\$?[sd]|translation|lorem|dolor sit|\[[a-z/]|[a-z]\.[a-z]", re.I
-)
-
 
 # -- derived evidence, computed once per page ---------------------------------------------
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from shophealth.crawler.evidence import Page
@@ -30,35 +29,29 @@ class Warmup:
 
     def __init__(self, warm: Callable[[Page], None]) -> None:
         self._warm = warm
-        self._pages: deque[Page] = deque()
-        self._arrived = asyncio.Event()
+        self._pages: asyncio.Queue[Page] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.warmed = 0
 
     def add(self, page: Page) -> None:
         if page.facts is None:
             return
-        self._pages.append(page)
-        self._arrived.set()
+        self._pages.put_nowait(page)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         while True:
-            await self._arrived.wait()
-            while self._pages:
-                page = self._pages.popleft()
-                try:
-                    self._warm(page)
-                except Exception:  # judging will meet it again, and report it there
-                    log.debug("warming %s failed", page.url, exc_info=True)
-                self.warmed += 1
-                await asyncio.sleep(0)  # the crawl's ready work goes first
-            self._arrived.clear()
+            page = await self._pages.get()
+            try:
+                self._warm(page)
+            except Exception:  # judging will meet it again, and report it there
+                log.debug("warming %s failed", page.url, exc_info=True)
+            self.warmed += 1
+            await asyncio.sleep(0)  # the crawl's ready work goes first
 
     async def aclose(self) -> None:
         """Stop; pages not reached are left to judging."""
-        self._pages.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
