@@ -35,8 +35,10 @@ a computation whose result depends on the page alone. So a scan may make
 both passes of a page ahead of judging (:func:`warm_page`), while its crawl
 waits on the network (:mod:`shophealth.crawler.warmup`): judging then finds
 them made.
-Other caches are keyed by the page's URL and compressed body, never by the
-page object.
+Other caches are keyed by the page's URL and its body's :class:`Blob` (hashed
+once, compared by identity first), never by the page object nor by the body's
+bytes, which a key would keep in memory and a lookup would read back from the
+spool and hash again.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from urllib.parse import urljoin, urlsplit
 import ahocorasick_rs
 from selectolax.lexbor import LexborHTMLParser
 
-from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence, decompress
+from shophealth.crawler.evidence import Blob, Page, PageFacts, SiteEvidence, decompress
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
@@ -76,26 +78,26 @@ class Anchor:
 
 def soup(page: Page) -> BeautifulSoup:
     """The page's HTML as a BeautifulSoup tree (lxml parser), built on first use."""
-    return _soup(page.final_url, page.body_z)
+    return _soup(page.final_url, page.body_blob)
 
 
 @functools.lru_cache(maxsize=SOUPS_KEPT)
-def _soup(url: str, body_z: bytes) -> BeautifulSoup:
+def _soup(url: str, body: Blob) -> BeautifulSoup:
     from bs4 import BeautifulSoup  # imported on first use: every scan starts without it
 
-    return BeautifulSoup(decompress(body_z), "lxml")
+    return BeautifulSoup(decompress(body.read()), "lxml")
 
 
 def structured_data(page: Page) -> dict[str, list[Any]]:
     """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
-    return _structured(page.final_url, page.body_z)
+    return _structured(page.final_url, page.body_blob)
 
 
 @functools.lru_cache(maxsize=256)
-def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
+def _structured(url: str, body_blob: Blob) -> dict[str, list[Any]]:
     import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
 
-    body = decompress(body_z)
+    body = decompress(body_blob.read())
     html = body.decode("utf-8", "replace")
     if not html.strip():
         return {"json-ld": [], "microdata": [], "opengraph": []}
@@ -114,12 +116,12 @@ def _structured(url: str, body_z: bytes) -> dict[str, list[Any]]:
 
 def anchors(page: Page) -> tuple[Anchor, ...]:
     """Every ``<a href>``/``<area href>`` of the page, in document order."""
-    return _anchors(page.final_url, page.body_z)
+    return _anchors(page.final_url, page.body_blob)
 
 
 @functools.lru_cache(maxsize=512)
-def _anchors(url: str, body_z: bytes) -> tuple[Anchor, ...]:
-    html = decompress(body_z)
+def _anchors(url: str, body: Blob) -> tuple[Anchor, ...]:
+    html = decompress(body.read())
     if not html:
         return ()
     tree = LexborHTMLParser(html)
