@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
-import socket
-import subprocess
-import tempfile
+import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import redis.asyncio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from db_servers import redis_server
 
 from shophealth.crawler.shared_limits import (
     CONNECTIONS,
@@ -65,30 +66,6 @@ class LeasePerRequest:
         finally:
             self.round_trips += 1
             await self.client.zrem(key, name)
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="shophealth-bench-redis-")
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def run(url: str, args: argparse.Namespace, batched: bool) -> tuple[int, float, float]:
