@@ -27,10 +27,17 @@ other hosts. ``Retry-After`` waits happen in the worker, holding the slot.
 Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its stdin
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
-requests so far, ok, PageFetch | LinkFetch | (error text, traceback))``; the worker's
-first answer, id :data:`HELLO`, says it is ready. End of input ends the
+requests so far, ok, PageFetch | LinkFetch | (error text, traceback), refs)``; the
+worker's first answer, id :data:`HELLO`, says it is ready. End of input ends the
 worker and cancels what it still holds. Only the coordinator writes what a
 worker unpickles.
+
+A page's references travel as numbers (:class:`RefTable`): a shop's pages repeat
+the same links (160,022 references on the benchmark's 2,000 pages, 12,129
+distinct), so each worker numbers the distinct ones as it first sends them and
+an answer carries the references new to the coordinator and the numbers of all
+of the page's. Pickling a page's answer took 63 µs with its 80 ``Ref`` tuples and
+11 µs without, unpickling it 33 µs and 11 µs.
 
 Failures: a worker that dies (the parser crashing on hostile HTML, the
 kernel's OOM killer) fails only the jobs it held. Each is tried once more
@@ -42,8 +49,10 @@ kept (its last 2 KB) for the reason.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import pickle
@@ -57,6 +66,7 @@ from typing import Any
 
 from shophealth import tune_gc
 from shophealth.crawler.config import ScanConfig
+from shophealth.crawler.evidence import Ref
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.jobs import JobError, LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
 from shophealth.crawler.urls import Scope
@@ -69,6 +79,7 @@ READ_LIMIT = 1 << 20
 HELLO = 0  # the job id of a worker's first answer: it is ready
 PROFILE_ENV = "SHOPHEALTH_WORKER_PROFILE"  # a folder: each worker writes its cProfile there
 AUTO_START_PAGES = 50  # pages the crawl must know of before automatic workers start
+REF_TABLE_MAX = 200_000  # distinct references a worker numbers before it starts over
 _LENGTH = struct.Struct("!I")
 log = logging.getLogger(__name__)
 
@@ -124,6 +135,54 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
     return pickle.loads(await reader.readexactly(length))
 
 
+# (start over, references new to the coordinator, the page's references as table numbers)
+RefsWire = tuple[bool, tuple[Ref, ...], bytes]
+
+
+class RefTable:
+    """The distinct references a worker has sent, numbered in the order sent.
+
+    The worker (:meth:`pack`) and the coordinator (:meth:`unpack`) each keep
+    one per worker process; answers are packed just before they are written
+    and unpacked in the order read, so both number the same references alike.
+    After :data:`REF_TABLE_MAX` references the worker starts a new numbering
+    (a hostile shop whose every link differs) and says so."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[Ref, int] = {}
+        self._refs: list[Ref] = []
+
+    def pack(self, answer: object) -> tuple[object, RefsWire | None]:
+        """``answer`` without its page's references, and those references as numbers."""
+        if not isinstance(answer, PageFetch) or answer.document is None:
+            return answer, None
+        numbers = self._numbers
+        restart = len(numbers) + len(answer.document.refs) > REF_TABLE_MAX
+        if restart:
+            numbers.clear()
+        new: list[Ref] = []
+        ids = array.array("I")
+        for ref in answer.document.refs:
+            number = numbers.get(ref)
+            if number is None:
+                number = numbers[ref] = len(numbers)
+                new.append(ref)
+            ids.append(number)
+        document = dataclasses.replace(answer.document, refs=())
+        return PageFetch(answer.result, document), (restart, tuple(new), ids.tobytes())
+
+    def unpack(self, answer: Any, wire: RefsWire | None) -> Any:
+        """``answer`` with its page's references back (``wire`` as :meth:`pack` made it)."""
+        if wire is None:
+            return answer
+        restart, new, ids = wire
+        if restart:
+            self._refs.clear()
+        self._refs.extend(new)
+        refs = tuple(map(self._refs.__getitem__, array.array("I", ids)))
+        return PageFetch(answer.result, dataclasses.replace(answer.document, refs=refs))
+
+
 # --- the coordinator's side ----------------------------------------------------------
 
 
@@ -139,6 +198,7 @@ class _Worker:
         self.settled = asyncio.Event()  # ready, or gone
         self.stopping = False
         self.stderr_tail = b""
+        self.refs = RefTable()
         self._tasks = [asyncio.create_task(self._read_answers()), asyncio.create_task(self._read_stderr())]
 
     def submit(self, job_id: int, kind: str, url: str) -> asyncio.Future[Any]:
@@ -152,7 +212,8 @@ class _Worker:
         assert self.proc.stdout is not None
         try:
             while True:
-                job_id, requests, ok, payload = await read_frame(self.proc.stdout)
+                job_id, requests, ok, payload, refs = await read_frame(self.proc.stdout)
+                payload = self.refs.unpack(payload, refs)  # even for a job given up: it numbers refs
                 self.requests = requests
                 if job_id == HELLO:
                     self.ready = True
@@ -167,7 +228,7 @@ class _Worker:
                     message, trace = payload
                     log.debug("job %d failed in worker %d:\n%s", job_id, self.proc.pid, trace)
                     future.set_exception(WorkerJobError(message))
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, ValueError):
+        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, ValueError, IndexError):
             pass
         finally:
             await self._lost()
@@ -387,7 +448,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     fetcher = Fetcher(setup.config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
-    writer.write(frame((HELLO, 0, True, None)))
+    writer.write(frame((HELLO, 0, True, None, None)))
+    refs = RefTable()
     running: set[asyncio.Task[None]] = set()
     try:
         while True:
@@ -395,7 +457,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
                 job_id, kind, url = await read_frame(reader)
             except asyncio.IncompleteReadError:
                 break
-            task = asyncio.create_task(_answer(fetcher, setup.scope, writer, job_id, kind, url))
+            task = asyncio.create_task(_answer(fetcher, setup.scope, writer, refs, job_id, kind, url))
             running.add(task)
             task.add_done_callback(running.discard)
     finally:
@@ -406,7 +468,13 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _answer(
-    fetcher: Fetcher, scope: Scope, writer: asyncio.StreamWriter, job_id: int, kind: str, url: str
+    fetcher: Fetcher,
+    scope: Scope,
+    writer: asyncio.StreamWriter,
+    refs: RefTable,
+    job_id: int,
+    kind: str,
+    url: str,
 ) -> None:
     try:
         if kind == "page":
@@ -416,7 +484,8 @@ async def _answer(
         ok = True
     except Exception as exc:  # the coordinator reports it (and logs the traceback); the worker goes on
         answer, ok = (f"{type(exc).__name__}: {exc}"[:300], traceback.format_exc()), False
-    writer.write(frame((job_id, fetcher.requests, ok, answer)))
+    answer, wire = refs.pack(answer)
+    writer.write(frame((job_id, fetcher.requests, ok, answer, wire)))
     await writer.drain()
 
 

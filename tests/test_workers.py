@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import pickle
 import signal
 import sys
 import time
@@ -16,9 +17,11 @@ import pytest
 from conftest import fast_config, scan_url
 
 from shophealth.checks.registry import Registry
+from shophealth.crawler import workers as worker_module
 from shophealth.crawler.config import ConfigError, ScanConfig, load_sites_file
-from shophealth.crawler.fetch import Fetcher, trust_context
+from shophealth.crawler.fetch import Fetcher, FetchResult, trust_context
 from shophealth.crawler.jobs import PageFetch
+from shophealth.crawler.parse import parse_document
 from shophealth.crawler.scan import SiteRun, scan_site
 from shophealth.crawler.urls import Scope
 from shophealth.crawler.workers import AUTO_START_PAGES, WorkerPool, WorkerSetup, default_workers
@@ -288,3 +291,18 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
     reasons = dict((r.url, reason) for r, reason in run.unverifiable)
     assert reasons[p3] == "internal error: ValueError: parser exploded"
     assert run.stats["pages"] == 2 * PAGES + 2 - 2  # p3 and the broken link only it carried
+
+
+def test_references_sent_as_numbers_come_back_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "REF_TABLE_MAX", 5)  # the numbering starts over on the third page
+    sender, receiver = worker_module.RefTable(), worker_module.RefTable()
+    for n in range(4):
+        url = f"https://shop.example/p{n}"
+        html = f'<a href="/a">a</a><a href="/p{n + 1}">next</a>' * 2
+        document = parse_document(html.encode(), "text/html", url)
+        packed, wire = sender.pack(PageFetch(FetchResult(url, url, 200), document))
+        assert isinstance(packed, PageFetch) and packed.document is not None and not packed.document.refs
+        unpacked = receiver.unpack(*pickle.loads(pickle.dumps((packed, wire))))
+        assert unpacked.document == document and len(document.refs) == 4
+    link = PageFetch(FetchResult("https://shop.example/x", "https://shop.example/x", 404))
+    assert sender.pack(link) == (link, None)
