@@ -239,35 +239,53 @@ def _srcset_urls(srcset: str) -> list[str]:
     return urls
 
 
-def _meta(tree: LexborHTMLParser, key: str, value: str) -> str | None:
-    for node in tree.css(f"meta[{key}]"):
-        if _attr(node, key).lower() == value:
-            return node.attributes.get("content") or ""
-    return None
-
-
 def _facts(tree: LexborHTMLParser, base: str) -> PageFacts:
     title_node = tree.css_first("title")
     html_node = tree.css_first("html")
     canonical = tree.css_first("link[rel=canonical][href]")
-    meta_charset = tree.css_first("meta[charset]")
+    metas = _Metas(tree)
     json_ld = tuple(_json_ld_types(tree))
     facts_without_text = {
         "title": _short_title(title_node.text() if title_node is not None else None),
-        "meta_description": _meta(tree, "name", "description"),
-        "viewport": _meta(tree, "name", "viewport"),
+        "meta_description": metas.content("name", "description"),
+        "viewport": metas.content("name", "viewport"),
         "lang": (_attr(html_node, "lang") or None) if html_node is not None else None,
         "h1": tuple(_short(n.text(deep=True)) for n in tree.css("h1"))[:10],
-        "og_type": _meta(tree, "property", "og:type"),
-        "og_image": _meta(tree, "property", "og:image"),
+        "og_type": metas.content("property", "og:type"),
+        "og_image": metas.content("property", "og:image"),
         "json_ld_types": json_ld,
         "hreflangs": tuple(_hreflangs(tree, base)),
         "canonical": resolve(base, _attr(canonical, "href")) if canonical is not None else None,
-        "meta_charset": _attr(meta_charset, "charset") or None if meta_charset is not None else None,
+        "meta_charset": metas.charset,
         "body_class": " ".join(_attr(tree.body, "class").split())[:500] if tree.body is not None else "",
         "microdata_types": tuple(_microdata_types(tree)),
     }
     return PageFacts(text_blob=Blob(compress_fast(_visible_text(tree))), **facts_without_text)  # type: ignore[arg-type]
+
+
+class _Metas:
+    """The page's ``<meta>`` elements, read in one pass: the content of the first
+    named (or with a property) each way, and the first charset declaration."""
+
+    KEYS = ("name", "property")
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        self._contents: dict[tuple[str, str], str] = {}
+        self.charset: str | None = None
+        charset_seen = False
+        for node in tree.css("meta"):
+            attributes = node.attributes
+            for key in self.KEYS:
+                if key in attributes:
+                    named = (key, (attributes[key] or "").strip().lower())
+                    self._contents.setdefault(named, attributes.get("content") or "")
+            if not charset_seen and "charset" in attributes:
+                charset_seen = True
+                self.charset = (attributes["charset"] or "").strip() or None
+
+    def content(self, key: str, value: str) -> str | None:
+        """The content of the first ``<meta key=value>`` (value in any case), None if none."""
+        return self._contents.get((key, value))
 
 
 def _short_title(title: str | None) -> str | None:

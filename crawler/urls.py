@@ -138,8 +138,10 @@ def parse_start_url(raw: str) -> str:
         raise BadURLError(f"not a valid URL: {raw!r} ({exc})") from None
 
 
+@lru_cache(maxsize=65536)
 def host_key(url: str) -> str:
-    """``host:port`` of a URL, with the scheme's default port filled in."""
+    """``host:port`` of a URL, with the scheme's default port filled in (memoised: a
+    request asks it of its URL three times, for its host's limits and trust)."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{parts.hostname}:{port}"
