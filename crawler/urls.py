@@ -35,11 +35,16 @@ CANONICAL_URL = re.compile(
 DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$|\?)")
 
 
+def _is_canonical(url: str) -> bool:
+    """Whether ``url`` (without fragment) is already in the form :func:`normalize` gives."""
+    return bool(CANONICAL_URL.fullmatch(url)) and not DOT_SEGMENT.search(url) and not url.endswith("?")
+
+
 @lru_cache(maxsize=65536)
 def normalize(url: str) -> str:
     """The canonical form of an absolute http(s) URL, without fragment."""
     bare = url.strip().split("#", 1)[0]
-    if CANONICAL_URL.fullmatch(bare) and not DOT_SEGMENT.search(bare) and not bare.endswith("?"):
+    if _is_canonical(bare):
         return bare
     normal = url_normalize(url.strip()) or url
     parts = urlsplit(normal)
@@ -95,6 +100,25 @@ def _origin_root(url: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _resolve(base: str, href: str) -> str | None:
+    if href[:1] == "/" and "//" not in href and _is_canonical_root(base):
+        joined = base[:-1] + href  # what joining gives when both are canonical (see below)
+        if _is_canonical(joined):
+            return joined
+    return _resolve_joined(base, href)
+
+
+@lru_cache(maxsize=4096)
+def _is_canonical_root(base: str) -> bool:
+    """Whether ``base`` is an origin's root (``https://shop.example/``) in canonical form
+    with a usable host and port. Then a root-relative href with no ``//``, no dot
+    segments and nothing to encode resolves, as :func:`_resolve_joined` works it out
+    (urljoin, malformed_reason, normalize), to the two written one after the other:
+    on a shop's first pages most of the 10,000-odd distinct hrefs are such paths, at
+    18 µs each the long way."""
+    return base.count("/") == 3 and base.endswith("/") and _resolve_joined(base, "/") == base
+
+
+def _resolve_joined(base: str, href: str) -> str | None:
     if malformed_reason(base, href) is not None:
         return None
     try:

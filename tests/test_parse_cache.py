@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import HREFS, URLS
 
-from shophealth.crawler import parse
+from shophealth.crawler import parse, urls
 from shophealth.crawler.evidence import Ref
 from shophealth.crawler.parse import fold_spaces, parse_html
 
@@ -115,3 +115,32 @@ def test_folding_spaces_is_splitting_on_ascii_whitespace(pieces: list[bytes]) ->
 def test_folding_a_text_of_many_runs_past_the_cut_over() -> None:
     data = b"a  b   c \n " * (parse.FOLD_RUNS_MAX + 10) + b"    end   "
     assert fold_spaces(data) == _fold_reference(data)
+
+
+ROOTS = st.one_of(
+    st.sampled_from(
+        [
+            "https://shop.example/",
+            "http://127.0.0.1:8080/",
+            "https://a..b/",
+            "https://shop.example:99999/",
+            "https://Shop.example/",
+            "http://shop.example:80/",
+            "https://.shop/",
+        ]
+    ),
+    URLS.map(lambda url: urls._origin_root(url) if url.startswith("http") else "https://x.example/"),
+)
+ROOT_RELATIVE = st.text(alphabet="/.?;:@%#=&~+!$'()*,-_aZ9 é", max_size=20).map(lambda path: "/" + path)
+
+
+@SETTINGS
+@given(root=ROOTS, href=st.one_of(ROOT_RELATIVE, HREFS))
+def test_the_short_way_to_resolve_a_path_gives_what_the_long_way_gives(root: str, href: str) -> None:
+    assert urls._resolve.__wrapped__(root, href) == urls._resolve_joined(root, href)  # type: ignore[attr-defined]
+
+
+def test_the_short_way_takes_canonical_paths_and_leaves_the_rest() -> None:
+    root = "https://shop.example/"
+    for href in ("/p/1", "/a?b=c", "/a//b", "/a/./b", "/a/../b", "/a?", "/é", "/a%7e"):
+        assert urls._resolve.__wrapped__(root, href) == urls._resolve_joined(root, href)  # type: ignore[attr-defined]
