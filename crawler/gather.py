@@ -180,8 +180,7 @@ class SiteCrawl:
         self.jobs.expect(len(self._scheduled_pages))
         for page in self.pages:
             if page.facts is not None and _done_ok(page) and self.scope.allows(page.final_url):
-                for ref in page.refs:
-                    self._record(page.final_url, ref, page.depth)
+                self._record_all(page.final_url, page.refs, page.depth)
 
     # -- the frontier ---------------------------------------------------------
 
@@ -265,6 +264,17 @@ class SiteCrawl:
         self.jobs.expect(len(self._scheduled_pages))
         return True
 
+    def _record_all(self, page: str, refs: tuple[Ref, ...], depth: int) -> None:
+        """:meth:`_record` each of a page's references, the usual case inline (a
+        target known already: 148,000 of the benchmark's 160,000 references)."""
+        targets = self.targets
+        for ref in refs:
+            record = targets.get(ref.url)
+            if record is None:
+                self._record(page, ref, depth)
+            elif record.last_page != page:
+                record.sighted(page, ref)
+
     def _record(self, page: str, ref: Ref, depth: int) -> None:
         record = self.targets.get(ref.url)
         if record is None:
@@ -312,8 +322,7 @@ class SiteCrawl:
         self._note(url, link_facts(fetched.result, internal=True))
         if page.facts is None or not _is_success(fetched.result) or not self.scope.allows(page.final_url):
             return
-        for ref in page.refs:
-            self._record(page.final_url, ref, depth)
+        self._record_all(page.final_url, page.refs, depth)
         if self.renderer is not None and self._wants_rendering(page):
             await self._follow_rendered_links(page, depth)
 
