@@ -77,10 +77,11 @@ MAX_TEXT = 200_000
 MAX_REF_TEXT = 120
 MAX_REFS = 3_000  # links and resources kept per page; a mega-menu has ~1,500, a hostile page 100,000
 # Elements' references kept for the next pages of the shop, by what they were worked out
-# from (see _refs): the benchmark's 2,000 pages carry 160,022 references, 12,129 distinct.
-KNOWN_REFS_MAX = 50_000
-# (what they depend on: the page's origin or its URL, whether it is the origin, the references)
+# from (see _refs): the benchmark's 2,000 pages carry 160,022 references, 12,129 distinct;
+# cleared when full (on 10,000 pages 20,000 entries, not 50,000, kept the worker 8 MB smaller).
+KNOWN_REFS_MAX = 20_000
 ORIGIN_FREE_SCHEMES = ("http://", "https://", "mailto:", "tel:", "javascript:")
+# (what they depend on: the page's origin or its URL, whether it is the origin, the references)
 _KnownRefs = tuple[str | None, bool, tuple[Ref, ...]]
 _known_refs: dict[tuple[str | None, ...], _KnownRefs] = {}
 # Elements open at once that a page is read to. Lexbor's parse time grows with the square
