@@ -10,6 +10,7 @@ import pickle
 import signal
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from shophealth.checks.registry import Registry
 from shophealth.crawler import workers as worker_module
 from shophealth.crawler.config import ConfigError, ScanConfig, load_sites_file
 from shophealth.crawler.fetch import Fetcher, FetchResult, trust_context
-from shophealth.crawler.jobs import PageFetch
+from shophealth.crawler.jobs import LinkFetch, PageFetch
 from shophealth.crawler.parse import parse_document
 from shophealth.crawler.scan import SiteRun, scan_site
 from shophealth.crawler.urls import Scope
@@ -386,3 +387,28 @@ def test_references_sent_as_numbers_come_back_as_they_were(monkeypatch: pytest.M
         assert unpacked.document == document and len(document.refs) == 4
     link = PageFetch(FetchResult("https://shop.example/x", "https://shop.example/x", 404))
     assert sender.pack(link) == (link, None)
+
+
+async def test_an_answer_is_not_held_while_the_coordinator_reads_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def verified(fetcher: object, url: str) -> LinkFetch:
+        return LinkFetch(FetchResult(url, url, 200), "HEAD")
+
+    monkeypatch.setattr(worker_module, "verify_link", verified)
+    loop = asyncio.get_running_loop()
+    unread, write_end = os.pipe()
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(write_end, "wb", buffering=0)
+    )
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    try:
+        writer.write(b"earlier answers " * 100_000)  # the pipe and the writer's buffer are full
+        fetcher = types.SimpleNamespace(requests=1)
+        answering = worker_module._answer(
+            fetcher, Scope(frozenset()), writer, worker_module.RefTable(), 7, "link", "http://a.example/"
+        )  # type: ignore[arg-type]
+        await asyncio.wait_for(answering, timeout=5)  # done once written, not once the coordinator caught up
+    finally:
+        transport.abort()
+        os.close(unread)
