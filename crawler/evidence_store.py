@@ -149,12 +149,29 @@ def check_evidence_folder(folder: Path) -> None:
 
 def save_evidence(run: Run, folder: Path) -> None:
     """Write every shop's evidence of ``run`` to ``folder`` (created; its old files replaced)."""
+    entries = [
+        save_site_evidence(site, folder, index)
+        for index, site in enumerate(run.sites)
+        if isinstance(site, SiteRun)
+    ]
+    write_manifest(run, entries, folder)
+
+
+def save_site_evidence(site_run: SiteRun, folder: Path, position: int) -> dict[str, Any]:
+    """Write one shop's evidence into ``folder``'s ``site-NN`` (NN: its position in the
+    run), as soon as it is judged; the manifest entry to give :func:`write_manifest`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        entries = [
-            _save_site(site_run, folder, f"site-{index:02d}") for index, site_run in enumerate(run.sites)
-        ]
-        manifest = {"format": FORMAT, "tool_version": __version__, "run": _run_entry(run), "sites": entries}
+        return _save_site(site_run, folder, f"site-{position:02d}")
+    except OSError as exc:
+        raise EvidenceError(f"cannot write evidence to {folder}: {exc.strerror or exc}") from None
+
+
+def write_manifest(run: Run, entries: Iterable[Mapping[str, Any]], folder: Path) -> None:
+    """The manifest naming the shops whose evidence was written (``entries``, in run order)."""
+    manifest = {"format": FORMAT, "tool_version": __version__, "run": _run_entry(run), "sites": list(entries)}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / MANIFEST).write_bytes(msgspec.json.format(_ENCODER.encode(manifest)))
     except OSError as exc:
         raise EvidenceError(f"cannot write evidence to {folder}: {exc.strerror or exc}") from None

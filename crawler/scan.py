@@ -74,6 +74,23 @@ class SiteRun:
         return unverifiable_links(self.evidence.links.values())
 
 
+@dataclass(frozen=True)
+class ReportedSite:
+    """A shop judged and reported: its part of the JSON report (SPEC §3) kept,
+    its evidence dropped (see :func:`scan`'s ``finish``)."""
+
+    site: SiteConfig
+    report: dict[str, Any]
+
+    @property
+    def error(self) -> str | None:
+        error = self.report.get("error")
+        return None if error is None else str(error)
+
+
+SiteResult = SiteRun | ReportedSite
+
+
 @dataclass
 class Run:
     id: str
@@ -81,7 +98,7 @@ class Run:
     finished_at: str = ""
     interrupted: bool = False  # the user stopped it (Ctrl-C); what was gathered is reported
     config: dict[str, Any] = field(default_factory=dict)
-    sites: list[SiteRun] = field(default_factory=list)
+    sites: list[SiteResult] = field(default_factory=list)
 
 
 def now_iso() -> str:
@@ -361,6 +378,10 @@ def judge(registry: Registry, evidence: SiteEvidence, config: ScanConfig) -> lis
 
 
 SiteCallback = Callable[[SiteConfig], SiteProgress | None]
+# Called in the coordinator as each shop is judged, with its position in the run and
+# whether it was cut short by the user (it is then not finished: ``--resume`` scans it
+# again); what it returns is kept in the run instead (a ReportedSite lets the evidence go).
+SiteFinisher = Callable[[int, SiteRun, bool], SiteResult]
 
 
 async def scan(
@@ -370,11 +391,18 @@ async def scan(
     parallel: int = 1,
     stop: asyncio.Event | None = None,
     hooks: RunHooks | None = None,
+    finish: SiteFinisher | None = None,
 ) -> Run:
     """Scan the shops, ``parallel`` at a time (each with its own limits per host);
     one failing shop never stops the others. Sites keep their order in the run.
     Once ``stop`` is set, shops being scanned end with what they have and the
-    others are not started."""
+    others are not started.
+
+    Each shop, once judged, goes through ``finish`` (when given), and the run keeps
+    what it returns: a multi-shop run that reports and stores each shop as it ends
+    holds one shop's evidence per slot, not every shop's until the end. A shop that
+    the resumed run had finished (``hooks.checkpoints``) is not scanned again: its
+    stored report is reused."""
     registry = registry or load_registry()
     run = Run(id=(hooks.run_id if hooks else None) or uuid.uuid4().hex[:12], started_at=now_iso())
     run.config = sites[0].config.public() if sites else {}
@@ -382,23 +410,43 @@ async def scan(
     slots = asyncio.Semaphore(max(1, parallel))
 
     async def scan_one(site: SiteConfig) -> SiteRun:
-        async with slots:
-            if stop is not None and stop.is_set():
-                reason = "interrupted (Ctrl-C) before it began"
-                return not_scanned(site, registry, reason, code=INTERRUPTED)
-            try:  # the command line checked this already; a caller of scan() may not have
-                check_config(site.config, site.url)
-            except ConfigError as exc:
-                return not_scanned(site, registry, f"bad settings: {exc}", code="bad-input")
-            progress = on_site(site) if on_site is not None else None
-            try:
-                return await scan_site(site, registry, progress, stop, hooks)
-            except Exception as exc:  # a bug met on one shop must not lose the others
-                log.debug("internal error scanning %s", site.url, exc_info=True)
-                reason = f"internal error: {type(exc).__name__}: {exc}"
-                return not_scanned(site, registry, reason, code="internal-error")
+        if stop is not None and stop.is_set():
+            reason = "interrupted (Ctrl-C) before it began"
+            return not_scanned(site, registry, reason, code=INTERRUPTED)
+        try:  # the command line checked this already; a caller of scan() may not have
+            check_config(site.config, site.url)
+        except ConfigError as exc:
+            return not_scanned(site, registry, f"bad settings: {exc}", code="bad-input")
+        progress = on_site(site) if on_site is not None else None
+        try:
+            return await scan_site(site, registry, progress, stop, hooks)
+        except Exception as exc:  # a bug met on one shop must not lose the others
+            log.debug("internal error scanning %s", site.url, exc_info=True)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return not_scanned(site, registry, reason, code="internal-error")
 
-    run.sites = list(await asyncio.gather(*(scan_one(site) for site in sites)))
+    async def scan_and_finish(position: int, site: SiteConfig) -> SiteResult:
+        reused = _finished_before(site, hooks)
+        if reused is not None:
+            return reused
+        async with slots:
+            site_run = await scan_one(site)
+            if finish is None:
+                return site_run
+            cut_short = (stop is not None and stop.is_set()) or site_run.stats.get(
+                "stopped_reason"
+            ) == INTERRUPTED
+            return finish(position, site_run, cut_short)
+
+    run.sites = list(await asyncio.gather(*(scan_and_finish(i, site) for i, site in enumerate(sites))))
     run.finished_at = now_iso()
     run.interrupted = stop is not None and stop.is_set()
     return run
+
+
+def _finished_before(site: SiteConfig, hooks: RunHooks | None) -> ReportedSite | None:
+    """The shop's report from the run being resumed, if the shop had finished in it."""
+    if hooks is None or hooks.checkpoints is None:
+        return None
+    report = hooks.checkpoints.finished(site.url)
+    return None if report is None else ReportedSite(site, dict(report))

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 from shophealth.crawler.pagekind import page_kind
+from shophealth.crawler.scan import ReportedSite
 from shophealth.reports.renderers.json import write_json
 from shophealth.reports.scoring import Rubric, score_site
 
 if TYPE_CHECKING:
-    from shophealth.crawler.scan import Run, SiteRun
+    from shophealth.crawler.scan import Run, SiteResult, SiteRun
 
-__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "write_json"]
+__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "site_report", "write_json"]
 
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -44,6 +45,8 @@ def check_report(data: Any) -> None:
 
 
 def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
+    """The run's report; a shop reported as it finished (a ``ReportedSite``) is
+    taken as it was reported (rescored with ``rubric`` if one is given)."""
     return {
         "schema": SCHEMA,
         "run": {
@@ -53,11 +56,20 @@ def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
             "tool_version": run.config.get("tool_version"),
             "config": run.config,
         },
-        "sites": [_site(site_run, rubric) for site_run in run.sites],
+        "sites": [_site(site, rubric) for site in run.sites],
     }
 
 
-def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
+def _site(site: SiteResult, rubric: Rubric | None) -> dict[str, Any]:
+    if not isinstance(site, ReportedSite):
+        return site_report(site, rubric)
+    if rubric is None:
+        return site.report
+    return {**site.report, "scores": score_site(site.report, rubric)}
+
+
+def site_report(site_run: SiteRun, rubric: Rubric | None = None) -> dict[str, Any]:
+    """One shop's part of the report (SPEC §3), from its judged evidence."""
     findings = sorted(
         (f.to_dict() for f in site_run.findings),
         key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], f["page"], f["target"] or ""),
