@@ -2,6 +2,11 @@
 
 The report is the one stored form of a run: every renderer reads it, and the
 scores can be recomputed from its findings and check statuses alone.
+
+``run.config`` is the first shop's settings (the command's options over the
+sites file's ``defaults``, as SPEC §3 shows one ``config`` per run); shops of a
+sites file may each have their own, so every site object also carries its own
+settings as ``config`` (an additive field; the store does not keep it).
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ def site_report(site_run: SiteRun, rubric: Rubric | None = None) -> dict[str, An
     site: dict[str, Any] = {
         "site": site_run.site.url,
         "name": site_run.site.name,
+        "config": site_run.site.config.public(),  # this shop's settings; run.config is the first shop's
         "error": site_run.error,
         "stats": site_run.stats,
         "unverifiable": [

@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 from conftest import TEST_SHOPS, fast_config
 
+from shophealth.checks.base import canonical_location
 from shophealth.checks.registry import Registry
 from shophealth.crawler.config import SiteConfig
 from shophealth.crawler.finishing import ShopFinisher
 from shophealth.crawler.scan import ReportedSite, SiteRun, scan
+from shophealth.crawler.urls import normalize
 from shophealth.demo.server import RunningShop, serve_shop
 from shophealth.reports.report import build_report
 
@@ -73,18 +75,22 @@ async def test_a_finished_shop_is_reported_and_its_evidence_let_go(
     report equals the one built from every shop's evidence kept to the end."""
     alive: list[weakref.ref[Any]] = []
     left_behind: list[int] = []
+    memos: list[int] = []  # URLs memoised, once each shop is finished
     finisher = ShopFinisher()
 
     def finish(position: int, site_run: SiteRun, cut_short: bool) -> ReportedSite:
         gc.collect()
         left_behind.append(sum(1 for ref in alive if ref() is not None))
         alive.append(weakref.ref(site_run.evidence))
-        return finisher(position, site_run, cut_short)
+        reported = finisher(position, site_run, cut_short)
+        memos.append(normalize.cache_info().currsize + canonical_location.cache_info().currsize)
+        return reported
 
     reported = await scan(targets(three_shops), registry=registry, finish=finish)
     kept = await scan(targets(three_shops), registry=registry)
 
     assert left_behind == [0, 0, 0, 0]  # no earlier shop's evidence lives on
+    assert memos == [0, 0, 0, 0]  # nor its URLs
     assert all(isinstance(site, ReportedSite) for site in reported.sites)
     assert all(isinstance(site, SiteRun) for site in kept.sites)
     assert [s.error is not None for s in reported.sites] == [False, False, True, False]
@@ -96,9 +102,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
-def sites_file(path: Path, urls: list[str], defaults: str = "") -> Path:
+def sites_file(path: Path, urls: list[str], defaults: str = "", last: str = "") -> Path:
+    """A sites file naming the shops, with more ``defaults`` and options of the ``last`` shop."""
     lines = [f"defaults: {{render: 'off', lighthouse_pages: 0, workers: 0{defaults}}}", "sites:"]
-    lines += [f"  - {{url: '{url}', name: 'Shop {i}'}}" for i, url in enumerate(urls)]
+    lines += [f"  - {{url: '{url}', name: 'Shop {i}'}}" for i, url in enumerate(urls[:-1])]
+    lines.append(f"  - {{url: '{urls[-1]}', name: 'Shop {len(urls) - 1}'{last}}}")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -106,7 +114,7 @@ def sites_file(path: Path, urls: list[str], defaults: str = "") -> Path:
 def test_a_stored_multi_shop_run_keeps_its_outputs(three_shops: list[str], tmp_path: Path) -> None:
     """Through the command line: the exit code, the JSON and HTML reports, the stored
     run (every shop, in order, checkpoints dropped) and the diff with the last run."""
-    sites = sites_file(tmp_path / "sites.yaml", three_shops)
+    sites = sites_file(tmp_path / "sites.yaml", three_shops, last=", max_depth: 7")
     store = tmp_path / "h.sqlite3"
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     common = ["--sites", str(sites), "--store", f"sqlite:///{store}", "--quiet"]
@@ -121,6 +129,8 @@ def test_a_stored_multi_shop_run_keeps_its_outputs(three_shops: list[str], tmp_p
     assert [bool(s["error"]) for s in report["sites"]] == [False, False, True, False]
     assert comparable(report)["sites"] == comparable(json.loads(first.read_text()))["sites"]
     assert (tmp_path / "html" / "index.html").is_file()
+    assert [s["config"]["max_depth"] for s in report["sites"]] == [10, 10, 10, 7]  # each shop's own
+    assert report["run"]["config"]["max_depth"] == 10  # the first shop's, as before
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM checkpoint_items").fetchone()[0] == 0
         assert db.execute("SELECT status FROM runs").fetchall() == [("complete",), ("complete",)]
