@@ -68,9 +68,10 @@ def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
 def _site(site: SiteResult, rubric: Rubric | None) -> dict[str, Any]:
     if not isinstance(site, ReportedSite):
         return site_report(site, rubric)
-    if rubric is None:
-        return site.report
-    return {**site.report, "scores": score_site(site.report, rubric)}
+    report = site.report
+    if rubric is not None:
+        report["scores"] = score_site(report, rubric)
+    return report
 
 
 def site_report(site_run: SiteRun, rubric: Rubric | None = None) -> dict[str, Any]:
