@@ -14,7 +14,7 @@ import contextvars
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -271,7 +271,7 @@ def scan_command(
         cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)
         return
     nightly = cli_history.start_nightly(store, quiet, notify, link_cache_days, resume)
-    finisher = ShopFinisher(save_evidence, nightly)  # each shop reported and stored as it ends
+    finisher = ShopFinisher(save_evidence, nightly, None if quiet else _announce_done)  # as each shop ends
     run = _run_scan(targets, registry, quiet, parallel, nightly.hooks if nightly else None, finisher)
     finisher.write_manifest(run)
     for problem in finisher.evidence_errors:
@@ -289,6 +289,14 @@ def scan_command(
         raise typer.Exit(INTERRUPTED)
     if unreachable:
         raise typer.Exit(1)
+
+
+def _announce_done(site: Mapping[str, Any]) -> None:
+    """One line on standard error as each shop is reported (the summary comes at the end)."""
+    overall = (site.get("scores") or {}).get("overall")
+    result = f"not scanned: {site['error']}" if site.get("error") else f"{len(site['findings'])} findings"
+    score = f", score {overall:.1f}" if isinstance(overall, int | float) else ""
+    err.print(f"Done: {inert(site['site'])}: {inert(result)}{score}")
 
 
 def _write_report(report: dict[str, Any], json_path: Path | None, quiet: bool) -> None:

@@ -24,6 +24,7 @@ they are the same as when every shop was kept to the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +46,7 @@ class ShopFinisher:
 
     evidence_folder: Path | None = None
     nightly: Nightly | None = None
+    announce: Callable[[Mapping[str, Any]], None] | None = None  # told each shop's report part
     evidence_errors: list[str] = field(default_factory=list)  # said once the scan ends
     _saved: dict[int, dict[str, Any]] = field(default_factory=dict)  # manifest entries by position
 
@@ -52,6 +54,8 @@ class ShopFinisher:
         if self.evidence_folder is not None:
             self._save_evidence(position, site_run, self.evidence_folder)
         report = site_report(site_run)
+        if self.announce is not None:
+            self.announce(report)
         if self.nightly is not None:
             self.nightly.site_done(position, report, finished=not cut_short)
         forget_url_memos()
