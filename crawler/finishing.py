@@ -17,9 +17,10 @@ while its slot is still held (:func:`shophealth.crawler.scan.scan`'s
    (:mod:`shophealth.reports.store.checkpoint`);
 
 and the run keeps only that report part (a :class:`ReportedSite`, packed:
-15 KB for a 500-page shop); the evidence is dropped, and so are the memos of URLs (:func:`forget_url_memos`). The final outputs (JSON, HTML, exit code, the store's
-run, the diff and notifications) are built from those parts as before, so
-they are the same as when every shop was kept to the end.
+15 KB for a 500-page shop); the evidence is dropped, and so are the memos of
+URLs (:func:`forget_url_memos`). The final outputs (JSON, HTML, exit code,
+the store's run, the diff and notifications) are built from those parts as
+before, so they are the same as when every shop was kept to the end.
 """
 
 from __future__ import annotations

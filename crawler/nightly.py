@@ -6,8 +6,8 @@ runs never overlap (the second exits with code 75, EX_TEMPFAIL, and says
 why), reads the external-link cache, checkpoints the crawl as it goes
 (``--resume`` goes on with a run that did not finish, without scanning the
 shops it had finished again), stores each shop as soon as it is judged and
-the run once all are, compares each shop with its previous stored run, and on regressions posts
-the diff to ``--webhook`` and mails it to ``--mail-to``. With ``--quiet`` it
+the run once all are, compares each shop with its previous stored run, and
+on regressions posts the diff to ``--webhook`` and mails it to ``--mail-to``. With ``--quiet`` it
 prints one line: the run id, shops, findings and what changed. Exit codes
 are the scan's; a store that cannot be opened is 2, one that cannot be
 written after the scan is 1.
