@@ -18,7 +18,9 @@ reads, this layout (format ``shophealth.evidence/1``)::
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
 "run": {"id", "started_at", "finished_at", "interrupted", "config"},
 "sites": [{"folder": "site-00", "url", "name", "site", "home", "error",
-"missing": {kind: reason}, "stats": {…}, "checks": {check id: setting}}]}``.
+"missing": {kind: reason}, "stats": {…}, "checks": {check id: setting},
+"config": {the shop's settings, as the report's site ``config``}}]}`` (``config``
+added later: a folder without it is judged with the default settings).
 
 Each ``.jsonl.zst`` file is one Zstandard frame (level 3) of JSON lines; a
 line is one record of :mod:`shophealth.crawler.evidence`, with the
@@ -59,7 +61,7 @@ import zstandard
 
 from shophealth import __version__
 from shophealth.checks.registry import Registry
-from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
+from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, apply_options
 from shophealth.crawler.evidence import (
     Blob,
     CrawlCut,
@@ -209,6 +211,7 @@ def _save_site(site_run: SiteRun, root: Path, name: str) -> dict[str, Any]:
         "missing": dict(evidence.missing),
         "stats": site_run.stats,
         "checks": dict(site_run.site.config.checks),
+        "config": site_run.site.config.public(),
     }
 
 
@@ -264,6 +267,7 @@ class _SiteEntry(msgspec.Struct):
     missing: dict[str, str] = {}
     stats: dict[str, Any] = {}
     checks: dict[str, Any] = {}
+    config: dict[str, Any] = {}
 
 
 class _RunEntry(msgspec.Struct):
@@ -336,8 +340,18 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
         plain_http=plain_http[0] if plain_http else None,
         cuts=tuple(_read_lines(cuts, CrawlCut)) if (cuts := folder / "cuts.jsonl.zst").is_file() else (),
     )
-    site = SiteConfig(url=entry.url, name=entry.name, config=ScanConfig(checks=entry.checks))
+    site = SiteConfig(url=entry.url, name=entry.name, config=_site_settings(root, entry))
     return SavedSite(site, evidence, entry.stats, entry.error)
+
+
+def _site_settings(root: Path, entry: _SiteEntry) -> ScanConfig:
+    """The settings the shop was scanned with (the defaults for a folder that did not
+    keep them), with its saved check settings."""
+    try:
+        config = apply_options(ScanConfig(), entry.config, f"{root / MANIFEST}: {entry.url}")
+    except ConfigError as exc:
+        raise EvidenceError(str(exc)) from None
+    return config.replace(checks=entry.checks)
 
 
 def _kept_as_crawled(interner: Interner, spool: Spool) -> Callable[[Page], Page]:

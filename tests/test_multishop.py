@@ -57,6 +57,7 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     report["run"] = {k: v for k, v in report["run"].items() if k not in ("id", "started_at", "finished_at")}
     for site in report["sites"]:
         site["stats"].pop("duration_s")
+        site.get("config", {}).pop("artifacts_dir", None)  # where screenshots go: --save-evidence's folder
         site["pages"].sort(key=lambda page: page["url"])
         for finding in site["findings"]:
             finding.pop("page")
@@ -119,7 +120,10 @@ def test_a_stored_multi_shop_run_keeps_its_outputs(three_shops: list[str], tmp_p
     common = ["--sites", str(sites), "--store", f"sqlite:///{store}", "--quiet"]
     done = run_cli(*common, "--json", str(first))
     assert done.returncode == 1, done.stderr  # one shop could not be scanned
-    again = run_cli(*common, "--json", str(second), "--html", str(tmp_path / "html"))
+    evidence = tmp_path / "evidence"
+    again = run_cli(
+        *common, "--json", str(second), "--html", str(tmp_path / "html"), "--save-evidence", str(evidence)
+    )
     assert again.returncode == 1, again.stderr
     assert "0 new, 0 fixed since the last run" in again.stdout
 
@@ -130,6 +134,10 @@ def test_a_stored_multi_shop_run_keeps_its_outputs(three_shops: list[str], tmp_p
     assert (tmp_path / "html" / "index.html").is_file()
     assert [s["config"]["max_depth"] for s in report["sites"]] == [10, 10, 10, 7]  # each shop's own
     assert report["run"]["config"]["max_depth"] == 10  # the first shop's, as before
+    judged = tmp_path / "judged.json"  # each shop's evidence, written as it finished, judged again
+    command = [sys.executable, "-m", "shophealth", "judge", str(evidence), "--json", str(judged), "--quiet"]
+    assert subprocess.run(command, capture_output=True, timeout=120, check=False).returncode == 1
+    assert comparable(json.loads(judged.read_text()))["sites"] == comparable(report)["sites"]
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM checkpoint_items").fetchone()[0] == 0
         assert db.execute("SELECT status FROM runs").fetchall() == [("complete",), ("complete",)]
