@@ -33,16 +33,10 @@ HTML bodies and visible text are kept compressed, and during a crawl on disk:
 each is a :class:`Blob`, which a crawl (and the saved-evidence loader) puts in a
 :class:`Spool`, an append-only temporary file of the scan, so that memory does
 not grow with a shop's pages (a page keeps two small handles); :attr:`Page.html`
-and :attr:`PageFacts.text` read and decompress on demand. HTML and visible
-text are kept fast: LZ4 (HTML as an LZ4 frame, which :func:`decompress` tells
-from Zstandard by its magic number). Each page's HTML is compressed once, in a
-worker process during the crawl, and read by the per-page passes and a few
-checks: LZ4 takes half of Zstandard level 1's time both ways (0.073 against
-0.140 ms to compress a 57 KB benchmark page, 0.025 against 0.049 to
-decompress) for 1.5 times its bytes, which live in the spool file (the page
-cache, not the process's memory). The start of a link target's body and
-Lighthouse reports are Zstandard. The figures behind these choices are in
-``bench/README.md``.
+and :attr:`PageFacts.text` read and decompress on demand. HTML, read by few
+checks, is kept small: Zstandard level 1. Visible text, read by checks on every
+page, is kept fast: LZ4. The start of a link target's body is Zstandard too.
+The figures behind these choices are in ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -59,7 +53,6 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import lz4.block
-import lz4.frame
 import zstandard
 
 VERDICT_HEADERS = ("cf-mitigated", "server", "retry-after", "content-type", "location")
@@ -67,7 +60,6 @@ BODY_HEAD = 4096  # bytes of a link target's body kept
 MARKUP_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?php")
 _COMPRESSOR = zstandard.ZstdCompressor(level=1)
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
-LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"  # an LZ4 frame's first bytes (a Zstandard frame's: 28 b5 2f fd)
 log = logging.getLogger(__name__)
 
 
@@ -347,7 +339,7 @@ class Page:
     error: str | None = None  # transport error, or why the body was not parsed
     error_kind: ErrorKind | None = None  # the transport error's kind
     truncated: bool = False  # the body hit the byte limit
-    body_blob: Blob = EMPTY  # the decoded HTML as UTF-8, an LZ4 frame
+    body_blob: Blob = EMPTY  # the decoded HTML as UTF-8, Zstandard-compressed
     facts: PageFacts | None = None
     refs: tuple[Ref, ...] = ()
 
@@ -366,8 +358,7 @@ class Page:
 
     @property
     def body_z(self) -> bytes:
-        """The decoded HTML as kept: UTF-8, an LZ4 frame (empty for non-HTML answers);
-        :func:`decompress` reads it (and Zstandard, as pages were kept before)."""
+        """The decoded HTML as kept: UTF-8, Zstandard level 1 (empty for non-HTML answers)."""
         return self.body_blob.read()
 
 
@@ -389,19 +380,8 @@ def kept_as_crawled(page: Page, interner: Interner, spool: Spool) -> Page:
 
 
 def compress(text: str) -> bytes:
-    """``text`` as UTF-8, Zstandard level 1: for what is kept and rarely read."""
+    """``text`` as UTF-8, Zstandard level 1: for what is kept and rarely read (the HTML)."""
     return compress_bytes(text.encode("utf-8", "surrogatepass"))
-
-
-def compress_html(html: str) -> bytes:
-    """A page's decoded HTML as kept (:attr:`Page.body_z`): UTF-8, an LZ4 frame."""
-    return compress_html_bytes(html.encode("utf-8", "surrogatepass"))
-
-
-def compress_html_bytes(data: bytes) -> bytes:
-    """UTF-8 HTML as :attr:`Page.body_z` keeps it: an LZ4 frame."""
-    compressed: bytes = lz4.frame.compress(data)
-    return compressed
 
 
 def compress_bytes(data: bytes) -> bytes:
@@ -413,13 +393,7 @@ def compress_bytes(data: bytes) -> bytes:
 
 
 def decompress(data: bytes) -> bytes:
-    """Bytes kept compressed: an LZ4 frame (a page's HTML) or Zstandard (the rest)."""
-    if not data:
-        return b""
-    if data[:4] == LZ4_FRAME_MAGIC:
-        inflated: bytes = lz4.frame.decompress(data)
-        return inflated
-    return _DECOMPRESSOR.decompress(data)
+    return _DECOMPRESSOR.decompress(data) if data else b""
 
 
 def compress_fast(data: bytes) -> bytes:

@@ -75,7 +75,6 @@ from shophealth.crawler.evidence import (
     TlsFacts,
     compress_bytes,
     compress_fast,
-    compress_html_bytes,
     decompress,
     decompress_fast,
     kept_as_crawled,
@@ -108,13 +107,9 @@ def _zstd(raw: bytes) -> bytes:
     return compress_bytes(raw) if raw else b""  # the scan keeps "nothing" as no bytes
 
 
-def _html(raw: bytes) -> bytes:
-    return compress_html_bytes(raw) if raw else b""  # kept as a crawl keeps it
-
-
 UNPACKED: dict[type, tuple[Unpacked, ...]] = {
     Page: (
-        Unpacked(None, "body_blob", "html", decompress, lambda raw: Blob(_html(raw))),
+        Unpacked(None, "body_blob", "html", decompress, lambda raw: Blob(_zstd(raw))),
         Unpacked("facts", "text_blob", "text", decompress_fast, lambda raw: Blob(compress_fast(raw))),
     ),
     LinkResult: (Unpacked(None, "body_head_z", "body_head", decompress, _zstd),),

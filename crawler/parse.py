@@ -32,15 +32,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from shophealth.crawler.evidence import (
-    Blob,
-    CharsetMismatch,
-    Page,
-    PageFacts,
-    Ref,
-    compress_fast,
-    compress_html,
-)
+from shophealth.crawler.evidence import Blob, CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
 from shophealth.crawler.urls import malformed_reason, resolve
 
 # The attributes of each element that name a link or resource.
@@ -411,7 +403,7 @@ def parse_document(body: bytes, content_type: str | None, url: str) -> ParsedDoc
     mismatch = charset_mismatch(body, encoding, html)
     if mismatch is not None:
         facts = dataclasses.replace(facts, charset_mismatch=mismatch)
-    return ParsedDocument(encoding, compress_html(parsed.html), facts, parsed.refs)
+    return ParsedDocument(encoding, compress(parsed.html), facts, parsed.refs)
 
 
 MISMATCH_SAMPLE_BEFORE = 30
