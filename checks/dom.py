@@ -5,7 +5,8 @@
   lxml's parser), the form most Python scraping code is written for. Built
   lazily, a handful kept (a tree costs ~10 times its HTML in memory).
 * :func:`structured_data`: JSON-LD, microdata and Open Graph of a page, read by
-  ``extruct`` (Scrapinghub's library made for exactly this), uniform form.
+  ``extruct`` (Scrapinghub's library made for exactly this), uniform form, from
+  the page's head alone when that reads the same (:mod:`shophealth.checks.structured`).
 * :func:`anchors`: every ``<a href>`` with its raw href (``mailto:``, ``tel:``
   and ``whatsapp:`` included, which :attr:`Page.refs` leaves out) and the
   words a reader or screen reader sees on it (text, ``aria-label``, ``title``,
@@ -56,6 +57,7 @@ from urllib.parse import urljoin, urlsplit
 import ahocorasick_rs
 from selectolax.lexbor import LexborHTMLParser
 
+from shophealth.checks import structured
 from shophealth.crawler.evidence import Blob, Page, PageFacts, SiteEvidence, decompress
 
 if TYPE_CHECKING:
@@ -95,23 +97,7 @@ def structured_data(page: Page) -> dict[str, list[Any]]:
 
 @functools.lru_cache(maxsize=256)
 def _structured(url: str, body_blob: Blob) -> dict[str, list[Any]]:
-    import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
-
-    body = decompress(body_blob.read())
-    html = body.decode("utf-8", "replace")
-    if not html.strip():
-        return {"json-ld": [], "microdata": [], "opengraph": []}
-    # microdata is 3/4 of extruct's time (1.3 ms of a 64 KB benchmark page, 0.3 without):
-    # read only where an item can be
-    with_microdata = b"itemscope" in body.lower()
-    syntaxes = ["json-ld", "microdata", "opengraph"] if with_microdata else ["json-ld", "opengraph"]
-    try:
-        data: dict[str, list[Any]] = extruct.extract(
-            html, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
-        )
-    except Exception:  # hostile markup must not end the check; extruct raises many kinds
-        return {"json-ld": [], "microdata": [], "opengraph": []}
-    return {"microdata": [], **data}
+    return structured.read(decompress(body_blob.read()), url)
 
 
 def anchors(page: Page) -> tuple[Anchor, ...]:
