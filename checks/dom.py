@@ -92,12 +92,12 @@ def _soup(url: str, body: Blob) -> BeautifulSoup:
 
 def structured_data(page: Page) -> dict[str, list[Any]]:
     """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
-    return _structured(page.final_url, page.body_blob)
+    return _structured(page.final_url, page.body_blob, PAGE_MARKUP.of(page)[HEAD_END])
 
 
 @functools.lru_cache(maxsize=256)
-def _structured(url: str, body_blob: Blob) -> dict[str, list[Any]]:
-    return structured.read(decompress(body_blob.read()), url)
+def _structured(url: str, body_blob: Blob, head_end: int | None) -> dict[str, list[Any]]:
+    return structured.read(decompress(body_blob.read()).decode("utf-8", "replace"), url, head_end)
 
 
 def anchors(page: Page) -> tuple[Anchor, ...]:
@@ -302,6 +302,7 @@ class MarkupWords:
 
 
 PAGE_MARKUP = MarkupWords()
+HEAD_END = PAGE_MARKUP.register(structured.HEAD_WORDS, structured.head_end)  # for structured_data
 
 
 def warm_page(page: Page) -> None:

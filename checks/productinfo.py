@@ -27,8 +27,9 @@ what is missing and what was read (``evidence.missing``, ``evidence.read``).
 
 Cost: extruct reads each product page's structured data from lxml's tree of
 the page's head alone when that reads the same as the whole page
-(:mod:`shophealth.checks.structured`): 0.32 ms a benchmark page against 0.59
-for the whole page (1,943 pages, machine shared, load 3); the BeautifulSoup
+(:mod:`shophealth.checks.structured`): 0.19-0.23 ms a benchmark page against
+0.55-0.68 for the whole page (1,943 pages, decompressing included, the words it
+needs found in the shared HTML pass; machine shared, load 2); the BeautifulSoup
 tree is built only when structured data lacks something.
 
 Limits: a price shown only by script after load is not seen without

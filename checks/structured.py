@@ -23,7 +23,10 @@ to extruct when all of these hold, else the whole page is (as before):
 * nothing after it can be a JSON-LD script: no ``ld+json`` (any case), and no
   character reference that could spell one of its characters (``&#108;``, ``&plus;``…).
 
-The checks read the result through :func:`shophealth.checks.dom.structured_data`.
+The words these tests need (:data:`HEAD_WORDS`) are found in the pass every page's HTML
+gets once for all checks (:data:`shophealth.checks.dom.PAGE_MARKUP`, made during the
+crawl), whose reader :func:`head_end` keeps only where the head ends, if it may be read
+alone. The checks read the result through :func:`shophealth.checks.dom.structured_data`.
 """
 
 from __future__ import annotations
@@ -31,34 +34,62 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# lxml.html.fromstring's own test (on the text, where \s is wider: a page it misses is read whole)
-FULL_DOCUMENT = re.compile(rb"^\s*<(?:html|!doctype)", re.I)
-BODY_TAG = re.compile(rb"<body[\t\n\f\r />]")  # searched in lower-cased bytes
-HTML_OR_HEAD_TAG = re.compile(rb"<(?:html|head)[\t\n\f\r />]")
+FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.I)  # lxml.html.fromstring's own test
+HEAD_WORDS = ("itemscope", "ld+json", "&plus", "&#", "<body", "<html", "<head")  # lower case
+TAG_NAME_END = frozenset("\t\n\f\r />")
 # a character of "ld+json" as a character reference (a JSON-LD script's type may be written so)
-LD_JSON_REFERENCE = re.compile(
-    rb"&(?:plus|#(?:x0*(?:6c|64|2b|6a|73|6f|6e)|0*(?:108|100|43|106|115|111|110)))"
-)
+LD_JSON_REFERENCE = re.compile(r"&#(?:x0*(?:6c|64|2b|6a|73|6f|6e)|0*(?:108|100|43|106|115|111|110))", re.I)
+ITEMSCOPE = re.compile("itemscope", re.I)  # where it is not, microdata is not read (it would find none)
 PROBE_TAG = "shophealth-probe"
 PROBE = f"<body><{PROBE_TAG}>"
+SYNTAXES = ["json-ld", "microdata", "opengraph"]
 WITHOUT_MICRODATA = ["json-ld", "opengraph"]
-HTML_SPACE = b" \t\n\f\r"
+HTML_SPACE = " \t\n\f\r"
+LENGTHENED_BY_LOWER = "\u0130"  # the one character str.lower() makes two of: hits would be misplaced
 
 
 def empty() -> dict[str, list[Any]]:
     return {"json-ld": [], "microdata": [], "opengraph": []}
 
 
-def read(html_bytes: bytes, url: str) -> dict[str, list[Any]]:
-    """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
-    html = html_bytes.decode("utf-8", "replace")
+def head_end(html: str, hits: list[tuple[int, int, int]]) -> int | None:
+    """Where the page's head ends (its first ``<body`` tag) if the head alone may hold what
+    extruct reads of the page, as the :data:`HEAD_WORDS` found in it (``(word, start, end)``, in
+    any case) tell; else None. Whether the head really ends there is :func:`head_document`'s test."""
+    if LENGTHENED_BY_LOWER in html or not FULL_DOCUMENT.match(html):
+        return None
+    found: dict[str, list[int]] = {}
+    for word, start, _ in hits:
+        found.setdefault(HEAD_WORDS[word], []).append(start)
+    bodies = [start for start in found.get("<body", ()) if _is_tag(html, start)]
+    if found.get("itemscope") or not bodies:
+        return None
+    cut = min(bodies)
+    if any(
+        start > cut and _is_tag(html, start) for word in ("<html", "<head") for start in found.get(word, ())
+    ):
+        return None
+    if any(start >= cut for word in ("ld+json", "&plus") for start in found.get(word, ())):
+        return None
+    if any(start >= cut and LD_JSON_REFERENCE.match(html, start) for start in found.get("&#", ())):
+        return None
+    return cut
+
+
+def _is_tag(html: str, start: int) -> bool:
+    """The five characters at ``start`` (``<body``, ``<html``, ``<head``) end a tag's name."""
+    return html[start + 5 : start + 6] in TAG_NAME_END
+
+
+def read(html: str, url: str, cut: int | None) -> dict[str, list[Any]]:
+    """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform);
+    ``cut`` is :func:`head_end` of the page."""
     if not html.strip():
         return empty()
-    lowered = html_bytes.lower()
-    if b"itemscope" in lowered:
-        return _extract(html, url, ["json-ld", "microdata", "opengraph"])
-    tree = head_document(html_bytes, lowered)
-    return _extract(html if tree is None else tree, url, WITHOUT_MICRODATA)
+    tree = head_document(html, cut)
+    if tree is not None:
+        return _extract(tree, url, WITHOUT_MICRODATA)
+    return _extract(html, url, SYNTAXES if ITEMSCOPE.search(html) else WITHOUT_MICRODATA)
 
 
 def _extract(document: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any]]:
@@ -73,20 +104,15 @@ def _extract(document: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any
     return {"microdata": [], **data}
 
 
-def head_document(html_bytes: bytes, lowered: bytes | None = None) -> Any:
-    """lxml's tree of the page's head (and a probe element), if it holds all that extruct reads
-    of a page without microdata, else None; ``lowered`` is ``html_bytes.lower()`` if made already."""
-    lowered = html_bytes.lower() if lowered is None else lowered
-    body_tag = BODY_TAG.search(lowered)
-    if body_tag is None or not FULL_DOCUMENT.match(html_bytes):
+def head_document(html: str, cut: int | None) -> Any:
+    """lxml's tree of the page's head up to ``cut`` (:func:`head_end`) and a probe element, if the
+    head ended there; else None."""
+    if cut is None:
         return None
-    cut = body_tag.start()
-    if not html_bytes[:cut].rstrip(HTML_SPACE).endswith(b">"):
+    head = html[:cut]
+    if not head.rstrip(HTML_SPACE).endswith(">"):
         return None  # the "<body" may be inside a tag: only after a ">" is it surely one, or text
-    if HTML_OR_HEAD_TAG.search(lowered, cut + 1) or _json_ld_may_follow(lowered, cut):
-        return None
-    # the bytes before an ASCII "<" decode to the same characters alone as in the whole page
-    return _head_tree(html_bytes[:cut].decode("utf-8", "replace") + PROBE)
+    return _head_tree(head + PROBE)
 
 
 def _head_tree(html: str) -> Any:
@@ -103,8 +129,3 @@ def _head_tree(html: str) -> Any:
     if any(ancestor.tag == "head" for ancestor in probe.iterancestors()):
         return None  # libxml2 leaves an unknown element in an open head: "<body" did not close it
     return tree
-
-
-def _json_ld_may_follow(lowered: bytes, start: int) -> bool:
-    """A JSON-LD script may follow ``start``: its type, written plainly or with character references."""
-    return lowered.find(b"ld+json", start) >= 0 or LD_JSON_REFERENCE.search(lowered, start) is not None

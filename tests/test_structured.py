@@ -8,7 +8,9 @@ from typing import Any
 import extruct
 import pytest
 
-from shophealth.checks import structured
+from shophealth.checks import dom, structured
+from shophealth.crawler.evidence import Page
+from shophealth.crawler.parse import page_from_body
 from tests.realworld import corpus_dir
 
 URL = "https://shop.example/p/1"
@@ -65,6 +67,7 @@ WHOLE_PAGE = {
     "no body tag": DOCTYPE + "<html><head>" + OG_TITLE + "</head><p>x</p></html>",
     "not a whole document": "<!-- shop -->" + page(OG_TITLE + LD % "a"),
     "end of html in the head": DOCTYPE + "<html><head>" + OG_TITLE + "</html>" + OG_LATE + "<body></body>",
+    "a dotted capital I (lower-casing lengthens the text)": page(OG_TITLE + "<title>İstanbul</title>"),
     "microdata": page(
         OG_TITLE,
         body='<div itemscope itemtype="https://schema.org/Product"><span itemprop="name">S</span></div>',
@@ -72,8 +75,19 @@ WHOLE_PAGE = {
 }
 
 
-def whole_page_reading(html: str) -> dict[str, list[Any]]:
+def page_of(html: str | bytes, content_type: str = "text/html; charset=utf-8") -> Page:
+    return page_from_body(URL, html.encode() if isinstance(html, str) else html, content_type)
+
+
+def read_from_head(page: Page) -> bool:
+    return structured.head_document(page.html, dom.PAGE_MARKUP.of(page)[dom.HEAD_END]) is not None
+
+
+def whole_page_reading(page: Page) -> dict[str, list[Any]]:
     """What extruct reads of the whole page, as checks.dom read it before."""
+    html = page.html_bytes.decode("utf-8", "replace")
+    if not html.strip():
+        return structured.empty()
     data = extruct.extract(
         html, base_url=URL, syntaxes=["json-ld", "microdata", "opengraph"], uniform=True, errors="ignore"
     )
@@ -82,32 +96,30 @@ def whole_page_reading(html: str) -> dict[str, list[Any]]:
 
 @pytest.mark.parametrize("html", list(HEAD_ONLY.values()), ids=list(HEAD_ONLY))
 def test_a_page_whose_head_holds_everything_is_read_from_the_head_alone(html: str) -> None:
-    assert structured.head_document(html.encode()) is not None
-    assert structured.read(html.encode(), URL) == whole_page_reading(html)
+    page = page_of(html)
+    assert read_from_head(page)
+    assert dom.structured_data(page) == whole_page_reading(page)
 
 
 @pytest.mark.parametrize("html", list(WHOLE_PAGE.values()), ids=list(WHOLE_PAGE))
 def test_a_page_whose_head_may_not_tell_is_read_whole(html: str) -> None:
-    data = structured.read(html.encode(), URL)
-    if "itemscope" not in html:
-        assert structured.head_document(html.encode()) is None
-    assert data == whole_page_reading(html)
+    page = page_of(html)
+    assert not read_from_head(page)
+    assert dom.structured_data(page) == whole_page_reading(page)
 
 
 def test_late_meta_and_body_scripts_are_read() -> None:
     """The whole-page cases above do find what follows the false "<body" (the test can fail)."""
-    data = structured.read(WHOLE_PAGE["body inside a comment in the head"].encode(), URL)
+    data = dom.structured_data(page_of(WHOLE_PAGE["body inside a comment in the head"]))
     assert data["opengraph"] and data["opengraph"][0]["og:price:amount"] == "99"
-    assert [
-        item["name"] for item in structured.read(WHOLE_PAGE["JSON-LD in the body"].encode(), URL)["json-ld"]
-    ] == ["b"]
+    ld = dom.structured_data(page_of(WHOLE_PAGE["JSON-LD in the body"]))["json-ld"]
+    assert [item["name"] for item in ld] == ["b"]
 
 
 def test_every_real_world_page_reads_the_same() -> None:
-    pages = sorted(corpus_dir().rglob("*.html"))
-    if not pages:
+    paths = sorted(corpus_dir().rglob("*.html"))
+    if not paths:
         pytest.skip(f"real-world corpus not found at {corpus_dir()} (set SHOPHEALTH_REALWORLD)")
-    for path in pages:
-        body = path.read_bytes()
-        expected = whole_page_reading(body.decode("utf-8", "replace")) if body.strip() else structured.empty()
-        assert structured.read(body, URL) == expected, path
+    for path in paths:
+        page = page_of(path.read_bytes(), "text/html")
+        assert dom.structured_data(page) == whole_page_reading(page), path
