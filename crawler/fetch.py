@@ -123,9 +123,9 @@ class HostLimit:
         self._window: list[float] = []
         self._fastest: float | None = None
 
-    def held(self) -> _HeldTurn:
+    def held(self) -> HeldTurn:
         """``async with limit.held():`` one request in flight, timed."""
-        return _HeldTurn(self)
+        return HeldTurn(self)
 
     async def acquire(self) -> None:
         async with self._free:
@@ -159,19 +159,29 @@ class HostLimit:
             self.limit = max(self.start, self.limit // 2)
 
 
-class _HeldTurn:
-    __slots__ = ("host", "started")
+class HeldTurn:
+    """One request's turn under a :class:`HostLimit`, timed from when it was granted
+    to when it is given back, unless :meth:`took` says how long the request took."""
+
+    __slots__ = ("host", "seconds", "started")
 
     def __init__(self, host: HostLimit) -> None:
         self.host = host
         self.started = 0.0
+        self.seconds: float | None = None
 
-    async def __aenter__(self) -> None:
+    def took(self, seconds: float) -> None:
+        """The request took ``seconds`` where it ran (a worker process's own clock)."""
+        self.seconds = seconds
+
+    async def __aenter__(self) -> HeldTurn:
         await self.host.acquire()
         self.started = time.monotonic()
+        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.host.release(time.monotonic() - self.started)
+        seconds = self.seconds if self.seconds is not None else time.monotonic() - self.started
+        await self.host.release(seconds)
 
 
 UNSHARED: AbstractAsyncContextManager[None] = contextlib.nullcontext()  # a limit of this process's alone
@@ -456,16 +466,16 @@ class Fetcher:
             waited += wait
 
     @contextlib.asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
+    async def slot(self, url: str) -> AsyncIterator[HeldTurn]:
         """A turn to ask ``url``'s host: its limit (and the limit shared with other
         processes, if any), its spacing, and the global limit.
         Every request takes one; worker processes' jobs take it here, in the
         coordinating process."""
         policy = self.host_policy(url)
-        async with policy.limit.held(), policy.shared:
+        async with policy.limit.held() as turn, policy.shared:
             await policy.wait_turn()
             async with self._global:
-                yield
+                yield turn
 
     async def _once(self, url: str, method: str, limit: int) -> FetchResult:
         refusal = await self._literal_refusal(url)

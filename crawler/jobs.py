@@ -54,6 +54,14 @@ class LinkFetch:
     method: str
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A page job's requests are over (``seconds`` on the clock of the process that made
+    them); its parse follows. A worker process says so before it parses."""
+
+    seconds: float
+
+
 class JobError(RuntimeError):
     """A job failed where it ran (a worker process); the message names the original error."""
 
@@ -87,11 +95,18 @@ class LocalJobs:
 
 
 async def fetch_page(
-    fetcher: Fetcher, is_internal: Callable[[str], bool], url: str, parsed: Container[str] = ()
+    fetcher: Fetcher,
+    is_internal: Callable[[str], bool],
+    url: str,
+    parsed: Container[str] = (),
+    on_fetched: Callable[[], None] | None = None,
 ) -> PageFetch:
     """Fetch ``url``; parse the answer when it is HTML of the shop whose final URL
-    is not in ``parsed`` (a redirect to a page already parsed)."""
+    is not in ``parsed`` (a redirect to a page already parsed). ``on_fetched`` is
+    called once the requests are over, before the parse."""
     result = await fetcher.fetch(url)
+    if on_fetched is not None:
+        on_fetched()
     final = result.final_url
     worth_parsing = (
         looks_like_html(result)

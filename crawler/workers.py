@@ -20,14 +20,20 @@ a second) jobs run in-process. ``stats.workers`` in the report says how many too
 
 Politeness is still decided in one place: the coordinator takes the request's
 slot (the per-host limit, robots.txt ``Crawl-delay`` spacing, the global
-limit) before it hands a job over and holds it until the answer is back.
-A worker's own limits, the same settings, only matter for redirect hops to
-other hosts. ``Retry-After`` waits happen in the worker, holding the slot.
+limit) before it hands a job over and holds it until the job's requests are
+over: for a page, until the worker says it has the answer (a
+:class:`Fetched` frame, with how long the requests took), not until it has
+parsed it, so that the host is asked as many requests at once as its limit
+allows, and its adaptive limit (``fetch.HostLimit``) is fed the requests'
+times, not the worker's parsing queue. A worker's own limit for the shop's
+hosts is therefore the ceiling, never the adaptive start: the coordinator's
+decides. ``Retry-After`` waits happen in the worker, holding the slot.
 
 Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its stdin
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
-requests so far, ok, PageFetch | LinkFetch | (error text, traceback))``; the worker's
+requests so far, ok, PageFetch | LinkFetch | (error text, traceback))``, each
+page's answer preceded by ``(id, requests so far, True, Fetched)``; the worker's
 first answer, id :data:`HELLO`, says it is ready. End of input ends the
 worker and cancels what it still holds. Only the coordinator writes what a
 worker unpickles.
@@ -44,21 +50,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import pickle
 import signal
 import struct
 import sys
+import time
 import traceback
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shophealth import tune_gc
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.fetch import Fetcher
-from shophealth.crawler.jobs import JobError, LinkFetch, LocalJobs, PageFetch, fetch_page, verify_link
+from shophealth.crawler.jobs import (
+    Fetched,
+    JobError,
+    LinkFetch,
+    LocalJobs,
+    PageFetch,
+    fetch_page,
+    verify_link,
+)
 from shophealth.crawler.urls import Scope
 
 MAX_RESTARTS = 3
@@ -90,6 +106,21 @@ class WorkerSetup:
     insecure_hosts: frozenset[str]
     credential_origins: frozenset[str] = frozenset()
     start_url: str | None = None  # the shop's, for the resolver's address guard
+
+
+@dataclass
+class _Job:
+    """A job handed to a worker: when its requests are over, and its answer."""
+
+    fetched: asyncio.Future[float | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    answer: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def requests_over(self, seconds: float | None) -> None:
+        """Say the requests are over; None: how long they took is not known."""
+        if not self.fetched.done():
+            self.fetched.set_result(seconds)
 
 
 def default_workers(config: ScanConfig) -> tuple[int, int]:
@@ -132,7 +163,7 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.pending: dict[int, _Job] = {}
         self.requests = 0
         self.alive = True
         self.ready = False  # it has read its setup and imported what it needs
@@ -141,12 +172,11 @@ class _Worker:
         self.stderr_tail = b""
         self._tasks = [asyncio.create_task(self._read_answers()), asyncio.create_task(self._read_stderr())]
 
-    def submit(self, job_id: int, kind: str, url: str) -> asyncio.Future[Any]:
+    def submit(self, job_id: int, kind: str, url: str) -> _Job:
         assert self.proc.stdin is not None
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending[job_id] = future
+        job = self.pending[job_id] = _Job()
         self.proc.stdin.write(frame((job_id, kind, url)))
-        return future
+        return job
 
     async def _read_answers(self) -> None:
         assert self.proc.stdout is not None
@@ -158,8 +188,16 @@ class _Worker:
                     self.ready = True
                     self.settled.set()
                     continue
-                future = self.pending.pop(job_id, None)
-                if future is None or future.done():
+                if isinstance(payload, Fetched):
+                    if (job := self.pending.get(job_id)) is not None:
+                        job.requests_over(payload.seconds)
+                    continue
+                job = self.pending.pop(job_id, None)
+                if job is None:
+                    continue
+                job.requests_over(None)
+                future = job.answer
+                if future.done():
                     continue  # its caller gave up (the shop's time budget ran out)
                 if ok:
                     future.set_result(payload)
@@ -184,9 +222,10 @@ class _Worker:
             async with asyncio.timeout(STOP_GRACE_S):
                 await self.proc.wait()
         reason = self.reason()
-        for future in self.pending.values():
-            if not future.done():
-                future.set_exception(WorkerLost(reason))
+        for job in self.pending.values():
+            job.requests_over(None)
+            if not job.answer.done():
+                job.answer.set_exception(WorkerLost(reason))
         self.pending.clear()
 
     def reason(self) -> str:
@@ -303,17 +342,25 @@ class WorkerPool:
             await self._replace_dead()
             if self._least_busy() is None:
                 return None  # the fetcher takes the slot itself
-            async with self.fetcher.slot(url):
+            async with self.fetcher.slot(url) as turn:
                 worker = self._least_busy()
                 if worker is None:  # it died while the job waited for its turn
                     continue
                 self._next_id += 1
+                job = worker.submit(self._next_id, kind, url)
                 try:
-                    answer: PageFetch | LinkFetch = await worker.submit(self._next_id, kind, url)
-                except WorkerLost:
-                    if attempt == 1:
-                        raise
-                    continue
+                    seconds = await job.fetched  # the parse goes on without the slot
+                except BaseException:  # cancelled: the answer is not wanted either
+                    job.answer.cancel()
+                    raise
+                if seconds is not None:
+                    turn.took(seconds)
+            try:
+                answer: PageFetch | LinkFetch = await job.answer
+            except WorkerLost:
+                if attempt == 1:
+                    raise
+                continue
             if answer.result.backed_off:  # the host asked a worker to wait: ask it less
                 self.fetcher.host_policy(url).limit.back_off()
             return answer
@@ -384,7 +431,9 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     crawl, or when the shop's time budget ran out with jobs in flight, which
     are then cancelled rather than waited for."""
     setup: WorkerSetup = await read_frame(reader)
-    fetcher = Fetcher(setup.config, None, setup.scope.is_internal, setup.start_url)
+    # The coordinator's slot adapts the shop's per-host limit; here it is only a ceiling.
+    config = dataclasses.replace(setup.config, per_host=setup.config.per_host_max)
+    fetcher = Fetcher(config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
     writer.write(frame((HELLO, 0, True, None)))
@@ -408,9 +457,14 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 async def _answer(
     fetcher: Fetcher, scope: Scope, writer: asyncio.StreamWriter, job_id: int, kind: str, url: str
 ) -> None:
+    started = time.monotonic()
+
+    def requests_over() -> None:
+        writer.write(frame((job_id, fetcher.requests, True, Fetched(time.monotonic() - started))))
+
     try:
         if kind == "page":
-            answer: object = await fetch_page(fetcher, scope.is_internal, url)
+            answer: object = await fetch_page(fetcher, scope.is_internal, url, on_fetched=requests_over)
         else:
             answer = await verify_link(fetcher, url)
         ok = True

@@ -136,6 +136,60 @@ async def test_the_coordinator_verifies_links_when_the_workers_leave_it_a_core(
         await fetcher.aclose()
 
 
+async def test_a_page_gives_back_its_turn_at_the_host_before_it_is_parsed(
+    small_shop: RunningShop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The host's turn is held while the page is asked, not while a worker parses it:
+    the worker's parse here waits for a file the test writes only once the turn is free."""
+    go = tmp_path / "go"
+    slow_parser = (
+        "import asyncio, os, shophealth.crawler.workers as w\n"
+        "real = w.fetch_page\n"
+        "async def fetch_page(*args, **options):\n"
+        "    answer = await real(*args, **options)\n"
+        f"    while not os.path.exists({str(go)!r}):\n"
+        "        await asyncio.sleep(0.01)\n"
+        "    return answer\n"
+        "w.fetch_page = fetch_page\n"
+        "asyncio.run(w._main())\n"
+    )
+    monkeypatch.setattr(
+        "shophealth.crawler.workers.worker_command", lambda: [sys.executable, "-c", slow_parser]
+    )
+    pool, fetcher = _pool(small_shop, 1)
+    await pool.start()
+    url = small_shop.url + "p1.html"
+    try:
+        await _until_ready(pool)
+        page = asyncio.create_task(pool.page(url))
+        host = fetcher.host_policy(url).limit
+        try:
+            async with asyncio.timeout(10):  # the job was handed over, then its turn given back
+                while not (pool._workers[0].pending and host.in_flight == 0):
+                    await asyncio.sleep(0.01)
+            assert not page.done()  # still being "parsed"
+        finally:
+            go.touch()
+        answer = await page
+        assert answer.result.status == 200 and answer.document is not None
+    finally:
+        await pool.aclose()
+        await fetcher.aclose()
+
+
+async def test_links_are_verified_while_pages_are_still_crawled(
+    small_shop: RunningShop, registry: Registry
+) -> None:
+    """One task a queue: with a single queue, every product page (all linked from the home
+    page) was asked before the first image they carry."""
+    small_shop.server.hits.clear()
+    await scan_url(small_shop.url, registry, workers=0, concurrency=1)
+    order = list(small_shop.server.hits)
+    first_image = min(order.index(f"/img{i}.png") for i in range(PAGES))
+    last_product = max(order.index(f"/p{i}.html") for i in range(PAGES))
+    assert first_image < last_product, order
+
+
 async def test_a_job_held_by_a_killed_worker_is_done_by_another(small_shop: RunningShop) -> None:
     pool, fetcher = _pool(small_shop, 2)
     await pool.start()
@@ -271,10 +325,10 @@ async def test_a_job_that_raises_in_a_worker_is_reported_and_the_crawl_goes_on(
     broken_parser = (
         "import asyncio, shophealth.crawler.workers as w\n"
         "real = w.fetch_page\n"
-        "async def fetch_page(fetcher, is_internal, url, parsed=()):\n"
+        "async def fetch_page(fetcher, is_internal, url, parsed=(), **options):\n"
         "    if url.endswith('/p3.html'):\n"
         "        raise ValueError('parser exploded')\n"
-        "    return await real(fetcher, is_internal, url, parsed)\n"
+        "    return await real(fetcher, is_internal, url, parsed, **options)\n"
         "w.fetch_page = fetch_page\n"
         "asyncio.run(w._main())\n"
     )
