@@ -205,8 +205,12 @@ class _Worker:
                     message, trace = payload
                     log.debug("job %d failed in worker %d:\n%s", job_id, self.proc.pid, trace)
                     future.set_exception(WorkerJobError(message))
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, ValueError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the worker ended
+        except Exception as exc:  # an answer this process cannot read (a worker of another version)
+            self.stderr_tail += f"\nunreadable answer: {type(exc).__name__}: {exc}"[:300].encode()
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
         finally:
             await self._lost()
 

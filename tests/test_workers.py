@@ -226,6 +226,32 @@ async def test_workers_that_die_at_start_leave_the_crawl_in_process(
     assert len([f for f in run.findings if f.check == "links.broken"]) == PAGES
 
 
+async def test_a_worker_answer_that_cannot_be_read_is_a_fallback_not_a_crash(
+    small_shop: RunningShop,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker of another version (here: answers holding a class only its own ``__main__``
+    has) is stopped, its jobs done again elsewhere, and it is replaced (then the crawl goes
+    on in-process): every page is there and the reason is logged, not a stray traceback."""
+    skewed = (
+        "import asyncio, dataclasses, shophealth.crawler.workers as w\n"
+        "@dataclasses.dataclass\n"
+        "class Newer:\n"
+        "    x: int = 1\n"
+        "async def fetch_page(*args, **options):\n"
+        "    return Newer()\n"
+        "w.fetch_page = fetch_page\n"
+        "asyncio.run(w._main())\n"
+    )
+    monkeypatch.setattr("shophealth.crawler.workers.worker_command", lambda: [sys.executable, "-c", skewed])
+    run = await scan_url(small_shop.url, registry, workers=1)
+    assert run.stats["pages"] == 2 * PAGES + 2
+    assert "unreadable answer: AttributeError" in caplog.text  # each replaced worker's reason
+    assert "never retrieved" not in caplog.text
+
+
 async def test_an_unstartable_worker_program_is_a_fallback_not_an_error(
     small_shop: RunningShop, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
