@@ -22,12 +22,17 @@ a compact result is kept while the page lives (:class:`PerPage`, found by the
 facts' identity), never a decompressed or lower-cased text:
 
 * :data:`PAGE_ANCHORS` (:class:`PageAnchors`): the anchor words of every
-  :class:`NearWords` and the payment check's method names, one Aho-Corasick
-  pass over the page's lower-cased visible text; 8 bytes a hit are kept, and
-  each user makes its windows from its own hits when it reads the page.
+  :class:`NearWords`, the payment check's method names, the errors checks'
+  hints and the i18n placeholder screen's literals, one Aho-Corasick pass over
+  the page's lower-cased visible text; 8 bytes a hit are kept, and each user
+  makes its windows from its own hits when it reads the page (a user that
+  finds none of its words in any case knows the text holds none in its case).
 * :data:`PAGE_MARKUP` (:class:`MarkupWords`): the payment icons' and share
-  hints' words, one pass over the page's HTML, decompressed and decoded once;
-  each user keeps what it read at its hits (icon values, a yes or no).
+  hints' words, errors.php's markup hints and the words that tell whether a
+  page's structured data can be read from its head alone
+  (:mod:`shophealth.checks.structured`), one pass over the page's HTML,
+  decompressed and decoded once; each user keeps what it read at its hits
+  (icon values, a yes or no, where the head ends).
 * :class:`CaselessWords` is the search both use: as if over ``text.lower()``,
   but a Latin-1 text is searched as ASCII-lowered bytes (the same hits).
 
