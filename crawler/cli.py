@@ -14,7 +14,7 @@ import contextvars
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,11 +35,12 @@ from shophealth.crawler.config import (
     check_output_file,
     load_sites_file,
 )
-from shophealth.crawler.evidence_store import EvidenceError, check_evidence_folder, save_evidence
+from shophealth.crawler.evidence_store import check_evidence_folder
+from shophealth.crawler.finishing import ShopFinisher
 from shophealth.crawler.hooks import RunHooks
 from shophealth.crawler.logs import LEVELS, configure_logging, forget_in_logs
 from shophealth.crawler.phases import SiteProgress
-from shophealth.crawler.scan import Run, SiteCallback, scan
+from shophealth.crawler.scan import Run, SiteCallback, SiteFinisher, scan
 from shophealth.crawler.urls import BadURLError, parse_start_url
 from shophealth.reports.guidance import LANGUAGES
 from shophealth.reports.renderers.html import write_html
@@ -270,9 +271,11 @@ def scan_command(
         cli_distributed.scan_distributed(targets, store, broker, detach, json_path, quiet, notify)
         return
     nightly = cli_history.start_nightly(store, quiet, notify, link_cache_days, resume)
-    run = _run_scan(targets, registry, quiet, parallel, nightly.hooks if nightly else None)
-    if save_evidence is not None:
-        _save_evidence(run, save_evidence)
+    finisher = ShopFinisher(save_evidence, nightly, None if quiet else _announce_done)  # as each shop ends
+    run = _run_scan(targets, registry, quiet, parallel, nightly.hooks if nightly else None, finisher)
+    finisher.write_manifest(run)
+    for problem in finisher.evidence_errors:
+        err.print(f"[bold red]error:[/] {inert(problem)}")  # the report is still written
     report = build_report(run)
     if nightly is not None:
         nightly.finish(run, report, history=html is not None)
@@ -288,11 +291,12 @@ def scan_command(
         raise typer.Exit(1)
 
 
-def _save_evidence(run: Run, folder: Path) -> None:
-    try:
-        save_evidence(run, folder)
-    except EvidenceError as exc:
-        err.print(f"[bold red]error:[/] {inert(str(exc))}")  # the report is still written
+def _announce_done(site: Mapping[str, Any]) -> None:
+    """One line on standard error as each shop is reported (the summary comes at the end)."""
+    overall = (site.get("scores") or {}).get("overall")
+    result = f"not scanned: {site['error']}" if site.get("error") else f"{len(site['findings'])} findings"
+    score = f", score {overall:.1f}" if isinstance(overall, int | float) else ""
+    err.print(f"Done: {inert(site['site'])}: {inert(result)}{score}")
 
 
 def _write_report(report: dict[str, Any], json_path: Path | None, quiet: bool) -> None:
@@ -351,12 +355,17 @@ def _sites(
 
 
 def _run_scan(
-    targets: list[SiteConfig], registry: Registry, quiet: bool, parallel: int, hooks: RunHooks | None = None
+    targets: list[SiteConfig],
+    registry: Registry,
+    quiet: bool,
+    parallel: int,
+    hooks: RunHooks | None = None,
+    finish: SiteFinisher | None = None,
 ) -> Run:
     tune_gc()
     if quiet or not sys.stderr.isatty():
         on_site = None if quiet else _plain_progress
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks, finish))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
@@ -377,7 +386,7 @@ def _run_scan(
 
             return SiteProgress(update, phase)
 
-        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks))
+        return asyncio.run(_scan_until_interrupted(targets, registry, on_site, parallel, hooks, finish))
 
 
 async def _scan_until_interrupted(
@@ -386,6 +395,7 @@ async def _scan_until_interrupted(
     on_site: SiteCallback | None,
     parallel: int,
     hooks: RunHooks | None = None,
+    finish: SiteFinisher | None = None,
 ) -> Run:
     """The scan; a first Ctrl-C ends it with what was gathered (report written, exit
     130), a second one quits at once."""
@@ -401,7 +411,13 @@ async def _scan_until_interrupted(
         loop.add_signal_handler(signal.SIGINT, interrupted)
     try:
         return await scan(
-            targets, registry=registry, on_site=on_site, parallel=parallel, stop=stop, hooks=hooks
+            targets,
+            registry=registry,
+            on_site=on_site,
+            parallel=parallel,
+            stop=stop,
+            hooks=hooks,
+            finish=finish,
         )
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -18,7 +18,9 @@ reads, this layout (format ``shophealth.evidence/1``)::
 ``manifest.json``: ``{"format": "shophealth.evidence/1", "tool_version": …,
 "run": {"id", "started_at", "finished_at", "interrupted", "config"},
 "sites": [{"folder": "site-00", "url", "name", "site", "home", "error",
-"missing": {kind: reason}, "stats": {…}, "checks": {check id: setting}}]}``.
+"missing": {kind: reason}, "stats": {…}, "checks": {check id: setting},
+"config": {the shop's settings, as the report's site ``config``}}]}`` (``config``
+added later: a folder without it is judged with the default settings).
 
 Each ``.jsonl.zst`` file is one Zstandard frame (level 3) of JSON lines; a
 line is one record of :mod:`shophealth.crawler.evidence`, with the
@@ -59,7 +61,7 @@ import zstandard
 
 from shophealth import __version__
 from shophealth.checks.registry import Registry
-from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig
+from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, apply_options
 from shophealth.crawler.evidence import (
     Blob,
     CrawlCut,
@@ -149,12 +151,29 @@ def check_evidence_folder(folder: Path) -> None:
 
 def save_evidence(run: Run, folder: Path) -> None:
     """Write every shop's evidence of ``run`` to ``folder`` (created; its old files replaced)."""
+    entries = [
+        save_site_evidence(site, folder, index)
+        for index, site in enumerate(run.sites)
+        if isinstance(site, SiteRun)
+    ]
+    write_manifest(run, entries, folder)
+
+
+def save_site_evidence(site_run: SiteRun, folder: Path, position: int) -> dict[str, Any]:
+    """Write one shop's evidence into ``folder``'s ``site-NN`` (NN: its position in the
+    run), as soon as it is judged; the manifest entry to give :func:`write_manifest`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        entries = [
-            _save_site(site_run, folder, f"site-{index:02d}") for index, site_run in enumerate(run.sites)
-        ]
-        manifest = {"format": FORMAT, "tool_version": __version__, "run": _run_entry(run), "sites": entries}
+        return _save_site(site_run, folder, f"site-{position:02d}")
+    except OSError as exc:
+        raise EvidenceError(f"cannot write evidence to {folder}: {exc.strerror or exc}") from None
+
+
+def write_manifest(run: Run, entries: Iterable[Mapping[str, Any]], folder: Path) -> None:
+    """The manifest naming the shops whose evidence was written (``entries``, in run order)."""
+    manifest = {"format": FORMAT, "tool_version": __version__, "run": _run_entry(run), "sites": list(entries)}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / MANIFEST).write_bytes(msgspec.json.format(_ENCODER.encode(manifest)))
     except OSError as exc:
         raise EvidenceError(f"cannot write evidence to {folder}: {exc.strerror or exc}") from None
@@ -192,6 +211,7 @@ def _save_site(site_run: SiteRun, root: Path, name: str) -> dict[str, Any]:
         "missing": dict(evidence.missing),
         "stats": site_run.stats,
         "checks": dict(site_run.site.config.checks),
+        "config": site_run.site.config.public(),
     }
 
 
@@ -247,6 +267,7 @@ class _SiteEntry(msgspec.Struct):
     missing: dict[str, str] = {}
     stats: dict[str, Any] = {}
     checks: dict[str, Any] = {}
+    config: dict[str, Any] = {}
 
 
 class _RunEntry(msgspec.Struct):
@@ -319,8 +340,18 @@ def _load_site(root: Path, entry: _SiteEntry) -> SavedSite:
         plain_http=plain_http[0] if plain_http else None,
         cuts=tuple(_read_lines(cuts, CrawlCut)) if (cuts := folder / "cuts.jsonl.zst").is_file() else (),
     )
-    site = SiteConfig(url=entry.url, name=entry.name, config=ScanConfig(checks=entry.checks))
+    site = SiteConfig(url=entry.url, name=entry.name, config=_site_settings(root, entry))
     return SavedSite(site, evidence, entry.stats, entry.error)
+
+
+def _site_settings(root: Path, entry: _SiteEntry) -> ScanConfig:
+    """The settings the shop was scanned with (the defaults for a folder that did not
+    keep them), with its saved check settings."""
+    try:
+        config = apply_options(ScanConfig(), entry.config, f"{root / MANIFEST}: {entry.url}")
+    except ConfigError as exc:
+        raise EvidenceError(str(exc)) from None
+    return config.replace(checks=entry.checks)
 
 
 def _kept_as_crawled(interner: Interner, spool: Spool) -> Callable[[Page], Page]:

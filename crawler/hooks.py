@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from shophealth.crawler.evidence import LinkResult, Page
 from shophealth.crawler.fetch import SharedLimits
@@ -31,6 +31,11 @@ class SiteCheckpoint(Protocol):
 
 class Checkpoints(Protocol):
     def for_site(self, site: str) -> SiteCheckpoint: ...
+
+    def finished(self, site: str) -> Mapping[str, Any] | None:
+        """The shop's report (its part of the JSON report) if it finished in the run
+        being resumed: the scan reuses it instead of scanning the shop again."""
+        ...
 
 
 @dataclass

@@ -4,9 +4,10 @@
 SQLite file in the user's data directory) takes a lock on the store so two
 runs never overlap (the second exits with code 75, EX_TEMPFAIL, and says
 why), reads the external-link cache, checkpoints the crawl as it goes
-(``--resume`` goes on with a run that did not finish), stores the run,
-compares each shop with its previous stored run, and on regressions posts
-the diff to ``--webhook`` and mails it to ``--mail-to``. With ``--quiet`` it
+(``--resume`` goes on with a run that did not finish, without scanning the
+shops it had finished again), stores each shop as soon as it is judged and
+the run once all are, compares each shop with its previous stored run, and
+on regressions posts the diff to ``--webhook`` and mails it to ``--mail-to``. With ``--quiet`` it
 prints one line: the run id, shops, findings and what changed. Exit codes
 are the scan's; a store that cannot be opened is 2, one that cannot be
 written after the scan is 1.
@@ -64,6 +65,7 @@ class Nightly:
 
     checkpoints: StoreCheckpoints | None = None
     history: dict[str, list[TrendPoint]] | None = None  # read by finish() for the HTML report
+    stored: set[int] = field(default_factory=set)  # positions of the shops stored as they finished
 
     @classmethod
     def start(
@@ -108,14 +110,30 @@ class Nightly:
         self.store.close()
         self.lock.release()
 
+    def site_done(self, position: int, site: Mapping[str, Any], finished: bool) -> None:
+        """Store a shop's part of the run as soon as it is judged and, if it ``finished``
+        (not cut short by Ctrl-C), checkpoint it so that ``--resume`` does not scan it
+        again. A store that cannot be written now is tried again by :meth:`finish`."""
+        try:
+            self.store.save_site(str(self.hooks.run_id), position, site)
+        except StoreError:
+            return
+        self.stored.add(position)
+        if finished and self.checkpoints is not None:
+            self.checkpoints.site_finished(site["site"], site)
+
     def finish(self, run: Run, report: Mapping[str, Any], history: bool = False) -> None:
-        """Store the run, compare it with the last one, tell who asked, release the lock;
-        with ``history``, keep each shop's earlier runs in :attr:`history` for the trend charts."""
+        """Store the run (the shops not stored as they finished), compare it with the
+        last one, tell who asked, release the lock; with ``history``, keep each shop's
+        earlier runs in :attr:`history` for the trend charts."""
         try:
             status = "interrupted" if run.interrupted else "complete"
             if self.checkpoints is not None:
                 self.checkpoints.close()
-            self.store.save_report(report, status)
+            self.store.save_run_header(report["run"], status)
+            for position, site in enumerate(report["sites"]):
+                if position not in self.stored:
+                    self.store.save_site(run.id, position, site)
             if status == "complete":
                 self.store.drop_checkpoint(run.id)
             diff = diff_with_previous(self.store, report)

@@ -2,6 +2,11 @@
 
 The report is the one stored form of a run: every renderer reads it, and the
 scores can be recomputed from its findings and check statuses alone.
+
+``run.config`` is the first shop's settings (the command's options over the
+sites file's ``defaults``, as SPEC §3 shows one ``config`` per run); shops of a
+sites file may each have their own, so every site object also carries its own
+settings as ``config`` (an additive field; the store does not keep it).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from shophealth.crawler.evidence import LighthouseResult, Page, RenderedPage
 from shophealth.crawler.pagekind import page_kind
+from shophealth.crawler.scan import ReportedSite
 from shophealth.reports.renderers.json import write_json
 from shophealth.reports.scoring import Rubric, score_site
 
 if TYPE_CHECKING:
-    from shophealth.crawler.scan import Run, SiteRun
+    from shophealth.crawler.scan import Run, SiteResult, SiteRun
 
-__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "write_json"]
+__all__ = ["SCHEMA", "ReportError", "build_report", "check_report", "site_report", "write_json"]
 
 SCHEMA = "shophealth.report/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -44,6 +50,8 @@ def check_report(data: Any) -> None:
 
 
 def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
+    """The run's report; a shop reported as it finished (a ``ReportedSite``) is
+    taken as it was reported (rescored with ``rubric`` if one is given)."""
     return {
         "schema": SCHEMA,
         "run": {
@@ -53,11 +61,21 @@ def build_report(run: Run, rubric: Rubric | None = None) -> dict[str, Any]:
             "tool_version": run.config.get("tool_version"),
             "config": run.config,
         },
-        "sites": [_site(site_run, rubric) for site_run in run.sites],
+        "sites": [_site(site, rubric) for site in run.sites],
     }
 
 
-def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
+def _site(site: SiteResult, rubric: Rubric | None) -> dict[str, Any]:
+    if not isinstance(site, ReportedSite):
+        return site_report(site, rubric)
+    report = site.report
+    if rubric is not None:
+        report["scores"] = score_site(report, rubric)
+    return report
+
+
+def site_report(site_run: SiteRun, rubric: Rubric | None = None) -> dict[str, Any]:
+    """One shop's part of the report (SPEC §3), from its judged evidence."""
     findings = sorted(
         (f.to_dict() for f in site_run.findings),
         key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], f["page"], f["target"] or ""),
@@ -65,6 +83,7 @@ def _site(site_run: SiteRun, rubric: Rubric | None) -> dict[str, Any]:
     site: dict[str, Any] = {
         "site": site_run.site.url,
         "name": site_run.site.name,
+        "config": site_run.site.config.public(),  # this shop's settings; run.config is the first shop's
         "error": site_run.error,
         "stats": site_run.stats,
         "unverifiable": [

@@ -17,11 +17,13 @@ from conftest import scan_url
 from db_servers import create_database, postgres
 from sqlalchemy import text
 
+from shophealth.checks.base import fingerprint
 from shophealth.checks.registry import Registry
 from shophealth.crawler.scan import Run, now_iso
 from shophealth.demo.server import RunningShop
 from shophealth.reports.report import build_report
 from shophealth.reports.store import Store, StoreError, engine_for, upgrade
+from shophealth.reports.store.diff import run_diff
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,31 @@ def test_round_trip(store_url: str, scanned_report: tuple[dict[str, Any], Run]) 
         assert store.pages(report["run"]["id"], site["site"]) == site["pages"]
         assert [p["url"] for p in site["pages"]] == [p.url for p in run.sites[0].evidence.pages]
         assert loaded["run"]["status"] == "complete"
+
+
+def test_a_finding_key_is_kept_so_the_diff_with_the_stored_run_is_empty(
+    store_url: str, scanned_report: tuple[dict[str, Any], Run]
+) -> None:
+    """Two findings of one check on one page are told apart by their key; a store that
+    dropped it made every nightly diff report them as fixed and new again."""
+    report = copy.deepcopy(scanned_report[0])
+    site = report["sites"][0]
+    page = site["pages"][0]["url"]
+    for key in ("title", "description"):
+        site["findings"].append(
+            {"check": "seo.basics", "severity": "warning", "page": page, "target": None,
+             "message": f"no {key}", "evidence": {}, "fingerprint": fingerprint("seo.basics", page, None, key),
+             "key": key}
+        )  # fmt: skip
+    with Store(store_url) as store:
+        store.save_report(report)
+        stored = store.load_report(report["run"]["id"])
+    assert run_diff(stored, report)["totals"] == {
+        "new": 0,
+        "fixed": 0,
+        "persisting": len(site["findings"]),
+        "unjudged": 0,
+    }
 
 
 def test_rewriting_a_run_never_duplicates(store_url: str, scanned_report: tuple[dict[str, Any], Run]) -> None:

@@ -68,6 +68,7 @@ SQLITE_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 RUN_ORDER = (RunRow.started_at, RunRow.stored_at, RunRow.id)  # oldest first
 CHILDREN = (PageRow, FindingRow, CheckRow, ScoreRow, TlsRow, LighthouseRow, UnverifiableRow)
+PAGE, LINK, REPORT = "page", "link", "report"  # kinds of checkpoint items
 
 
 class StoreError(Exception):
@@ -285,11 +286,34 @@ class Store:
         """Per site, its checkpointed pages and link verdicts by URL (the latest of each)."""
         sites: dict[str, tuple[dict[str, bytes], dict[str, bytes]]] = {}
         with self.session() as session:
-            query = select(CheckpointItem).where(CheckpointItem.run_id == run_id).order_by(CheckpointItem.id)
+            query = (
+                select(CheckpointItem)
+                .where(CheckpointItem.run_id == run_id, CheckpointItem.kind.in_((PAGE, LINK)))
+                .order_by(CheckpointItem.id)
+            )
             for item in session.scalars(query):
                 pages, links = sites.setdefault(item.site, ({}, {}))
-                (pages if item.kind == "page" else links)[item.url] = item.data
+                (pages if item.kind == PAGE else links)[item.url] = item.data
         return sites
+
+    def finish_site_checkpoint(self, run_id: str, site: str, report: bytes) -> None:
+        """Checkpoint a finished shop as its report, in place of its pages and verdicts."""
+        with self.session() as session:
+            session.execute(
+                delete(CheckpointItem).where(CheckpointItem.run_id == run_id, CheckpointItem.site == site)
+            )
+            session.execute(
+                insert(CheckpointItem),
+                [{"run_id": run_id, "site": site, "kind": REPORT, "url": site, "data": report}],
+            )
+
+    def finished_sites(self, run_id: str) -> dict[str, bytes]:
+        """The reports (JSON) of the shops that finished in run ``run_id``, by shop URL."""
+        with self.session() as session:
+            query = select(CheckpointItem.site, CheckpointItem.data).where(
+                CheckpointItem.run_id == run_id, CheckpointItem.kind == REPORT
+            )
+            return {site: data for site, data in session.execute(query)}
 
     def drop_checkpoint(self, run_id: str) -> None:
         with self.session() as session:
@@ -476,6 +500,7 @@ def _children(shop_run_id: int, site: Mapping[str, Any]) -> Iterator[Any]:
             target=f.get("target"),
             message=f["message"],
             evidence=f.get("evidence") or {},
+            key=f.get("key"),
         )
     for c in site.get("checks") or ():
         yield CheckRow(
@@ -603,6 +628,7 @@ def _site_report(session: Session, shop_run: ShopRun) -> dict[str, Any]:
                 "message": f.message,
                 "evidence": f.evidence,
                 "fingerprint": f.fingerprint,
+                **({"key": f.key} if f.key is not None else {}),
             }
             for f in _rows(session, FindingRow, sid)
         ],

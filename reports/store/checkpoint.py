@@ -18,15 +18,22 @@ needs, and it keeps checkpointing cheap: on the 2,000-page benchmark shop,
 instead of 1.5 s (with ``insert`` in bulk rather than ORM objects, and no
 pickling of 160,000 references); resuming pays the parsing once instead. Pages are stored as
 pickles: only a store this tool wrote is ever read back, the same trust as
-the database itself. What is not restored: links found only by rendering a page
-in the browser (the page is not rendered again), and the phases after the
-crawl (the not-found probe, TLS, the browser sample, Lighthouse), which run
-again on resume.
+the database itself. What is not restored for a shop that was being scanned:
+links found only by rendering a page in the browser (the page is not rendered
+again), and the phases after the crawl (the not-found probe, TLS, the browser
+sample, Lighthouse), which run again on resume.
+
+A shop that finished (not cut short by Ctrl-C) is checkpointed whole, as its
+part of the JSON report (:meth:`StoreCheckpoints.site_finished`), in the same
+transaction that drops its pages and verdicts: on resume it is not scanned again
+(no request to it at all) and its report is reused as it was, so a resumed
+multi-shop run's report equals an uninterrupted one's for the shops already done.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import pickle
 import threading
 from collections.abc import Mapping, Sequence
@@ -34,7 +41,7 @@ from typing import Any
 
 from shophealth.crawler.evidence import LinkResult, Page
 from shophealth.crawler.parse import parse_html
-from shophealth.reports.store import Store, StoreError
+from shophealth.reports.store import LINK, PAGE, Store, StoreError
 
 Item = tuple[str, str, str, bytes]  # site, kind, url, pickle
 
@@ -48,14 +55,32 @@ class StoreCheckpoints:
         self.interval_s = interval_s
         self.error: str | None = None  # why checkpointing stopped, if it did
         self._restored = store.load_checkpoint(run_id) if resume else {}
+        self._finished = store.finished_sites(run_id) if resume else {}
         self._pending: list[Item] = []
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # one write at a time, in the order they were recorded
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._write_loop, name="checkpoints", daemon=True)
         self._thread.start()
 
     def for_site(self, site: str) -> SiteCheckpoints:
         return SiteCheckpoints(self, site)
+
+    def finished(self, site: str) -> dict[str, Any] | None:
+        report = self._finished.get(site)
+        return None if report is None else dict(json.loads(report))
+
+    def site_finished(self, site: str, report: Mapping[str, Any]) -> None:
+        """Checkpoint the finished shop's report, dropping its pages and verdicts
+        (resume no longer needs them); written now, after what was recorded before."""
+        data = json.dumps(report, ensure_ascii=False).encode()
+        with self._writing:
+            self._write_pending()
+            if self.error is None:
+                try:
+                    self.store.finish_site_checkpoint(self.run_id, site, data)
+                except StoreError as exc:
+                    self.error = str(exc)
 
     def restored(self, site: str) -> tuple[list[Page], dict[str, LinkResult]]:
         pages, links = self._restored.get(site, ({}, {}))
@@ -68,13 +93,17 @@ class StoreCheckpoints:
         self._add(item)
 
     def record_page(self, site: str, page: Page) -> None:
-        self._add((site, "page", page.url, page_blob(page)))
+        self._add((site, PAGE, page.url, page_blob(page)))
 
     def _add(self, item: Item) -> None:
         with self._lock:
             self._pending.append(item)
 
     def flush(self) -> None:
+        with self._writing:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
         with self._lock:
             items, self._pending = self._pending, []
         if items and self.error is None:
@@ -108,7 +137,7 @@ class SiteCheckpoints:
         self.run.record_page(self.site, page)
 
     def link_judged(self, url: str, result: LinkResult) -> None:
-        self.run.record(self.site, "link", url, result)
+        self.run.record(self.site, LINK, url, result)
 
 
 def page_blob(page: Page) -> bytes:

@@ -86,6 +86,7 @@ class FindingRow(Base):
     target: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]]
+    key: Mapped[str | None] = mapped_column(Text)  # Finding.key (migration 0005)
 
 
 class CheckRow(Base):
@@ -156,13 +157,13 @@ class LinkCacheRow(Base):
 
 
 class CheckpointItem(Base):
-    """A page or link verdict of a run in progress (added in migration 0003)."""
+    """A page, link verdict or finished shop's report of a run in progress (added in migration 0003)."""
 
     __tablename__ = "checkpoint_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     site: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(10))  # page or link
+    kind: Mapped[str] = mapped_column(String(10))  # page, link or report (a finished shop's)
     url: Mapped[str] = mapped_column(Text)
     data: Mapped[bytes] = mapped_column(LargeBinary)
