@@ -1,8 +1,10 @@
 """Proof that a change to the checks leaves reports unchanged (a measurement aid, not a test).
 
-``save OUT``: serves the demo shop and every test shop folder (``fixtures/test_shops/*`` and
-their sub-shops) on loopback, scans each with ``--save-evidence OUT/<name>`` (no browser, no
-Lighthouse). ``judge EVIDENCE… --out DIR``: judges each saved evidence folder with the code
+``save OUT``: serves the demo shop, every test shop folder (``fixtures/test_shops/*`` and
+their sub-shops) and the real-world corpus (``../shared/realworld`` or ``$SHOPHEALTH_REALWORLD``,
+a copy with an index page linking each of its HTML files) on loopback, scans each with
+``--save-evidence OUT/<name>`` (no browser, no Lighthouse). The benchmark's evidence comes from
+``bench/run.py --tools shophealth --shophealth-args "--save-evidence OUT/bench"``. ``judge EVIDENCE… --out DIR``: judges each saved evidence folder with the code
 checked out now and writes ``DIR/<name>.json``. ``compare A B``: compares two such folders
 report by report: every site's findings (check, severity, page, target, message, evidence,
 fingerprint, in order), the checks' statuses and details, facts, scores, unverifiable links
@@ -19,15 +21,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from shophealth.demo.server import SHOPS_DIR, serve_shop
 
 SHOP_FOLDERS = ["demo_shop", *(f"test_shops/{p.name}" for p in sorted((SHOPS_DIR / "test_shops").iterdir()))]
-SCAN_ARGS = ["--render", "off", "--lighthouse-pages", "0", "--max-pages", "300", "-q"]
+SCAN_ARGS = ["--render", "off", "--lighthouse-pages", "0", "-q"]
+REALWORLD = Path(
+    os.environ.get("SHOPHEALTH_REALWORLD") or Path(__file__).resolve().parents[2] / "shared" / "realworld"
+)
 
 
 def shop_roots() -> list[Path]:
@@ -44,11 +52,30 @@ def shop_roots() -> list[Path]:
 
 def save(out: Path) -> None:
     for root in shop_roots():
-        name = str(root.relative_to(SHOPS_DIR)).replace("/", "-")
-        with serve_shop(root) as shop:
-            command = ["shophealth", "scan", shop.url, *SCAN_ARGS, "--save-evidence", str(out / name)]
-            subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], check=False)
-        print(name, "saved")
+        _save_shop(root, out / str(root.relative_to(SHOPS_DIR)).replace("/", "-"), "300")
+    if not REALWORLD.is_dir():
+        print(f"real-world corpus not found at {REALWORLD} (set SHOPHEALTH_REALWORLD): not saved")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        _save_shop(_realworld_shop(Path(folder) / "realworld"), out / "realworld", "500")
+
+
+def _save_shop(root: Path, evidence: Path, max_pages: str) -> None:
+    shophealth = str(Path(sys.executable).parent / "shophealth")
+    with serve_shop(root) as shop:
+        arguments = [*SCAN_ARGS, "--max-pages", max_pages, "--save-evidence", str(evidence)]
+        subprocess.run([shophealth, "scan", shop.url, *arguments], check=False)
+    print(evidence.name, "saved")
+
+
+def _realworld_shop(root: Path) -> Path:
+    """A copy of the real-world corpus with an index page linking each of its HTML files."""
+    shutil.copytree(REALWORLD, root)
+    pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html"))
+    links = "\n".join(f'<a href="/{page}">{n}</a>' for n, page in enumerate(pages, 1))
+    index = f'<!doctype html><html lang="en"><head><title>rw</title></head><body>\n{links}\n</body></html>'
+    (root / "index.html").write_text(index, encoding="utf-8")
+    return root
 
 
 def judge(folders: list[Path], out: Path) -> None:

@@ -5,7 +5,8 @@
   lxml's parser), the form most Python scraping code is written for. Built
   lazily, a handful kept (a tree costs ~10 times its HTML in memory).
 * :func:`structured_data`: JSON-LD, microdata and Open Graph of a page, read by
-  ``extruct`` (Scrapinghub's library made for exactly this), uniform form.
+  ``extruct`` (Scrapinghub's library made for exactly this), uniform form, from
+  the page's head alone when that reads the same (:mod:`shophealth.checks.structured`).
 * :func:`anchors`: every ``<a href>`` with its raw href (``mailto:``, ``tel:``
   and ``whatsapp:`` included, which :attr:`Page.refs` leaves out) and the
   words a reader or screen reader sees on it (text, ``aria-label``, ``title``,
@@ -21,12 +22,17 @@ a compact result is kept while the page lives (:class:`PerPage`, found by the
 facts' identity), never a decompressed or lower-cased text:
 
 * :data:`PAGE_ANCHORS` (:class:`PageAnchors`): the anchor words of every
-  :class:`NearWords` and the payment check's method names, one Aho-Corasick
-  pass over the page's lower-cased visible text; 8 bytes a hit are kept, and
-  each user makes its windows from its own hits when it reads the page.
+  :class:`NearWords`, the payment check's method names, the errors checks'
+  hints and the i18n placeholder screen's literals, one Aho-Corasick pass over
+  the page's lower-cased visible text; 8 bytes a hit are kept, and each user
+  makes its windows from its own hits when it reads the page (a user that
+  finds none of its words in any case knows the text holds none in its case).
 * :data:`PAGE_MARKUP` (:class:`MarkupWords`): the payment icons' and share
-  hints' words, one pass over the page's HTML, decompressed and decoded once;
-  each user keeps what it read at its hits (icon values, a yes or no).
+  hints' words, errors.php's markup hints and the words that tell whether a
+  page's structured data can be read from its head alone
+  (:mod:`shophealth.checks.structured`), one pass over the page's HTML,
+  decompressed and decoded once; each user keeps what it read at its hits
+  (icon values, a yes or no, where the head ends).
 * :class:`CaselessWords` is the search both use: as if over ``text.lower()``,
   but a Latin-1 text is searched as ASCII-lowered bytes (the same hits).
 
@@ -56,6 +62,7 @@ from urllib.parse import urljoin, urlsplit
 import ahocorasick_rs
 from selectolax.lexbor import LexborHTMLParser
 
+from shophealth.checks import structured
 from shophealth.crawler.evidence import Blob, Page, PageFacts, SiteEvidence, decompress
 
 if TYPE_CHECKING:
@@ -90,28 +97,12 @@ def _soup(url: str, body: Blob) -> BeautifulSoup:
 
 def structured_data(page: Page) -> dict[str, list[Any]]:
     """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
-    return _structured(page.final_url, page.body_blob)
+    return _structured(page.final_url, page.body_blob, PAGE_MARKUP.of(page)[HEAD_END])
 
 
 @functools.lru_cache(maxsize=256)
-def _structured(url: str, body_blob: Blob) -> dict[str, list[Any]]:
-    import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
-
-    body = decompress(body_blob.read())
-    html = body.decode("utf-8", "replace")
-    if not html.strip():
-        return {"json-ld": [], "microdata": [], "opengraph": []}
-    # microdata is 3/4 of extruct's time (1.3 ms of a 64 KB benchmark page, 0.3 without):
-    # read only where an item can be
-    with_microdata = b"itemscope" in body.lower()
-    syntaxes = ["json-ld", "microdata", "opengraph"] if with_microdata else ["json-ld", "opengraph"]
-    try:
-        data: dict[str, list[Any]] = extruct.extract(
-            html, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
-        )
-    except Exception:  # hostile markup must not end the check; extruct raises many kinds
-        return {"json-ld": [], "microdata": [], "opengraph": []}
-    return {"microdata": [], **data}
+def _structured(url: str, body_blob: Blob, head_end: int | None) -> dict[str, list[Any]]:
+    return structured.read(decompress(body_blob.read()).decode("utf-8", "replace"), url, head_end)
 
 
 def anchors(page: Page) -> tuple[Anchor, ...]:
@@ -316,6 +307,7 @@ class MarkupWords:
 
 
 PAGE_MARKUP = MarkupWords()
+HEAD_END = PAGE_MARKUP.register(structured.HEAD_WORDS, structured.head_end)  # for structured_data
 
 
 def warm_page(page: Page) -> None:

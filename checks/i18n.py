@@ -98,6 +98,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
+from shophealth.checks.dom import PAGE_ANCHORS
 from shophealth.checks.i18n_lang import (
     HAN,
     LanguageTag,
@@ -115,6 +116,7 @@ from shophealth.checks.i18n_lang import (
 from shophealth.checks.i18n_text import (
     PLACEHOLDER_WORDS,
     REPLACEMENT_CHAR,
+    SCREEN_HINTS,
     Garble,
     Placeholder,
     might_be_garbled,
@@ -128,6 +130,7 @@ from shophealth.crawler.textblocks import TextBlock, text_blocks
 from shophealth.crawler.urls import normalize
 
 UNTRANSLATED = "i18n.untranslated"
+SCREEN_WORDS = PAGE_ANCHORS.register(SCREEN_HINTS)  # in the pass every page's text gets once
 SCRIPT_MIX = "i18n.script-mix"
 LANG_MISMATCH = "i18n.lang-mismatch"
 PLACEHOLDER = "i18n.placeholder"
@@ -276,12 +279,14 @@ class Screen:
 
 def screen(page: Page) -> Screen:
     tag, _ = declared_tag(page)
-    text = page.facts.text_blob if page.facts is not None else EMPTY
-    return _screen(text, tag.language if tag is not None else None)
+    facts = page.facts
+    hinted = facts is not None and len(PAGE_ANCHORS.of(facts).of(SCREEN_WORDS)) > 0
+    text = facts.text_blob if facts is not None else EMPTY
+    return _screen(text, tag.language if tag is not None else None, hinted)
 
 
 @lru_cache(maxsize=8192)  # keyed by the blob, not its bytes: a spooled page's text stays on disk
-def _screen(text_blob: Blob, declared: str | None) -> Screen:
+def _screen(text_blob: Blob, declared: str | None, hinted: bool) -> Screen:
     data = decompress_fast(text_blob.read())
     text = data.decode("utf-8", "surrogatepass")
     # UTF-8 bytes beyond one a character: none on ASCII text, one for a lone ©. A Chinese
@@ -293,7 +298,7 @@ def _screen(text_blob: Blob, declared: str | None) -> Screen:
         content=_content_language(text, declared),
         han=han,
         latin_words=len(latin_words(text)) if declared in CJK_LANGUAGES else 0,
-        might_hold_placeholders=might_hold_placeholders(text, data),
+        might_hold_placeholders=might_hold_placeholders(text, data, hinted),
         might_be_garbled=extra >= 2 and might_be_garbled(text),
     )
 

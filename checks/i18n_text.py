@@ -162,10 +162,17 @@ NON_ASCII_RUN = re.compile(r"[^\x00-\x7f\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\
 ISLAND_PAD = 3
 
 
-def might_hold_placeholders(text: str, data: bytes) -> bool:
+# The screen's literals in any case, for the pass every page's text gets once for all checks
+# (checks.dom.PAGE_ANCHORS, made during the crawl): a text without one in any case holds
+# none in its own case either, and is not searched for them again.
+SCREEN_HINTS = tuple(dict.fromkeys(literal.lower() for literal in (*SCREEN_LITERALS, "psum", "dolor sit")))
+
+
+def might_hold_placeholders(text: str, data: bytes, hinted: bool = True) -> bool:
     """A cheap first look at a whole page's text (``data``: the same as UTF-8): False when no
-    block can hold a placeholder, so the page need not be split into blocks."""
-    if SCREEN_AUTOMATON.find_matches_as_indexes(data) and placeholders(text):
+    block can hold a placeholder, so the page need not be split into blocks. ``hinted``:
+    whether a :data:`SCREEN_HINTS` word is in the text in any case (if False, none is)."""
+    if hinted and SCREEN_AUTOMATON.find_matches_as_indexes(data) and placeholders(text):
         return True
     return _has_key_like_name(text)
 

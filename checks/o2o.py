@@ -275,20 +275,14 @@ def _icon_value(html: str, at: int) -> str | None:
     opening = max(html.rfind('"', since, at), html.rfind("'", since, at), html.rfind(">", since, at))
     if opening < 0:
         return None
-    closing = min((i for i in (html.find(c, at, opening + 121) for c in "\"'<") if i >= 0), default=-1)
-    if closing < 0:
-        return None
+    # what the value is in is checked first: most hits (a "cash" of "cashmere") are in neither
     if html[opening] == ">":
-        return (
-            html[opening + 1 : closing]
-            if html[max(0, opening - 60) : opening].lower().rfind("<title") >= 0
-            else None
-        )
-    return (
-        html[opening + 1 : closing]
-        if ICON_ATTRIBUTE.search(html[max(0, opening - 40) : opening + 1])
-        else None
-    )
+        if html[max(0, opening - 60) : opening].lower().rfind("<title") < 0:
+            return None
+    elif not ICON_ATTRIBUTE.search(html[max(0, opening - 40) : opening + 1]):
+        return None
+    closing = min((i for i in (html.find(c, at, opening + 121) for c in "\"'<") if i >= 0), default=-1)
+    return html[opening + 1 : closing] if closing >= 0 else None
 
 
 def find_payment(evidence: SiteEvidence, options: Options) -> Iterator[Finding | Fact]:

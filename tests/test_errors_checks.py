@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from shophealth.checks import errors
 from shophealth.checks.base import Check, Finding
 from shophealth.checks.errors import CHECKS, PHP_CHECK, SERVER_CHECK
 from shophealth.checks.registry import run_check
@@ -225,6 +226,24 @@ def test_a_message_hidden_in_an_attribute_is_found_in_the_markup() -> None:
     assert finding.evidence["line"] == 123
     assert "in its HTML" in finding.message
     assert findings(PHP_CHECK, page_of(html), scan_markup=False) == []
+
+
+def test_a_clean_page_is_not_searched_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The passes every page gets once (checks.dom) show no hint in any case: neither the
+    page's text nor its HTML is decompressed and searched again by the errors checks."""
+    page = page_of(shop_page("<p>Stack of trays, on sale</p>"))
+
+    def searched(*args: object) -> list[object]:
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(errors.DetectorSet, "needed", searched)
+    assert findings(PHP_CHECK, page) == []
+    assert findings(SERVER_CHECK, page) == []
+
+
+def test_a_hint_in_another_case_still_gets_the_exact_search() -> None:
+    html = shop_page(f'<input type="hidden" value="{PRICE_WARNING_HTML}"><p>STACK TRACE: none ON LINE</p>')
+    assert only_finding(PHP_CHECK, html).evidence["where"] == "markup"
 
 
 SERVER_CASES = {

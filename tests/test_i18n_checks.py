@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from shophealth.checks import i18n_text
 from shophealth.checks.i18n import CHECKS
 from shophealth.checks.i18n_text import placeholders
 from shophealth.crawler.evidence import Page, SiteEvidence
@@ -125,6 +126,24 @@ def test_placeholder_finding_quotes_text_and_selector() -> None:
     found = fired(page(f"{EN_FILLER}<form><button class=buy>product.add_to_cart</button></form>"))
     [message] = found["i18n.placeholder"]
     assert '"product.add_to_cart"' in message and "button.buy" in message
+
+
+class Unsearchable:
+    def find_matches_as_indexes(self, data: bytes) -> list[object]:
+        raise AssertionError("searched again")
+
+
+def test_a_clean_text_is_not_searched_again_for_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screen's words come from the pass every page's text gets once (checks.dom)."""
+    monkeypatch.setattr(i18n_text, "SCREEN_AUTOMATON", Unsearchable())
+    assert "i18n.placeholder" not in fired(page(f"{EN_FILLER}<p>Linen, cotton and wool.</p>"))
+
+
+def test_placeholder_words_in_another_case_still_get_the_exact_search() -> None:
+    found = fired(
+        page(f"{EN_FILLER}<p>TRANSLATION missing: en.checkout.pay</p><p>{{{{ Product.Title }}}}</p>")
+    )
+    assert found["i18n.placeholder"][0].endswith("(+1 more)")
 
 
 # -- untranslated and lang-mismatch -------------------------------------------------------
