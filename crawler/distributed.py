@@ -46,9 +46,9 @@ from celery import Celery, Task
 from shophealth.checks.registry import load_registry
 from shophealth.crawler.config import ScanConfig, SiteConfig, apply_options
 from shophealth.crawler.hooks import RunHooks
-from shophealth.crawler.scan import Run, SiteRun, now_iso, scan_site
+from shophealth.crawler.scan import SiteRun, scan_site
 from shophealth.crawler.shared_limits import RedisHostLimits
-from shophealth.reports.report import build_report
+from shophealth.reports.report import site_report
 from shophealth.reports.store import Store
 
 QUEUE = "shophealth"
@@ -115,7 +115,7 @@ def scan_shop_job(task: Task, run_id: str, position: int, job: dict[str, Any]) -
             raise task.retry(countdown=RETRY_LOCKED_S)
         try:
             site_run = asyncio.run(scan_politely(site, task.app.conf.broker_url))
-            store.save_site(run_id, position, site_report(run_id, site_run))
+            store.save_site(run_id, position, site_report(site_run))
         finally:
             lock.release()
     return "stored"
@@ -125,12 +125,6 @@ async def scan_politely(site: SiteConfig, broker: str) -> SiteRun:
     """:func:`scan_site`, its external hosts' limits shared with the other workers."""
     async with RedisHostLimits(broker) as shared:
         return await scan_site(site, load_registry(), hooks=RunHooks(shared_limits=shared))
-
-
-def site_report(run_id: str, site_run: SiteRun) -> dict[str, Any]:
-    report = build_report(Run(id=run_id, started_at=now_iso(), sites=[site_run]))
-    site: dict[str, Any] = report["sites"][0]
-    return site
 
 
 class ShopLock:

@@ -130,10 +130,7 @@ class Nightly:
             status = "interrupted" if run.interrupted else "complete"
             if self.checkpoints is not None:
                 self.checkpoints.close()
-            self.store.save_run_header(report["run"], status)
-            for position, site in enumerate(report["sites"]):
-                if position not in self.stored:
-                    self.store.save_site(run.id, position, site)
+            self.store.save_report(report, status, stored=self.stored)
             if status == "complete":
                 self.store.drop_checkpoint(run.id)
             diff = diff_with_previous(self.store, report)

@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,12 +173,15 @@ class Store:
 
     # writing
 
-    def save_report(self, report: Mapping[str, Any], status: str = "complete") -> None:
-        """Store a report (SPEC §3)."""
+    def save_report(
+        self, report: Mapping[str, Any], status: str = "complete", stored: Container[int] = ()
+    ) -> None:
+        """Store a report (SPEC §3), but for the shops at the positions ``stored`` already."""
         run = report["run"]
         self.save_run_header(run, status)
         for position, site in enumerate(report["sites"]):
-            self.save_site(run["id"], position, site)
+            if position not in stored:
+                self.save_site(run["id"], position, site)
 
     def save_run_header(self, run: Mapping[str, Any], status: str = "complete") -> None:
         with self.session() as session:
