@@ -27,13 +27,12 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
 from shophealth.crawler.evidence import Blob, CharsetMismatch, Page, PageFacts, Ref, compress, compress_fast
-from shophealth.crawler.urls import malformed_reason, resolve
+from shophealth.crawler.urls import malformed_reason, origin_root, resolve
 
 # The attributes of each element that name a link or resource.
 REF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -190,10 +189,9 @@ def _origin_key(url: str) -> str | None:
     """``url``'s scheme and host (what a root-relative href resolves against), or
     None when it has none that can be read (then nothing is shared by origin)."""
     try:
-        parts = urlsplit(url)
+        return origin_root(url)
     except ValueError:
         return None
-    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def _origin_relative(value: str | None) -> bool:

@@ -86,14 +86,15 @@ def resolve(base: str, href: str) -> str | None:
     if not href or href[0] == "#":
         return None
     if href[0] == "/" and not href.startswith("//"):
-        return _resolve(_origin_root(base), href)
+        return _resolve(origin_root(base), href)
     if href[:8].lower().startswith(("http://", "https://")):
         return _resolve("", href)
     return _resolve(base, href)
 
 
 @lru_cache(maxsize=4096)
-def _origin_root(url: str) -> str:
+def origin_root(url: str) -> str:
+    """``url``'s scheme and host with a ``/``: what a root-relative href resolves against."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/"
 

@@ -129,7 +129,7 @@ ROOTS = st.one_of(
             "https://.shop/",
         ]
     ),
-    URLS.map(lambda url: urls._origin_root(url) if url.startswith("http") else "https://x.example/"),
+    URLS.map(lambda url: urls.origin_root(url) if url.startswith("http") else "https://x.example/"),
 )
 ROOT_RELATIVE = st.text(alphabet="/.?;:@%#=&~+!$'()*,-_aZ9 é", max_size=20).map(lambda path: "/" + path)
 
