@@ -9,7 +9,7 @@ import pytest
 
 from shophealth.checks.registry import load_registry
 from shophealth.reports.manual import ManualError, load_manual
-from shophealth.reports.rubric import SPEC_CHECK_IDS, Rubric, RubricError
+from shophealth.reports.rubric import SPEC_CHECK_IDS, Rubric, RubricError, default_rubric_text
 from shophealth.reports.scoring import score, score_site
 
 RUBRIC = """\
@@ -119,6 +119,13 @@ def test_default_rubric_covers_every_built_in_check_and_the_four_areas() -> None
     manual = {i.id for i in default.indicators.values() if i.kind == "manual"}
     assert {"store_staff", "store_presentation", "enquiry_response_time", "order_fulfilment"} <= manual
     assert all(i.title.get("zh-HK") for i in default.indicators.values())
+
+
+def test_the_bundled_rubric_passes_the_validation_it_skips_at_run_time() -> None:
+    validated = Rubric.parse(
+        default_rubric_text(), "default rubric", load_registry(autoload_plugins=False).checks
+    )
+    assert validated == Rubric.default()
 
 
 @pytest.mark.parametrize(
