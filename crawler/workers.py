@@ -16,7 +16,9 @@ When: ``workers: N`` starts N workers and waits for them before the crawl.
 Unset, there is one per core but one on a machine with two or more, started once
 the crawl knows of :data:`AUTO_START_PAGES` pages; a smaller shop spawns
 nothing. While workers start (their imports take a noticeable fraction of
-a second) jobs run in-process. ``stats.workers`` in the report says how many took jobs.
+a second) jobs run in-process. ``shophealth scan`` starts one worker process before
+its own imports (:mod:`shophealth.crawler.spare`); the first pool adopts it, ready.
+``stats.workers`` in the report says how many took jobs.
 
 Politeness is still decided in one place: the coordinator takes the request's
 slot (the per-host limit, robots.txt ``Crawl-delay`` spacing, the global
@@ -64,14 +66,16 @@ import os
 import pickle
 import signal
 import struct
+import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Container
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shophealth import tune_gc
+from shophealth.crawler import spare
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import Ref
 from shophealth.crawler.fetch import Fetcher
@@ -216,10 +220,28 @@ class RefTable:
 # --- the coordinator's side ----------------------------------------------------------
 
 
+class WorkerProcess(Protocol):
+    """What :class:`_Worker` uses of its process: an ``asyncio.subprocess.Process`` or an
+    :class:`AdoptedProcess`."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    @property
+    def stdin(self) -> asyncio.StreamWriter | None: ...
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+    async def wait(self) -> int: ...
+    def kill(self) -> None: ...
+
+
 class _Worker:
     """One worker process and the jobs it holds."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: WorkerProcess) -> None:
         self.proc = proc
         self.pending: dict[int, _Job] = {}
         self.requests = 0
@@ -462,7 +484,7 @@ class WorkerPool:
         self._retire(dead)
         self._workers = [w for w in self._workers if w.alive]
         try:
-            proc = await asyncio.create_subprocess_exec(
+            proc = await _adopted(spare.take()) or await asyncio.create_subprocess_exec(
                 *worker_command(),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -482,7 +504,49 @@ class WorkerPool:
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "shophealth.crawler.workers"]
+    return spare.worker_command()
+
+
+class AdoptedProcess:
+    """A worker process started by :mod:`shophealth.crawler.spare` (a ``subprocess.Popen``)
+    behind the members of ``asyncio.subprocess.Process`` that :class:`_Worker` uses."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+    ) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    async def wait(self) -> int:
+        return await asyncio.to_thread(self._popen.wait)
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+
+async def _adopted(popen: subprocess.Popen[bytes] | None) -> AdoptedProcess | None:
+    """The spare worker process ``popen`` with its pipes as asyncio streams."""
+    if popen is None or popen.stdin is None or popen.stdout is None or popen.stderr is None:
+        return None
+    loop = asyncio.get_running_loop()
+    stdout = asyncio.StreamReader(limit=READ_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
+    stderr = asyncio.StreamReader(limit=READ_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stderr), popen.stderr)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, popen.stdin)
+    stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+    return AdoptedProcess(popen, stdin, stdout, stderr)
 
 
 # --- the worker's side ----------------------------------------------------------------
@@ -494,7 +558,10 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     The coordinator closes the input once it wants no more answers: after the
     crawl, or when the shop's time budget ran out with jobs in flight, which
     are then cancelled rather than waited for."""
-    setup: WorkerSetup = await read_frame(reader)
+    try:
+        setup: WorkerSetup = await read_frame(reader)
+    except asyncio.IncompleteReadError:
+        return  # a spare worker no pool adopted (crawler.spare)
     # The coordinator's slot adapts the shop's per-host limit; here it is only a ceiling.
     config = dataclasses.replace(setup.config, per_host=setup.config.per_host_max)
     fetcher = Fetcher(config, None, setup.scope.is_internal, setup.start_url)

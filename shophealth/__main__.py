@@ -1,5 +1,5 @@
 """``python -m shophealth`` runs the ``shophealth`` command."""
 
-from shophealth.crawler.cli import app
+from shophealth.crawler.entry import main
 
-app(prog_name="shophealth")
+main()
