@@ -310,12 +310,27 @@ PAGE_MARKUP = MarkupWords()
 HEAD_END = PAGE_MARKUP.register(structured.HEAD_WORDS, structured.head_end)  # for structured_data
 
 
+PageDerivation = TypeVar("PageDerivation", bound=Callable[[Page], object])
+PAGE_WARMERS: list[Callable[[Page], object]] = []
+
+
+def warms(derive: PageDerivation) -> PageDerivation:
+    """Register ``derive``, a check's memoised derivation of one page (its own memo: a
+    :class:`PerPage` or a cache keyed by the page's blobs), for :func:`warm_page` to make
+    ahead of judging."""
+    PAGE_WARMERS.append(derive)
+    return derive
+
+
 def warm_page(page: Page) -> None:
-    """Make the shared passes of ``page`` (:data:`PAGE_ANCHORS`, :data:`PAGE_MARKUP`) now,
-    for the checks to find memoised; a page without parsed HTML has none."""
+    """Make the shared passes of ``page`` (:data:`PAGE_ANCHORS`, :data:`PAGE_MARKUP`) and the
+    checks' registered derivations (:func:`warms`) now, for the checks to find memoised; a
+    page without parsed HTML has none."""
     if page.facts is not None:
         PAGE_ANCHORS.of(page.facts)
         PAGE_MARKUP.of(page)
+        for derive in PAGE_WARMERS:
+            derive(page)
 
 
 class NearWords:

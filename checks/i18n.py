@@ -98,7 +98,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
-from shophealth.checks.dom import PAGE_ANCHORS
+from shophealth.checks.dom import PAGE_ANCHORS, warms
 from shophealth.checks.i18n_lang import (
     HAN,
     LanguageTag,
@@ -277,6 +277,7 @@ class Screen:
     might_be_garbled: bool
 
 
+@warms  # a pure function of the page, memoised by its text: made ahead of judging
 def screen(page: Page) -> Screen:
     tag, _ = declared_tag(page)
     facts = page.facts

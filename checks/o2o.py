@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, per_site
+from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, PerPage, per_site, warms
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -206,15 +206,28 @@ def _judged_pages(evidence: SiteEvidence) -> list[Page]:
 
 @per_site
 def payment_methods(evidence: SiteEvidence) -> list[dict[str, str]]:
-    """Each payment method shown before checkout, with the words that named it and the first page.
-
-    A page is read only for methods not found yet: a footer of payment icons on every page
-    is read once."""
+    """Each payment method shown before checkout, with the words that named it and the first page."""
     found: dict[str, dict[str, str]] = {}
     for page in _judged_pages(evidence):
-        for name, wording in _methods_on(page, set(found)):
+        for name, wording in page_payment_methods(page):
             found.setdefault(name, {"method": name, "wording": wording, "page": page.final_url})
     return sorted(found.values(), key=lambda m: m["method"])
+
+
+_PAGE_METHODS: PerPage[tuple[tuple[str, str], ...]] = PerPage()
+
+
+@warms
+def page_payment_methods(page: Page) -> tuple[tuple[str, str], ...]:
+    """Each payment method ``page`` names, once, with the words that named it: in its visible
+    text first, then in its icons. Memoised while the page lives, and made ahead of judging
+    (:func:`~shophealth.checks.dom.warms`): a pure function of the page."""
+    if page.facts is None:
+        return ()
+    found = _PAGE_METHODS.get(page.facts)
+    if found is None:
+        found = _PAGE_METHODS.put(page.facts, tuple(_methods_on(page, set())))
+    return found
 
 
 def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:

@@ -61,3 +61,19 @@ def test_a_warmed_page_is_judged_from_its_memo(monkeypatch: pytest.MonkeyPatch) 
     assert scans == []
     dom.PAGE_ANCHORS.of(_page(8).facts)  # type: ignore[arg-type]
     assert len(scans) == 1
+
+
+def test_warming_makes_the_checks_per_page_derivations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """content.payment's methods of a page and the i18n screen are made by warm_page, so that
+    judging after the crawl only reads them."""
+    from shophealth.checks import i18n, o2o
+
+    assert {o2o.page_payment_methods, i18n.screen} <= set(dom.PAGE_WARMERS)
+    page = _page(9)
+    dom.warm_page(page)
+    computed: list[str] = []
+    monkeypatch.setattr(o2o, "_methods_on", lambda page, known: computed.append(page.url) or iter(()))
+    monkeypatch.setattr(i18n, "_content_language", lambda text, declared: computed.append(text) or None)
+    assert o2o.page_payment_methods(page) == (("Visa", "Visa"),)
+    i18n.screen(page)
+    assert computed == []
