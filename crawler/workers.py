@@ -72,10 +72,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shophealth import tune_gc
+from shophealth.crawler.artifacts import ArtifactsSpec, maker
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.evidence import Ref
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.jobs import (
+    ArtifactMaker,
     Fetched,
     JobError,
     LinkFetch,
@@ -116,6 +118,7 @@ class WorkerSetup:
     insecure_hosts: frozenset[str]
     credential_origins: frozenset[str] = frozenset()
     start_url: str | None = None  # the shop's, for the resolver's address guard
+    artifacts: ArtifactsSpec | None = None  # make judging's per-page passes with the parse
 
 
 @dataclass
@@ -199,7 +202,7 @@ class RefTable:
                 new.append(ref)
             ids.append(number)
         document = dataclasses.replace(answer.document, refs=())
-        return PageFetch(answer.result, document), (restart, tuple(new), ids.tobytes())
+        return dataclasses.replace(answer, document=document), (restart, tuple(new), ids.tobytes())
 
     def unpack(self, answer: Any, wire: RefsWire | None) -> Any:
         """``answer`` with its page's references back (``wire`` as :meth:`pack` made it)."""
@@ -210,7 +213,7 @@ class RefTable:
             self._refs.clear()
         self._refs.extend(new)
         refs = tuple(map(self._refs.__getitem__, array.array("I", ids)))
-        return PageFetch(answer.result, dataclasses.replace(answer.document, refs=refs))
+        return dataclasses.replace(answer, document=dataclasses.replace(answer.document, refs=refs))
 
 
 # --- the coordinator's side ----------------------------------------------------------
@@ -500,6 +503,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     fetcher = Fetcher(config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
+    make_artifacts = maker(setup.artifacts) if setup.artifacts is not None else None
     writer.write(frame((HELLO, 0, True, None, None)))
     refs = RefTable()
     running: set[asyncio.Task[None]] = set()
@@ -509,7 +513,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
                 job_id, kind, url = await read_frame(reader)
             except asyncio.IncompleteReadError:
                 break
-            task = asyncio.create_task(_answer(fetcher, setup.scope, writer, refs, job_id, kind, url))
+            answer = _answer(fetcher, setup.scope, writer, refs, job_id, kind, url, make_artifacts)
+            task = asyncio.create_task(answer)
             running.add(task)
             task.add_done_callback(running.discard)
     finally:
@@ -527,6 +532,7 @@ async def _answer(
     job_id: int,
     kind: str,
     url: str,
+    make_artifacts: ArtifactMaker | None = None,
 ) -> None:
     started = time.monotonic()
 
@@ -535,7 +541,9 @@ async def _answer(
 
     try:
         if kind == "page":
-            answer: object = await fetch_page(fetcher, scope.is_internal, url, on_fetched=requests_over)
+            answer: object = await fetch_page(
+                fetcher, scope.is_internal, url, on_fetched=requests_over, make_artifacts=make_artifacts
+            )
         else:
             answer = await verify_link(fetcher, url)
         ok = True
