@@ -125,6 +125,11 @@ def wants_structured_data(predicate: Callable[[Page], bool]) -> Callable[[Page],
     return predicate
 
 
+def structured_wanted(page: Page) -> bool:
+    """A check reads the page's :func:`structured_data` (:func:`wants_structured_data`)."""
+    return any(wants(page) for wants in _STRUCTURED_WANTED)
+
+
 _STRUCTURED_WANTED: list[Callable[[Page], bool]] = []
 
 
@@ -394,7 +399,7 @@ def page_artifacts(page: Page, html: str, passes: bool = True) -> PageArtifacts 
     The result depends on the users registered in this process, whose :func:`shared_fingerprint`
     must match the judging one's."""
     assert page.facts is not None
-    wanted = any(wants(page) for wants in _STRUCTURED_WANTED)
+    wanted = structured_wanted(page)
     if not (passes or wanted):
         return None
     html = _as_read(html)

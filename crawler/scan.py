@@ -188,7 +188,8 @@ async def gather_site(
         )
         crawl.attach(site.url, hooks)
         # judging's per-page passes: installed as made by a worker, else made while the crawl waits
-        warmup = Warmup(warm_page, spec.install if spec is not None else None)
+        asker = pool.structured_of if pool is not None and spec is not None else None
+        warmup = Warmup(warm_page, spec.install if spec is not None else None, asker)
         crawl.on_page = warmup.add
         phases.announce("crawling")
         try:
@@ -196,10 +197,11 @@ async def gather_site(
         finally:
             await warmup.aclose()
         log.debug(
-            "%d of %d pages warmed for judging during the crawl, %d by workers",
+            "%d of %d pages warmed for judging during the crawl, %d by workers (and %d pages' structured data)",
             warmup.warmed + warmup.installed,
             len(crawl.pages),
             warmup.installed,
+            warmup.asked,
         )
         down = why_not_scanned(crawl.pages, site.url, config, crawl.stats.stopped_reason, home_tls)
         if down is None:

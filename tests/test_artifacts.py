@@ -175,3 +175,42 @@ def test_the_coordinator_installs_nothing_once_its_registrations_changed(
     monkeypatch.setattr(dom, "PAGE_ANCHORS", dom.PageAnchors())  # a plugin registered other words since
     dom.PAGE_ANCHORS.register(["visa"])
     assert not spec.install(page, made)
+
+
+def test_a_page_crawled_in_process_has_its_structured_data_read_by_a_worker_once_one_answers(
+    registry: Registry, demo_shop: RunningShop
+) -> None:
+    """Pages crawled while the workers start are parsed here: a worker reads their structured
+    data once it answers with a page of its own, so that extruct runs in the worker."""
+    spec = _spec(registry)
+    here = page_from_body(
+        demo_shop.url + "products/knife-set.html",
+        (SHOPS_DIR / "demo_shop" / "products" / "knife-set.html").read_bytes(),
+    )
+    assert dom.structured_wanted(here)
+    expected = _judged_alone(here)[2]
+
+    async def crawl() -> Warmup:
+        config = fast_config(workers=1)
+        scope = Scope.for_start_urls([demo_shop.url])
+        fetcher = Fetcher(config, None, scope.is_internal, demo_shop.url)
+        pool = WorkerPool(1, WorkerSetup(config, scope, frozenset(), artifacts=spec), fetcher)
+        warmup = Warmup(lambda page: None, spec.install, pool.structured_of)
+        try:
+            warmup.add(here)  # crawled in-process: no worker yet
+            await pool.start()
+            await pool.wait_ready()
+            fetched = await pool.page(demo_shop.url + PRODUCT)
+            warmup.add(_page_of(fetched), fetched)
+            await warmup.aclose()  # waits for the worker's answer
+        finally:
+            await pool.aclose()
+            await fetcher.aclose()
+        return warmup
+
+    warmup = asyncio.run(crawl())
+    assert warmup.asked == 1
+    dom._structured.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(structured, "read", lambda *args: pytest.fail("read again in the coordinator"))
+        assert dom.structured_data(here) == expected
