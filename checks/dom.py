@@ -374,16 +374,40 @@ PAGE_MARKUP = MarkupWords()
 HEAD_END = PAGE_MARKUP.register(structured.HEAD_WORDS, structured.head_end)  # for structured_data
 
 
-PageDerivation = TypeVar("PageDerivation", bound=Callable[[Page], object])
-PAGE_WARMERS: list[Callable[[Page], object]] = []
+class Derived(Generic[T]):
+    """A check's derivation of one page: a pure function of the page, memoised while the
+    page lives, and made ahead of judging with the shared passes, by the worker process that
+    parsed the page (:func:`page_artifacts`) or by the warm-up (:func:`warm_page`). Made with
+    :func:`derived`; called as the function it wraps."""
+
+    def __init__(self, derive: Callable[[Page], T]) -> None:
+        self._derive = derive
+        self._memo: PerPage[T] = PerPage()
+        self.name = f"{derive.__module__}.{derive.__qualname__}"
+        self.__doc__ = derive.__doc__
+
+    def __call__(self, page: Page) -> T:
+        if page.facts is None:
+            return self._derive(page)
+        value = self._memo.get(page.facts)
+        if value is None:
+            value = self._memo.put(page.facts, self._derive(page))
+        return value
+
+    def install(self, facts: PageFacts, value: T) -> None:
+        """Memoise ``value``, made elsewhere of the page whose facts are ``facts``."""
+        self._memo.put(facts, value)
 
 
-def warms(derive: PageDerivation) -> PageDerivation:
-    """Register ``derive``, a check's memoised derivation of one page (its own memo: a
-    :class:`PerPage` or a cache keyed by the page's blobs), for :func:`warm_page` to make
-    ahead of judging."""
-    PAGE_WARMERS.append(derive)
-    return derive
+DERIVED: list[Derived[Any]] = []
+
+
+def derived(derive: Callable[[Page], T]) -> Derived[T]:
+    """Register ``derive``, a pure function of one page (never None) that a check reads of
+    every page, as a :class:`Derived`: memoised, and made ahead of judging."""
+    made = Derived(derive)
+    DERIVED.append(made)
+    return made
 
 
 _SHIPPED_STRUCTURED: PerPage[bytes] = PerPage()  # structured_data made by a worker: pickled, LZ4
@@ -397,11 +421,12 @@ class PageArtifacts:
     hits: PageHits | None  # PAGE_ANCHORS's; None: not made
     markup: tuple[Any, ...] | None  # PAGE_MARKUP's; None: not made
     structured: bytes | None = None  # structured_data, pickled and LZ4-compressed; None: not read
+    derived: tuple[Any, ...] | None = None  # every Derived's value, in DERIVED's order; None: not made
 
     @property
     def warm(self) -> bool:
-        """Both shared passes are made: the page needs no warming."""
-        return self.hits is not None and self.markup is not None
+        """Both shared passes and the derivations are made: the page needs no warming."""
+        return self.hits is not None and self.markup is not None and self.derived is not None
 
 
 def page_artifacts(page: Page, html: str, passes: bool = True) -> PageArtifacts | None:
@@ -420,8 +445,11 @@ def page_artifacts(page: Page, html: str, passes: bool = True) -> PageArtifacts 
     if wanted:
         data = structured.read(html, page.final_url, markup[HEAD_END])
         structured_blob = compress_fast(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-    hits = PAGE_ANCHORS.scan(page.facts.text) if passes else None
-    return PageArtifacts(hits, markup, structured_blob)
+    if not passes:
+        return PageArtifacts(None, markup, structured_blob)
+    hits = PAGE_ANCHORS.scan(page.facts.text)
+    install_artifacts(page, PageArtifacts(hits, markup))  # for the derivations to read
+    return PageArtifacts(hits, markup, structured_blob, tuple(derivation(page) for derivation in DERIVED))
 
 
 def _as_read(html: str) -> str:
@@ -445,31 +473,34 @@ def install_artifacts(page: Page, artifacts: PageArtifacts) -> None:
         PAGE_MARKUP.install(facts, artifacts.markup)
     if artifacts.structured is not None:
         _SHIPPED_STRUCTURED.put(facts, artifacts.structured)
+    for derivation, value in zip(DERIVED, artifacts.derived or (), strict=False):
+        derivation.install(facts, value)
 
 
 def shared_fingerprint() -> str:
-    """A digest of every registered user of the shared passes (their words, their readers'
-    and :func:`wants_structured_data` predicates' names, in order): two processes whose
-    fingerprints match make the same :class:`PageArtifacts` of a page."""
-    return _fingerprint(len(PAGE_ANCHORS), len(PAGE_MARKUP), len(_STRUCTURED_WANTED))
+    """A digest of every registered user of the shared passes (their words, their readers',
+    :func:`wants_structured_data` predicates' and :func:`derived` functions' names, in order):
+    two processes whose fingerprints match make the same :class:`PageArtifacts` of a page."""
+    return _fingerprint(len(PAGE_ANCHORS), len(PAGE_MARKUP), len(_STRUCTURED_WANTED), len(DERIVED))
 
 
 @functools.lru_cache(maxsize=4)
 def _fingerprint(*counts: int) -> str:  # users are only ever added: their numbers name the set
     wanted = tuple(f"{w.__module__}.{w.__qualname__}" for w in _STRUCTURED_WANTED)
-    spec = repr((PAGE_ANCHORS.spec(), PAGE_MARKUP.spec(), wanted))
+    derivations = tuple(derivation.name for derivation in DERIVED)
+    spec = repr((PAGE_ANCHORS.spec(), PAGE_MARKUP.spec(), wanted, derivations))
     return hashlib.blake2b(spec.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def warm_page(page: Page) -> None:
     """Make the shared passes of ``page`` (:data:`PAGE_ANCHORS`, :data:`PAGE_MARKUP`) and the
-    checks' registered derivations (:func:`warms`) now, for the checks to find memoised; a
+    checks' derivations (:func:`derived`) now, for the checks to find memoised; a
     page without parsed HTML has none."""
     if page.facts is not None:
         PAGE_ANCHORS.of(page.facts)
         PAGE_MARKUP.of(page)
-        for derive in PAGE_WARMERS:
-            derive(page)
+        for derivation in DERIVED:
+            derivation(page)
 
 
 class NearWords:

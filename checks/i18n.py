@@ -98,7 +98,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shophealth.checks.base import Check, Finding, Options, Severity
-from shophealth.checks.dom import PAGE_ANCHORS, warms
+from shophealth.checks.dom import PAGE_ANCHORS, derived
 from shophealth.checks.i18n_lang import (
     HAN,
     LanguageTag,
@@ -277,7 +277,7 @@ class Screen:
     might_be_garbled: bool
 
 
-@warms  # a pure function of the page, memoised by its text: made ahead of judging
+@derived  # memoised while the page lives, made ahead of judging
 def screen(page: Page) -> Screen:
     tag, _ = declared_tag(page)
     facts = page.facts
@@ -286,7 +286,6 @@ def screen(page: Page) -> Screen:
     return _screen(text, tag.language if tag is not None else None, hinted)
 
 
-@lru_cache(maxsize=8192)  # keyed by the blob, not its bytes: a spooled page's text stays on disk
 def _screen(text_blob: Blob, declared: str | None, hinted: bool) -> Screen:
     data = decompress_fast(text_blob.read())
     text = data.decode("utf-8", "surrogatepass")

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, PerPage, per_site, warms
+from shophealth.checks.dom import PAGE_ANCHORS, PAGE_MARKUP, NearWords, derived, per_site
 from shophealth.crawler.evidence import Page, PageFacts, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -214,20 +214,13 @@ def payment_methods(evidence: SiteEvidence) -> list[dict[str, str]]:
     return sorted(found.values(), key=lambda m: m["method"])
 
 
-_PAGE_METHODS: PerPage[tuple[tuple[str, str], ...]] = PerPage()
-
-
-@warms
+@derived
 def page_payment_methods(page: Page) -> tuple[tuple[str, str], ...]:
     """Each payment method ``page`` names, once, with the words that named it: in its visible
-    text first, then in its icons. Memoised while the page lives, and made ahead of judging
-    (:func:`~shophealth.checks.dom.warms`): a pure function of the page."""
+    text first, then in its icons (memoised and made ahead of judging: :func:`derived`)."""
     if page.facts is None:
         return ()
-    found = _PAGE_METHODS.get(page.facts)
-    if found is None:
-        found = _PAGE_METHODS.put(page.facts, tuple(_methods_on(page, set())))
-    return found
+    return tuple(_methods_on(page, set()))
 
 
 def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:

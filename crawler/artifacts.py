@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shophealth.checks import dom
-from shophealth.crawler.evidence import Page
+from shophealth.crawler.evidence import Blob, Page
 from shophealth.crawler.fetch import FetchResult
 from shophealth.crawler.parse import ParsedDocument
 
@@ -116,8 +116,18 @@ class Maker:
         self.load = Load()
 
     def __call__(self, document: ParsedDocument, html: str, result: FetchResult) -> dom.PageArtifacts | None:
-        final = result.final_url
-        page = Page(url=final, final_url=final, status=result.status, depth=0, facts=document.facts)
+        page = Page(  # as the coordinator will keep it, for the checks' derivations (dom.derived)
+            url=result.url,
+            final_url=result.final_url,
+            status=result.status,
+            depth=0,
+            headers=result.headers,
+            content_type=result.content_type,
+            charset=document.charset,
+            body_blob=Blob(document.body_z),
+            facts=document.facts,
+            refs=document.refs,
+        )
         return dom.page_artifacts(page, html, passes=self.load.now() < BUSY)
 
     def structured_of(self, page: Page) -> dom.PageArtifacts | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import fast_config
 
-from shophealth.checks import dom, structured
+from shophealth.checks import dom, i18n, o2o, structured
 from shophealth.checks.registry import Registry
 from shophealth.crawler.artifacts import ArtifactsSpec
 from shophealth.crawler.evidence import Page
@@ -77,10 +77,20 @@ def _page_of(fetched: PageFetch) -> Page:
 
 def _judged_alone(page: Page) -> tuple[dom.PageHits, tuple[object, ...], dict[str, list[object]]]:
     """What judging makes of ``page`` with nothing installed (a copy, so no memo is found)."""
-    assert page.facts is not None
-    alone = page_from_body(page.final_url, page.html_bytes)
+    alone = _copy(page)
     assert alone.facts is not None
     return dom.PAGE_ANCHORS.of(alone.facts), dom.PAGE_MARKUP.of(alone), dom.structured_data(alone)
+
+
+def _derived_alone(page: Page) -> tuple[object, ...]:
+    """The checks' derivations of ``page`` as judging makes them, of a copy."""
+    alone = _copy(page)
+    return tuple(derivation(alone) for derivation in dom.DERIVED)
+
+
+def _copy(page: Page) -> Page:
+    assert page.facts is not None
+    return page_from_body(page.final_url, page.html_bytes)
 
 
 def test_a_worker_parsed_page_carries_its_passes_and_judging_does_not_make_them_again(
@@ -112,6 +122,27 @@ def test_a_worker_parsed_page_carries_its_passes_and_judging_does_not_make_them_
     assert dom.structured_data(page) == data
 
 
+def test_the_checks_derivations_come_made_with_the_passes(
+    registry: Registry, demo_shop: RunningShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """content.payment's methods and the i18n screen of a worker-parsed page equal judging's own,
+    and judging does not derive them again."""
+    assert {o2o.page_payment_methods, i18n.screen} <= set(dom.DERIVED)
+    fetched = asyncio.run(_worker_fetch(demo_shop.url + "pages/shipping.html", _spec(registry)))
+    assert fetched.artifacts is not None and fetched.artifacts.derived is not None
+    page = _page_of(fetched)
+    assert fetched.artifacts.derived == _derived_alone(page)
+    assert o2o.page_payment_methods(_copy(page)), "the demo shop's shipping page names payment methods"
+    assert _spec(registry).install(page, fetched.artifacts)
+
+    def derived_again(*args: object) -> None:
+        raise AssertionError("judging derived again what the worker had")
+
+    monkeypatch.setattr(o2o, "_methods_on", derived_again)
+    monkeypatch.setattr(i18n, "_screen", derived_again)
+    assert tuple(derivation(page) for derivation in dom.DERIVED) == fetched.artifacts.derived
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE_PAGES))
 def test_a_hostile_pages_artifacts_equal_judgings_own(registry: Registry, name: str) -> None:
     url = "http://127.0.0.1:9/products/x"
@@ -123,6 +154,7 @@ def test_a_hostile_pages_artifacts_equal_judgings_own(registry: Registry, name: 
     hits, markup, data = _judged_alone(page)
     assert made.hits == hits
     assert made.markup == markup
+    assert made.derived == _derived_alone(page)
     dom.install_artifacts(page, made)
     assert dom.structured_data(page) == data
 
