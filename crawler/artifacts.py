@@ -23,14 +23,19 @@ scans), the checks make the passes themselves, as before: what a check finds
 never depends on where its passes were made.
 
 Balance: the worker was ~70 % busy on the benchmark shop and the coordinator ~90 %;
-all of the passes in the worker made it the crawl's bottleneck. So the structured
-data (after the crawl, on the serial part, otherwise) is always read there, and the
-two passes only while the worker has been less than :data:`BUSY` of a core busy
-lately (:class:`Load`); the coordinator's warm-up makes the rest (``bench/README.md``).
+all of the artifacts made in the worker made it the crawl's bottleneck. So a worker
+makes them only while its event loop is not behind (:class:`Lag`, under
+:data:`BEHIND_S`); the coordinator's warm-up makes the passes of the rest, and
+judging their structured data, as before. The structured data of pages crawled
+in-process while the workers start is asked of a worker once one has time
+(:meth:`Maker.structured_of`, through :class:`~shophealth.crawler.warmup.Warmup`).
+Figures in ``bench/README.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import importlib
 import logging
 import sys
@@ -44,10 +49,12 @@ from shophealth.crawler.fetch import FetchResult
 from shophealth.crawler.parse import ParsedDocument
 
 log = logging.getLogger(__name__)
-LOAD_SAMPLE_S = 0.05
-LOAD_WINDOW_S = 0.5
-# A worker busier than this (CPU seconds per second) leaves the shared passes to the coordinator
-BUSY = 0.85
+LAG_SAMPLE_S = 0.005
+# A worker whose loop runs this far behind leaves the artifacts to the coordinator. On the
+# 10,000-page shop (load ~2.3) 1 ms kept the crawl's time (29.1 s, main 28.9); 5 ms let the
+# worker make nearly all and the crawl took 38.1 s; gating on its CPU share (0.75-0.85)
+# misread the waits for a core that others held as idle time: 34-42 s.
+BEHIND_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -89,22 +96,20 @@ def maker(spec: ArtifactsSpec) -> Maker | None:
     return Maker()
 
 
-class Load:
-    """This process's CPU seconds per wall second lately: an exponential average over about
-    :data:`LOAD_WINDOW_S`, brought up to date at most every :data:`LOAD_SAMPLE_S`."""
+class Lag:
+    """How far behind this process's event loop runs: how long a callback queued now waited
+    to run, sampled every :data:`LAG_SAMPLE_S` by :meth:`watch`. Unlike the CPU time used,
+    it says "behind" also when the process waits for a core another process holds."""
 
     def __init__(self) -> None:
-        self._wall, self._cpu = time.monotonic(), time.process_time()
-        self.share = 0.0
+        self.seconds = 0.0
 
-    def now(self) -> float:
-        wall, cpu = time.monotonic(), time.process_time()
-        elapsed = wall - self._wall
-        if elapsed >= LOAD_SAMPLE_S:
-            weight = min(1.0, elapsed / LOAD_WINDOW_S)
-            self.share += weight * ((cpu - self._cpu) / elapsed - self.share)
-            self._wall, self._cpu = wall, cpu
-        return self.share
+    async def watch(self) -> None:
+        while True:
+            queued = time.monotonic()
+            await asyncio.sleep(0)
+            self.seconds = time.monotonic() - queued
+            await asyncio.sleep(LAG_SAMPLE_S)
 
 
 class Maker:
@@ -113,9 +118,12 @@ class Maker:
     and the structured data of pages the coordinator parsed itself (:meth:`structured_of`)."""
 
     def __init__(self) -> None:
-        self.load = Load()
+        self.lag = Lag()
+        self._extruct_frozen = False
 
     def __call__(self, document: ParsedDocument, html: str, result: FetchResult) -> dom.PageArtifacts | None:
+        if self.lag.seconds >= BEHIND_S:
+            return None  # the coordinator makes them: this worker is the crawl's bottleneck
         page = Page(  # as the coordinator will keep it, for the checks' derivations (dom.derived)
             url=result.url,
             final_url=result.final_url,
@@ -128,10 +136,21 @@ class Maker:
             facts=document.facts,
             refs=document.refs,
         )
-        return dom.page_artifacts(page, html, passes=self.load.now() < BUSY)
+        made = dom.page_artifacts(page, html)
+        self._freeze_extruct()
+        return made
+
+    def _freeze_extruct(self) -> None:
+        """Freeze extruct's modules out of garbage collections once the first product page imported
+        them, as :func:`shophealth.tune_gc` did with what the worker imported before its first job."""
+        if not self._extruct_frozen and "extruct" in sys.modules:
+            gc.freeze()
+            self._extruct_frozen = True
 
     def structured_of(self, page: Page) -> dom.PageArtifacts | None:
         """The structured data (and PAGE_MARKUP's values) of ``page``, crawled by the coordinator
         while the workers started, if a check wants it: the coordinator's warm-up made its passes,
         but extruct, 0.23 s to import and ~0.4 ms a page, would run on its serial part."""
-        return dom.page_artifacts(page, page.html_bytes.decode("utf-8", "replace"), passes=False)
+        made = dom.page_artifacts(page, page.html_bytes.decode("utf-8", "replace"), passes=False)
+        self._freeze_extruct()
+        return made

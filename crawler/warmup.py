@@ -29,7 +29,7 @@ from shophealth.crawler.jobs import PageFetch
 
 log = logging.getLogger(__name__)
 ASK_WAIT_S = 1.0
-ASK_BATCH = 2  # pages whose structured data is asked of a worker each time one answers with its own
+ASK_BATCH = 2  # pages whose structured data is asked of a worker each time one had time for its own
 
 
 class Warmup:
@@ -46,7 +46,8 @@ class Warmup:
         self._ask = ask  # a worker's structured data of a page crawled in this process, or None
         self._pages: asyncio.Queue[Page] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._unasked: list[Page] = []  # crawled here, their structured data wanted: until a worker answers
+        self._unasked: list[Page] = []  # crawled here before a worker answered, their structured data wanted
+        self._worker_answered = False
         self._asking: set[asyncio.Task[None]] = set()
         self.warmed = 0
         self.installed = 0  # pages whose passes a worker made
@@ -57,19 +58,20 @@ class Warmup:
             return
         artifacts = fetched.artifacts if fetched is not None else None
         if artifacts is not None and self._install is not None and self._install(page, artifacts):
-            self._ask_workers()  # a worker answers: it may read what pages crawled here want
+            self._worker_answered = True
+            self._ask_workers()  # a worker had time for this page: it may read another's
             self.installed += artifacts.warm
-            if artifacts.warm:  # else the worker was busy and made only the structured data
+            if artifacts.warm:
                 return
-        elif artifacts is None and self._ask is not None and structured_wanted(page):
-            self._unasked.append(page)
+        if not self._worker_answered and self._ask is not None and structured_wanted(page):
+            self._unasked.append(page)  # crawled here while the workers start
         self._pages.put_nowait(page)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def _ask_workers(self) -> None:
-        pages, self._unasked = self._unasked[-ASK_BATCH:], self._unasked[:-ASK_BATCH]
-        for page in pages:
+        for _ in range(min(ASK_BATCH, len(self._unasked))):
+            page = self._unasked.pop()
             task = asyncio.get_running_loop().create_task(self._ask_one(page))
             self._asking.add(task)
             task.add_done_callback(self._asking.discard)

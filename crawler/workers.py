@@ -61,6 +61,7 @@ import array
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import pickle
@@ -587,9 +588,12 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
     make_artifacts = maker(setup.artifacts) if setup.artifacts is not None else None
+    gc.freeze()  # the check modules just imported, as tune_gc froze the worker's own imports
     writer.write(frame((HELLO, 0, True, None, None)))
     refs = RefTable()
     running: set[asyncio.Task[None]] = set()
+    if make_artifacts is not None:
+        running.add(asyncio.create_task(make_artifacts.lag.watch()))
     try:
         while True:
             try:

@@ -13,7 +13,7 @@ from conftest import fast_config
 
 from shophealth.checks import dom, i18n, o2o, structured
 from shophealth.checks.registry import Registry
-from shophealth.crawler.artifacts import ArtifactsSpec
+from shophealth.crawler.artifacts import BEHIND_S, ArtifactsSpec, Maker
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.gather import fetched_page
@@ -175,8 +175,9 @@ def test_a_busy_worker_makes_only_the_structured_data_and_the_page_is_warmed(reg
     async def add() -> None:
         warmup = Warmup(warmed.append, _spec(registry).install)
         warmup.add(page, PageFetch(_result(url), document, made))
-        while not warmed:
-            await asyncio.sleep(0)
+        async with asyncio.timeout(10):
+            while not warmed:
+                await asyncio.sleep(0)
         await warmup.aclose()
 
     asyncio.run(add())
@@ -246,3 +247,12 @@ def test_a_page_crawled_in_process_has_its_structured_data_read_by_a_worker_once
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(structured, "read", lambda *args: pytest.fail("read again in the coordinator"))
         assert dom.structured_data(here) == expected
+
+
+def test_a_worker_behind_leaves_the_artifacts_to_the_coordinator() -> None:
+    url = "http://127.0.0.1:9/products/x"
+    document, html = parse_document_and_html(HOSTILE_PAGES["json-ld in the body"].encode(), None, url)
+    make = Maker()
+    assert make(document, html, _result(url)) is not None
+    make.lag.seconds = BEHIND_S  # its loop runs behind: parsing is what the crawl waits for
+    assert make(document, html, _result(url)) is None
