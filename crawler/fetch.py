@@ -42,8 +42,8 @@ HTTP, a header too long, a timeout): the result carries an
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import dataclasses
 import email.message
 import functools
 import os
@@ -52,7 +52,7 @@ import ssl
 import statistics
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -98,6 +98,67 @@ class FetchResult:
         return self.headers.get("content-type", "")
 
 
+class _Answer:
+    """One answer to one request (no redirect followed): a :class:`FetchResult` is made
+    of the last one, once, when :meth:`Fetcher.fetch` is done."""
+
+    __slots__ = (
+        "backed_off",
+        "body",
+        "error",
+        "error_kind",
+        "headers",
+        "retries_exhausted",
+        "status",
+        "truncated",
+        "url",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        truncated: bool = False,
+        error: str | None = None,
+        error_kind: ErrorKind | None = None,
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.headers = {} if headers is None else headers
+        self.body = body
+        self.truncated = truncated
+        self.error = error
+        self.error_kind = error_kind
+        self.retries_exhausted = False
+        self.backed_off = 0.0
+
+
+_UNDECIDED = "undecided"  # an origin whose address-guard verdict is not known yet
+
+
+@dataclass(slots=True)
+class _Origin:
+    """What a fetcher knows of one origin (``scheme://host:port`` as a URL spells it)."""
+
+    key: str  # host_key: its limits and trust are by host and port
+    origin: str  # urls.origin: its credentials are by origin
+    policy: HostPolicy
+    refusal: str | None = _UNDECIDED  # why the address guard refuses it (an IP literal), or None
+
+
+def _authority(url: str) -> str | None:
+    """``url`` up to its path (``https://shop.example:8443``), which an :class:`_Origin` is
+    memoised by; None when that text is not only an origin (a query, a fragment)."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    end = url.find("/", start + 3)
+    authority = url if end < 0 else url[:end]
+    return None if "?" in authority or "#" in authority else authority
+
+
 class HostLimit:
     """How many requests may be in flight to one host, adapted to how it answers.
 
@@ -112,6 +173,11 @@ class HostLimit:
     So a shop that answers as fast at 32 requests in flight as at 8 is asked
     32 at a time (with 50 ms of latency: 640 requests/s instead of 160), and
     one that slows down under the load is asked less.
+
+    A turn is a counter while the limit is not reached (no lock, no future:
+    that is every request of a shop answering within its limit); past it,
+    requests wait in line, first come first served, each on a future of its
+    own, and a turn given back goes to the first in line.
     """
 
     def __init__(self, start: int, ceiling: int) -> None:
@@ -119,29 +185,48 @@ class HostLimit:
         self.ceiling = max(self.start, ceiling)
         self.limit = self.start
         self.in_flight = 0
-        self._free = asyncio.Condition()
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._window: list[float] = []
         self._fastest: float | None = None
 
-    def held(self) -> HeldTurn:
-        """``async with limit.held():`` one request in flight, timed."""
-        return HeldTurn(self)
-
     async def acquire(self) -> None:
-        async with self._free:
-            await self._free.wait_for(lambda: self.in_flight < self.limit)
+        if self.in_flight < self.limit and not self._waiting:
             self.in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter  # the turn is counted as in flight when the future is given it
+        except asyncio.CancelledError:
+            if waiter.cancelled():
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+            else:  # given the turn as it was cancelled: it goes to the next in line
+                self.in_flight -= 1
+                self._admit()
+            raise
 
     async def release(self, seconds: float) -> None:
-        async with self._free:
-            self.in_flight -= 1
-            self._observe(seconds)
-            self._free.notify(max(1, self.limit - self.in_flight))
+        self.give_back(seconds)
+
+    def give_back(self, seconds: float) -> None:
+        """A request that took ``seconds`` is over: its turn goes to the first in line."""
+        self.in_flight -= 1
+        self._observe(seconds)
+        self._admit()
 
     def back_off(self) -> None:
         self.ceiling = max(self.start, self.limit // 2)
         self.limit = self.start
         self._window.clear()
+
+    def _admit(self) -> None:
+        """Give turns to those in line while the limit allows (several when it grew)."""
+        while self._waiting and self.in_flight < self.limit:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # cancelled while in line
+                self.in_flight += 1
+                waiter.set_result(None)
 
     def _observe(self, seconds: float) -> None:
         if self.ceiling == self.start:
@@ -157,31 +242,6 @@ class HostLimit:
             self.limit = min(self.ceiling, self.limit + max(1, self.limit // 2))
         elif median > 2 * fastest:
             self.limit = max(self.start, self.limit // 2)
-
-
-class HeldTurn:
-    """One request's turn under a :class:`HostLimit`, timed from when it was granted
-    to when it is given back, unless :meth:`took` says how long the request took."""
-
-    __slots__ = ("host", "seconds", "started")
-
-    def __init__(self, host: HostLimit) -> None:
-        self.host = host
-        self.started = 0.0
-        self.seconds: float | None = None
-
-    def took(self, seconds: float) -> None:
-        """The request took ``seconds`` where it ran (a worker process's own clock)."""
-        self.seconds = seconds
-
-    async def __aenter__(self) -> HeldTurn:
-        await self.host.acquire()
-        self.started = time.monotonic()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        seconds = self.seconds if self.seconds is not None else time.monotonic() - self.started
-        await self.host.release(seconds)
 
 
 UNSHARED: AbstractAsyncContextManager[None] = contextlib.nullcontext()  # a limit of this process's alone
@@ -205,15 +265,78 @@ class HostPolicy:
     last_start: float = 0.0
 
     async def wait_turn(self) -> None:
+        delay = self.next_start()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def next_start(self) -> float:
+        """Book the next request start (Crawl-delay spacing, Retry-After); seconds until then."""
         now = time.monotonic()
         start = max(self.not_before, self.last_start + self.min_interval, now)
         self.last_start = start
-        if start > now:
-            await asyncio.sleep(start - now)
+        return start - now
 
     def back_off(self, seconds: float) -> None:
         self.not_before = max(self.not_before, time.monotonic() + seconds)
         self.limit.back_off()
+
+
+class Turn:
+    """One request's turn to ask a host (``async with fetcher.slot(url) as turn``): the
+    host's limit, the limit shared with other processes (if any), the host's spacing,
+    then the global limit; given back in the reverse order.
+
+    Timed from when the host's limit granted it to when it is given back, unless
+    :meth:`took` says how long the request took. A class, not a generator context
+    manager: every request takes one (a generator's frame, its
+    ``_AsyncGeneratorContextManager`` and its three context managers cost ~8 µs of
+    the coordinator's ~150 µs a HEAD)."""
+
+    __slots__ = ("policy", "pool", "seconds", "started")
+
+    def __init__(self, policy: HostPolicy, pool: asyncio.Semaphore) -> None:
+        self.policy = policy
+        self.pool = pool
+        self.started = 0.0
+        self.seconds: float | None = None
+
+    def took(self, seconds: float) -> None:
+        """The request took ``seconds`` where it ran (a worker process's own clock)."""
+        self.seconds = seconds
+
+    async def __aenter__(self) -> Turn:
+        limit = self.policy.limit
+        await limit.acquire()
+        self.started = time.monotonic()
+        try:
+            await self._after_host_limit()
+        except BaseException:
+            limit.give_back(time.monotonic() - self.started)
+            raise
+        return self
+
+    async def _after_host_limit(self) -> None:
+        policy = self.policy
+        shared = policy.shared
+        if shared is not UNSHARED:
+            await shared.__aenter__()
+        try:
+            await policy.wait_turn()
+            await self.pool.acquire()
+        except BaseException:
+            if shared is not UNSHARED:
+                await shared.__aexit__(None, None, None)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.pool.release()
+        policy = self.policy
+        try:
+            if policy.shared is not UNSHARED:
+                await policy.shared.__aexit__(None, None, None)
+        finally:
+            seconds = self.seconds if self.seconds is not None else time.monotonic() - self.started
+            policy.limit.give_back(seconds)
 
 
 def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
@@ -347,7 +470,8 @@ class Fetcher:
         self._trust = trust
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._global = asyncio.Semaphore(config.concurrency)
-        self._hosts: dict[str, HostPolicy] = {}
+        self._hosts: dict[str, HostPolicy] = {}  # by host_key
+        self._origins: dict[str, _Origin] = {}  # by _authority
         self.shared_limits: SharedLimits | None = None  # external hosts' limits, shared when set
         self._headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": config.user_agent}
         self._shop_headers = config.shop_headers()
@@ -405,6 +529,20 @@ class Fetcher:
             self._resolver = None
 
     def host_policy(self, url: str) -> HostPolicy:
+        return self._origin(url).policy
+
+    def _origin(self, url: str) -> _Origin:
+        """What this fetcher knows of ``url``'s origin, looked up by the URL's text up to its
+        path (a request asks it for its host's limits, trust and credentials)."""
+        authority = _authority(url)
+        known = self._origins.get(authority) if authority is not None else None
+        if known is None:
+            known = _Origin(host_key(url), origin(url), self._policy(url))
+            if authority is not None:
+                self._origins[authority] = known
+        return known
+
+    def _policy(self, url: str) -> HostPolicy:
         key = host_key(url)
         policy = self._hosts.get(key)
         if policy is None:
@@ -428,96 +566,100 @@ class Fetcher:
         seen = {(url, len(self.cookies))}
         current = url
         while True:
-            result = await self._attempts(current, method, limit)
-            location = result.headers.get("location")
-            if result.status not in REDIRECT_CODES or not location:
-                return _finish(result, url, hops, started)
+            answer = await self._attempts(current, method, limit)
+            location = answer.headers.get("location")
+            if answer.status not in REDIRECT_CODES or not location:
+                return _finish(answer, url, hops, started)
             target = _redirect_target(current, location)
-            hops.append(Hop(current, result.status, target or location))
+            hops.append(Hop(current, answer.status, target or location))
             if target is None:
                 failure = (ErrorKind.BAD_REDIRECT, "redirect to an invalid URL")
-                return _finish(result, url, hops, started, failure)
+                return _finish(answer, url, hops, started, failure)
             state = (target, len(self.cookies))
             if state in seen:
-                return _finish(result, url, hops, started, (ErrorKind.REDIRECT_LOOP, "redirect loop"))
+                return _finish(answer, url, hops, started, (ErrorKind.REDIRECT_LOOP, "redirect loop"))
             if len(hops) >= self.config.max_redirects:
                 failure = (ErrorKind.TOO_MANY_REDIRECTS, "too many redirects")
-                return _finish(result, url, hops, started, failure)
+                return _finish(answer, url, hops, started, failure)
             seen.add(state)
             current = target  # the crawler only sends GET and HEAD, which a 303 keeps
 
-    async def _attempts(self, url: str, method: str, limit: int) -> FetchResult:
+    async def _attempts(self, url: str, method: str, limit: int) -> _Answer:
         """One URL (no redirect following), retried on 429/503 with Retry-After."""
-        policy = self.host_policy(url)
+        known = self._origin(url)
         attempt = 0
         waited = 0.0
         while True:
-            result = await self._once(url, method, limit)
-            if result.status not in RETRY_CODES:
-                return dataclasses.replace(result, backed_off=waited) if waited else result
-            header = result.headers.get("retry-after")
-            if result.status == 503 and header is None:
-                return result
+            answer = await self._once(known, url, method, limit)
+            answer.backed_off = waited
+            if answer.status not in RETRY_CODES:
+                return answer
+            header = answer.headers.get("retry-after")
+            if answer.status == 503 and header is None:
+                return answer
             wait = retry_after_seconds(header, default=2.0**attempt)
             if attempt >= self.config.retries or wait > self.config.max_retry_after:
-                return dataclasses.replace(result, retries_exhausted=True, backed_off=waited + wait)
-            policy.back_off(wait)
+                answer.retries_exhausted = True
+                answer.backed_off = waited + wait
+                return answer
+            known.policy.back_off(wait)
             attempt += 1
             waited += wait
 
-    @contextlib.asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[HeldTurn]:
+    def slot(self, url: str) -> Turn:
         """A turn to ask ``url``'s host: its limit (and the limit shared with other
         processes, if any), its spacing, and the global limit.
         Every request takes one; worker processes' jobs take it here, in the
         coordinating process."""
-        policy = self.host_policy(url)
-        async with policy.limit.held() as turn, policy.shared:
-            await policy.wait_turn()
-            async with self._global:
-                yield turn
+        return Turn(self.host_policy(url), self._global)
 
-    async def _once(self, url: str, method: str, limit: int) -> FetchResult:
-        refusal = await self._literal_refusal(url)
+    async def _once(self, known: _Origin, url: str, method: str, limit: int) -> _Answer:
+        refusal = await self._literal_refusal(known, url)
         if refusal is not None:
-            return FetchResult(
-                url=url, final_url=url, status=None, error=refusal, error_kind=ErrorKind.REFUSED
-            )
-        async with self.slot(url):
+            return _Answer(url, error=refusal, error_kind=ErrorKind.REFUSED)
+        async with Turn(known.policy, self._global):
             self.requests += 1
-            verify = host_key(url) not in self.insecure_hosts
             try:
                 async with asyncio.timeout(self.config.request_timeout):
-                    return await self._exchange(verify, url, method, limit)
+                    return await self._exchange(known, url, method, limit)
             except TRANSPORT_ERRORS as exc:
                 kind, error = classify_error(exc, self.config.request_timeout)
-                return FetchResult(url=url, final_url=url, status=None, error=error, error_kind=kind)
+                return _Answer(url, error=error, error_kind=kind)
 
-    async def _literal_refusal(self, url: str) -> str | None:
+    async def _literal_refusal(self, known: _Origin, url: str) -> str | None:
         """Why the guard refuses a URL whose host is an IP address (aiohttp resolves no
-        IP literal, so the resolver never sees them)."""
+        IP literal, so the resolver never sees them): decided once per origin."""
         if self.guard.allow_private:
             return None
-        await self.resolver().decide_guard()
-        return self.guard.literal_refusal(url)
+        if self.guard.allow_private is None:
+            await self.resolver().decide_guard()
+            if self.guard.allow_private:
+                return None
+        if known.refusal is _UNDECIDED:
+            known.refusal = self.guard.literal_refusal(url)
+        return known.refusal
 
     def sends_credentials(self, url: str) -> bool:
         """Whether ``url`` gets the shop's credentials: one of the origins given,
         and over https only when its certificate is verified."""
-        if origin(url) not in self.credential_origins:
-            return False
-        return not url.startswith("https:") or host_key(url) not in self.insecure_hosts
+        return self._credentialed(self._origin(url), url)
 
-    async def _exchange(self, verify: bool, url: str, method: str, limit: int) -> FetchResult:
+    def _credentialed(self, known: _Origin, url: str) -> bool:
+        if known.origin not in self.credential_origins:
+            return False
+        return not url.startswith("https:") or known.key not in self.insecure_hosts
+
+    async def _exchange(self, known: _Origin, url: str, method: str, limit: int) -> _Answer:
         """One request, its answer's headers and (up to ``limit`` bytes of) its body.
 
         Redirects are followed by :meth:`fetch`; cookies are kept in one jar per
         fetcher and handled only once a shop has set one."""
         headers = self._headers
-        if self._shop_headers and self.sends_credentials(url):
+        if self._shop_headers and self._credentialed(known, url):
             headers = {**headers, **self._shop_headers}
         if self.cookies:
             headers = {**headers, **_cookie_header(self.cookies, url)}
+        verify = known.key not in self.insecure_hosts
         async with self._session(verify).request(
             method, url, headers=headers, allow_redirects=False, auto_decompress=False, timeout=self._timeout
         ) as response:
@@ -529,9 +671,7 @@ class Fetcher:
                 body, truncated = await _read_body(response, limit)
             if truncated:
                 response.close()  # the rest is not wanted: the connection is not reused
-        return FetchResult(
-            url=url, final_url=url, status=response.status, headers=answer, body=body, truncated=truncated
-        )
+        return _Answer(url, response.status, answer, body, truncated)
 
 
 def _header_dict(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -597,19 +737,24 @@ def _redirect_target(current: str, location: str) -> str | None:
 
 
 def _finish(
-    last: FetchResult,
+    last: _Answer,
     url: str,
     hops: list[Hop],
     started: float,
     failure: tuple[ErrorKind, str] | None = None,
 ) -> FetchResult:
     kind, error = failure if failure is not None else (last.error_kind, last.error)
-    return dataclasses.replace(
-        last,
+    return FetchResult(
         url=url,
         final_url=last.url,
+        status=last.status,
+        headers=last.headers,
         hops=tuple(hops),
+        body=last.body,
+        truncated=last.truncated,
         elapsed_ms=(time.perf_counter() - started) * 1000,
         error=error,
         error_kind=kind,
+        retries_exhausted=last.retries_exhausted,
+        backed_off=last.backed_off,
     )
