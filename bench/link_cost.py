@@ -3,7 +3,9 @@
 Serves the benchmark shop with nginx as ``run.py`` does and asks HEAD of its
 product images (``verify_link`` on one :class:`Fetcher`, 32 in flight, as the
 coordinator does during a crawl), then prints the CPU microseconds a request costs
-this process. Run it under the benchmark lock:
+this process, user and system (the kernel's part, the socket writes and reads, varies
+with what else the machine runs: compare user time between versions). Run it under
+the benchmark lock:
 
     flock /work/bench.lock .venv/bin/python bench/link_cost.py [--requests 4000]
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import tempfile
-import time
 from pathlib import Path
 
 from run import BENCH, ensure_shop, serve
@@ -24,8 +26,13 @@ from shophealth.crawler.jobs import verify_link
 from shophealth.crawler.urls import Scope
 
 
-async def verify(base: str, requests: int, in_flight: int) -> float:
-    """CPU seconds of verifying ``requests`` links of the shop at ``base``."""
+def _cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+async def verify(base: str, requests: int, in_flight: int) -> tuple[float, float]:
+    """CPU seconds (user, system) of verifying ``requests`` links of the shop at ``base``."""
     config = ScanConfig(render="off", lighthouse_pages=0)
     fetcher = Fetcher(config, None, Scope.for_start_urls([base]).is_internal, base)
     urls = [f"{base}cdn/images/p-{n % 2000}-{n // 2000}.jpg" for n in range(requests)]
@@ -39,11 +46,11 @@ async def verify(base: str, requests: int, in_flight: int) -> float:
         while not queue.empty():
             await verify_link(fetcher, queue.get_nowait())
 
-    started = time.process_time()
+    user, system = _cpu()
     await asyncio.gather(*(work() for _ in range(in_flight)))
-    spent = time.process_time() - started
+    user_after, system_after = _cpu()
     await fetcher.aclose()
-    return spent
+    return user_after - user, system_after - system
 
 
 def main() -> None:
@@ -61,10 +68,11 @@ def main() -> None:
         spent = [
             asyncio.run(verify(manifest["base"], args.requests, args.in_flight)) for _ in range(args.repeat)
         ]
+    per_link = [(user / args.requests * 1e6, system / args.requests * 1e6) for user, system in spent]
     print(
-        " ".join(f"{s / args.requests * 1e6:.0f}" for s in spent),
-        "us CPU a link (each run), min",
-        f"{min(spent) / args.requests * 1e6:.0f}",
+        " ".join(f"{user + system:.0f} ({user:.0f}+{system:.0f})" for user, system in per_link),
+        "us CPU a link (user+system, each run), min",
+        f"{min(user + system for user, system in per_link):.0f}, min user {min(u for u, _ in per_link):.0f}",
     )
 
 

@@ -62,13 +62,14 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import certifi
+import yarl
 from multidict import CIMultiDictProxy
 
 from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop
 from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
-from shophealth.crawler.urls import host_key, normalize, origin
+from shophealth.crawler.urls import host_key, is_canonical, normalize, origin
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
@@ -145,7 +146,18 @@ class _Origin:
     key: str  # host_key: its limits and trust are by host and port
     origin: str  # urls.origin: its credentials are by origin
     policy: HostPolicy
+    encodable: bool  # its URLs in canonical form may go to aiohttp pre-encoded (a valid port)
     refusal: str | None = _UNDECIDED  # why the address guard refuses it (an IP literal), or None
+
+
+def _valid_port(url: str) -> bool:
+    """Whether ``url``'s port, if it has one, is one yarl takes (yarl checks it only
+    when it encodes a URL itself)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port is None or 0 <= port <= 65535
 
 
 def _authority(url: str) -> str | None:
@@ -497,7 +509,13 @@ class Fetcher:
             connector = aiohttp.TCPConnector(limit=connections, ssl=tls, resolver=self.resolver())
             # Cookies live in self.cookies alone: aiohttp's own jar would store
             # and send them a second time.
-            session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+            session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers=self._headers,  # copied by aiohttp as they are, unless a request adds some
+                timeout=self._timeout,
+                auto_decompress=False,
+            )
             self._sessions[verify] = session
         return session
 
@@ -537,7 +555,7 @@ class Fetcher:
         authority = _authority(url)
         known = self._origins.get(authority) if authority is not None else None
         if known is None:
-            known = _Origin(host_key(url), origin(url), self._policy(url))
+            known = _Origin(host_key(url), origin(url), self._policy(url), _valid_port(url))
             if authority is not None:
                 self._origins[authority] = known
         return known
@@ -654,14 +672,17 @@ class Fetcher:
 
         Redirects are followed by :meth:`fetch`; cookies are kept in one jar per
         fetcher and handled only once a shop has set one."""
-        headers = self._headers
+        headers: dict[str, str] | None = None  # more than the session's own
         if self._shop_headers and self._credentialed(known, url):
-            headers = {**headers, **self._shop_headers}
+            headers = self._shop_headers
         if self.cookies:
-            headers = {**headers, **_cookie_header(self.cookies, url)}
+            headers = {**(headers or {}), **_cookie_header(self.cookies, url)}
         verify = known.key not in self.insecure_hosts
+        # A URL in canonical form goes to aiohttp as it is (``encoded``): yarl would
+        # re-encode it to the same bytes, at ~8 us a request (tests/test_fetch_wire.py).
+        target = yarl.URL(url, encoded=True) if known.encodable and is_canonical(url) else url
         async with self._session(verify).request(
-            method, url, headers=headers, allow_redirects=False, auto_decompress=False, timeout=self._timeout
+            method, target, headers=headers, allow_redirects=False
         ) as response:
             answer = _header_dict(response.headers)
             if "set-cookie" in answer:
