@@ -146,6 +146,7 @@ class _Origin:
     key: str  # host_key: its limits and trust are by host and port
     origin: str  # urls.origin: its credentials are by origin
     policy: HostPolicy
+    https: bool
     encodable: bool  # its URLs in canonical form may go to aiohttp pre-encoded (a valid port)
     refusal: str | None = _UNDECIDED  # why the address guard refuses it (an IP literal), or None
 
@@ -555,7 +556,8 @@ class Fetcher:
         authority = _authority(url)
         known = self._origins.get(authority) if authority is not None else None
         if known is None:
-            known = _Origin(host_key(url), origin(url), self._policy(url), _valid_port(url))
+            secure = urlsplit(url).scheme == "https"
+            known = _Origin(host_key(url), origin(url), self._policy(url), secure, _valid_port(url))
             if authority is not None:
                 self._origins[authority] = known
         return known
@@ -677,7 +679,9 @@ class Fetcher:
             headers = self._shop_headers
         if self.cookies:
             headers = {**(headers or {}), **_cookie_header(self.cookies, url)}
-        verify = known.key not in self.insecure_hosts
+        # Plain http goes through the session that verifies nothing: there is nothing to
+        # verify, and the trusted roots are then loaded only if an https URL comes.
+        verify = known.https and known.key not in self.insecure_hosts
         # A URL in canonical form goes to aiohttp as it is (``encoded``): yarl would
         # re-encode it to the same bytes, at ~8 us a request (tests/test_fetch_wire.py).
         target = yarl.URL(url, encoded=True) if known.encodable and is_canonical(url) else url

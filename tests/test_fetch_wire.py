@@ -46,7 +46,9 @@ class WireLog:
                 head = await reader.readuntil(b"\r\n\r\n")
                 self.heads.append(head)
                 body = b"" if head.startswith(b"HEAD ") else b"ok"
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n" + body)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n" + body
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -122,3 +124,14 @@ def test_an_international_host_gives_the_same_host_header(url: str) -> None:
     sent = yarl.URL(normal, encoded=True) if is_canonical(normal) else yarl.URL(normal)
     assert sent.host_port_subcomponent == yarl.URL(url).host_port_subcomponent
     assert sent.raw_path_qs == yarl.URL(normal).raw_path_qs
+
+
+async def test_plain_http_loads_no_trusted_roots(wire: tuple[WireLog, str]) -> None:
+    """The CA bundle (~30 ms of CPU in each process) is loaded at the first https request only."""
+    _, base = wire
+    fetcher = Fetcher(ScanConfig(), None, lambda url: True, base + "/")
+    try:
+        assert (await fetcher.fetch(base + "/p", method="HEAD")).status == 200
+        assert fetcher._trust is None
+    finally:
+        await fetcher.aclose()
