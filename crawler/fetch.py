@@ -69,7 +69,7 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import BoundedDecoder
 from shophealth.crawler.evidence import ErrorKind, Hop
 from shophealth.crawler.resolver import AddressGuard, GuardedResolver, LookupFailed
-from shophealth.crawler.urls import host_key, is_canonical, normalize, origin
+from shophealth.crawler.urls import authority, host_key, is_canonical, normalize, origin
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 503})
@@ -159,17 +159,6 @@ def _valid_port(url: str) -> bool:
     except ValueError:
         return False
     return port is None or 0 <= port <= 65535
-
-
-def _authority(url: str) -> str | None:
-    """``url`` up to its path (``https://shop.example:8443``), which an :class:`_Origin` is
-    memoised by; None when that text is not only an origin (a query, a fragment)."""
-    start = url.find("://")
-    if start < 0:
-        return None
-    end = url.find("/", start + 3)
-    authority = url if end < 0 else url[:end]
-    return None if "?" in authority or "#" in authority else authority
 
 
 class HostLimit:
@@ -484,7 +473,7 @@ class Fetcher:
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, HostPolicy] = {}  # by host_key
-        self._origins: dict[str, _Origin] = {}  # by _authority
+        self._origins: dict[str, _Origin] = {}  # by urls.authority
         self.shared_limits: SharedLimits | None = None  # external hosts' limits, shared when set
         self._headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": config.user_agent}
         self._shop_headers = config.shop_headers()
@@ -553,13 +542,13 @@ class Fetcher:
     def _origin(self, url: str) -> _Origin:
         """What this fetcher knows of ``url``'s origin, looked up by the URL's text up to its
         path (a request asks it for its host's limits, trust and credentials)."""
-        authority = _authority(url)
-        known = self._origins.get(authority) if authority is not None else None
+        prefix = authority(url)
+        known = self._origins.get(prefix) if prefix is not None else None
         if known is None:
             secure = urlsplit(url).scheme == "https"
             known = _Origin(host_key(url), origin(url), self._policy(url), secure, _valid_port(url))
-            if authority is not None:
-                self._origins[authority] = known
+            if prefix is not None:
+                self._origins[prefix] = known
         return known
 
     def _policy(self, url: str) -> HostPolicy:

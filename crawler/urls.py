@@ -191,6 +191,18 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def authority(url: str) -> str | None:
+    """``url`` up to its path (``https://shop.example:8443``): a key to memoise what depends
+    on the origin alone by, without parsing the URL; None when that text is not only an
+    origin (a query, a fragment)."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    end = url.find("/", start + 3)
+    prefix = url if end < 0 else url[:end]
+    return None if "?" in prefix or "#" in prefix else prefix
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which URLs belong to the shop: its hosts, minus excluded patterns.
