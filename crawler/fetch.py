@@ -195,9 +195,15 @@ class HostLimit:
         self._window: list[float] = []
         self._fastest: float | None = None
 
-    async def acquire(self) -> None:
+    def try_take(self) -> bool:
+        """Take a turn if one is free and nobody waits for it (no coroutine: every request asks)."""
         if self.in_flight < self.limit and not self._waiting:
             self.in_flight += 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        if self.try_take():
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
@@ -377,9 +383,9 @@ class Turn:
 
     __slots__ = ("policy", "pool", "seconds", "started")
 
-    def __init__(self, policy: HostPolicy, pool: asyncio.Semaphore) -> None:
+    def __init__(self, policy: HostPolicy, pool: HostLimit) -> None:
         self.policy = policy
-        self.pool = pool
+        self.pool = pool  # the global limit
         self.started = 0.0
         self.seconds: float | None = None
 
@@ -388,23 +394,33 @@ class Turn:
         self.seconds = seconds
 
     async def __aenter__(self) -> Turn:
-        limit = self.policy.limit
-        await limit.acquire()
+        policy = self.policy
+        if not policy.limit.try_take():
+            await policy.limit.acquire()
         self.started = time.monotonic()
+        delay = None  # booked after the shared limit's turn, if any
+        if policy.shared is UNSHARED:
+            delay = policy.next_start()
+            if delay <= 0 and self.pool.try_take():
+                return self  # nothing to wait for: no coroutine more
         try:
-            await self._after_host_limit()
+            await self._after_host_limit(delay)
         except BaseException:
-            limit.give_back(time.monotonic() - self.started)
+            policy.limit.give_back(time.monotonic() - self.started)
             raise
         return self
 
-    async def _after_host_limit(self) -> None:
+    async def _after_host_limit(self, delay: float | None) -> None:
+        """The rest of the turn; ``delay``: the spacing already booked, None if not yet."""
         policy = self.policy
         shared = policy.shared
         if shared is not UNSHARED:
             await shared.__aenter__()
         try:
-            await policy.wait_turn()
+            if delay is None:
+                await policy.wait_turn()
+            elif delay > 0:
+                await asyncio.sleep(delay)
             await self.pool.acquire()
         except BaseException:
             if shared is not UNSHARED:
@@ -412,8 +428,8 @@ class Turn:
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.pool.release()
         policy = self.policy
+        self.pool.give_back(0.0)
         try:
             if policy.shared is not UNSHARED:
                 await policy.shared.__aexit__(None, None, None)
@@ -552,7 +568,7 @@ class Fetcher:
         self.cookies = CookieJar()  # one jar for both sessions (http.cookiejar's rules)
         self._trust = trust
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
-        self._global = asyncio.Semaphore(config.concurrency)
+        self._global = HostLimit(config.concurrency, config.concurrency)  # a plain semaphore
         self._hosts: dict[str, HostPolicy] = {}  # by host_key
         self._origins: dict[str, _Origin] = {}  # by urls.authority
         self.shared_limits: SharedLimits | None = None  # external hosts' limits, shared when set
@@ -773,7 +789,10 @@ class Fetcher:
 
 def _header_dict(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     """The answer's headers by lower-case name, repeated ones joined with ", "."""
-    merged: dict[str, str] = {}
+    merged = {name.lower(): value for name, value in headers.items()}
+    if len(merged) == len(headers):
+        return merged
+    merged = {}  # a name repeated (Set-Cookie, Vary…): joined
     for name, value in headers.items():
         key = name.lower()
         merged[key] = f"{merged[key]}, {value}" if key in merged else value

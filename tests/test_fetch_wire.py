@@ -135,3 +135,25 @@ async def test_plain_http_loads_no_trusted_roots(wire: tuple[WireLog, str]) -> N
         assert fetcher._trust is None
     finally:
         await fetcher.aclose()
+
+
+async def test_repeated_answer_headers_are_joined() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nVary: Accept\r\nX-A: 1\r\nvary: Cookie\r\n"
+            b"Content-Length: 0\r\n\r\n"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    fetcher = Fetcher(ScanConfig(), None, lambda url: True, base + "/")
+    async with server:
+        try:
+            result = await fetcher.fetch(base + "/", method="HEAD")
+        finally:
+            await fetcher.aclose()
+    assert result.headers["vary"] == "Accept, Cookie"
+    assert result.headers["x-a"] == "1" and result.content_type == "text/plain"

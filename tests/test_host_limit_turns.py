@@ -4,6 +4,8 @@ and every turn a fetcher's slot took given back however the request ended."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Callable
 
 from shophealth.crawler.config import ScanConfig
@@ -121,3 +123,16 @@ async def test_a_slot_is_given_back_when_its_request_is_cancelled_waiting_for_th
     async with asyncio.timeout(5), fetcher.slot(URL) as turn:  # the global turn was given back too
         turn.took(0.01)
     assert policy.limit.in_flight == 0
+
+
+async def test_slots_of_a_host_with_a_crawl_delay_start_that_far_apart() -> None:
+    fetcher = Fetcher(ScanConfig(), None, lambda url: True, URL)
+    policy = fetcher.host_policy(URL)
+    policy.min_interval = 0.15
+    booked, started = [], []
+    for _ in range(3):
+        async with fetcher.slot(URL):
+            booked.append(policy.last_start)
+            started.append(time.monotonic())
+    assert [round(later - earlier, 6) for earlier, later in itertools.pairwise(booked)] == [0.15, 0.15]
+    assert all(start >= at - 0.001 for start, at in zip(started, booked, strict=True))
