@@ -831,16 +831,17 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, deadline: Dea
     ``limit`` decoded bytes without being inflated first (:mod:`crawler.decoding`);
     the bytes read off the wire are capped at ``limit`` as well."""
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
-    body = bytearray()
-    received = 0
+    parts: list[bytes] = []  # joined once at the end (a body in one chunk is not copied)
+    size = received = 0
     async for chunk in response.content.iter_any():
         deadline.progress()
         received += len(chunk)
-        decoded, more = decoder.decode(chunk, limit - len(body))
-        body += decoded
-        if more or len(body) >= limit or received >= limit:
-            return bytes(body), more or received > limit
-    return bytes(body), False
+        decoded, more = decoder.decode(chunk, limit - size)
+        parts.append(decoded)
+        size += len(decoded)
+        if more or size >= limit or received >= limit:
+            return b"".join(parts), more or received > limit
+    return b"".join(parts), False
 
 
 def _redirect_target(current: str, location: str) -> str | None:
