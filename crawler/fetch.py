@@ -329,8 +329,12 @@ class Deadline:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _: object) -> None:
         self._deadlines._running.discard(self)
-        # Cancelled by expire(), and by nothing else meanwhile: a timeout, as asyncio.timeout says it.
-        if self.expired and exc_type is asyncio.CancelledError and self._task.uncancel() <= self._cancelling:
+        if not self.expired:
+            return
+        # The cancel expire() asked for is taken back (as asyncio.timeout does); cancelled by
+        # it and by nothing else meanwhile, the request timed out.
+        cancelled_from_outside = self._task.uncancel() > self._cancelling
+        if exc_type is asyncio.CancelledError and not cancelled_from_outside:
             raise TimeoutError from exc
 
 

@@ -94,3 +94,14 @@ async def test_a_fetch_from_a_trickling_server_times_out_and_a_new_loop_still_ti
     assert result.error_kind is ErrorKind.TIMEOUT, result.error
     assert result.error == "timed out after 0.8 s"
     assert time.monotonic() - started < 0.8 + 2 * TICK_S + 1
+
+
+async def test_a_cut_caught_inside_leaves_the_task_not_cancelling() -> None:
+    deadlines = Deadlines(total=0.1, gap=0.1)
+    with deadlines.start():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass  # swallowed, as some code does
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
