@@ -25,8 +25,10 @@ never depends on where its passes were made.
 Balance: the worker was ~70 % busy on the benchmark shop and the coordinator ~90 %;
 all of the artifacts made in the worker made it the crawl's bottleneck. So a worker
 makes them only while its event loop is not behind (:class:`Lag`, under
-:data:`BEHIND_S`); the coordinator's warm-up makes the passes of the rest, and
-judging their structured data, as before. The structured data of pages crawled
+:data:`BEHIND_S`), and the shared passes only while it is nearly idle (under
+:data:`IDLE_S`): otherwise the structured data alone (and the HTML pass it needs),
+which judging would read after the crawl on one core. The coordinator's warm-up
+makes the passes of the rest, and judging their structured data, as before. The structured data of pages crawled
 in-process while the workers start is asked of a worker once one has time
 (:meth:`Maker.structured_of`, through :class:`~shophealth.crawler.warmup.Warmup`).
 Figures in ``bench/README.md``.
@@ -55,6 +57,10 @@ LAG_SAMPLE_S = 0.005
 # worker make nearly all and the crawl took 38.1 s; gating on its CPU share (0.75-0.85)
 # misread the waits for a core that others held as idle time: 34-42 s.
 BEHIND_S = 0.001
+# Under it, the worker makes the shared passes too; above, only what judging would do after
+# the crawl (the structured data, and the HTML pass it needs): the coordinator's warm-up fills
+# its own waits with the passes, and the worker's CPU is what the crawl waits for most.
+IDLE_S = 0.00025
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,8 @@ class Maker:
         self._extruct_frozen = False
 
     def __call__(self, document: ParsedDocument, html: str, result: FetchResult) -> dom.PageArtifacts | None:
-        if self.lag.seconds >= BEHIND_S:
+        lag = self.lag.seconds
+        if lag >= BEHIND_S:
             return None  # the coordinator makes them: this worker is the crawl's bottleneck
         page = Page(  # as the coordinator will keep it, for the checks' derivations (dom.derived)
             url=result.url,
@@ -136,7 +143,7 @@ class Maker:
             facts=document.facts,
             refs=document.refs,
         )
-        made = dom.page_artifacts(page, html)
+        made = dom.page_artifacts(page, html, passes=lag < IDLE_S)
         self._freeze_extruct()
         return made
 

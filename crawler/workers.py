@@ -35,7 +35,10 @@ Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
 requests so far, ok, PageFetch | LinkFetch | (error text, traceback), refs)``, each
-page's answer preceded by ``(id, requests so far, True, Fetched, None)``; the worker's
+page's answer preceded by ``(id, requests so far, True, Fetched, None)``. A job
+``(id, "artifacts", Page)`` asks for judging's artifacts of a page the coordinator
+parsed itself (:mod:`shophealth.crawler.artifacts`; answered with a
+``PageArtifacts`` or None, no request made). The worker's
 first answer, id :data:`HELLO`, says it is ready. End of input ends the
 worker and cancels what it still holds. Only the coordinator writes what a
 worker unpickles.

@@ -13,7 +13,7 @@ from conftest import fast_config
 
 from shophealth.checks import dom, i18n, o2o, structured
 from shophealth.checks.registry import Registry
-from shophealth.crawler.artifacts import BEHIND_S, ArtifactsSpec, Maker
+from shophealth.crawler.artifacts import BEHIND_S, IDLE_S, ArtifactsSpec, Maker
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.gather import fetched_page
@@ -253,6 +253,10 @@ def test_a_worker_behind_leaves_the_artifacts_to_the_coordinator() -> None:
     url = "http://127.0.0.1:9/products/x"
     document, html = parse_document_and_html(HOSTILE_PAGES["json-ld in the body"].encode(), None, url)
     make = Maker()
-    assert make(document, html, _result(url)) is not None
+    idle = make(document, html, _result(url))
+    assert idle is not None and idle.warm
+    make.lag.seconds = IDLE_S  # a little behind: it makes what judging would make after the crawl
+    made = make(document, html, _result(url))
+    assert made is not None and made.structured is not None and made.hits is None
     make.lag.seconds = BEHIND_S  # its loop runs behind: parsing is what the crawl waits for
     assert make(document, html, _result(url)) is None
