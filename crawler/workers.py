@@ -655,6 +655,8 @@ async def _main() -> None:
     # reach it; the coordinator decides when it stops (it closes the worker's input).
     # A SIGINT sent to it all the same is ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if spare.SPARE_FLAG in sys.argv:
+        spare.preload()
     tune_gc()
     loop = asyncio.get_running_loop()
     answers = os.fdopen(os.dup(1), "wb", buffering=0)

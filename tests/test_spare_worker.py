@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +112,24 @@ def test_a_scan_command_starts_its_spare_before_the_command_line_is_imported(tmp
 def _state(pid: int) -> str:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return fields[0]
+
+
+def _maps_lxml(pid: int) -> bool:
+    return "lxml" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_a_spare_imports_extruct_while_it_waits_for_its_setup() -> None:
+    popen = subprocess.Popen(
+        [*spare.worker_command(), spare.SPARE_FLAG],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _maps_lxml(popen.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _maps_lxml(popen.pid), "extruct (and lxml) imported before any setup came"
+    finally:
+        _, err = popen.communicate(b"", timeout=30)
+    assert (popen.returncode, err) == (0, b"")
