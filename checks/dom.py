@@ -117,6 +117,17 @@ def structured_data(page: Page) -> dict[str, list[Any]]:
     return _structured(page.final_url, page.body_blob, PAGE_MARKUP.of(page)[HEAD_END])
 
 
+def keep_structured_data(page: Page) -> None:
+    """Read the page's :func:`structured_data` now and keep it (packed) while the page lives,
+    for judging to find made (a scan's warm-up does it for pages no worker read it of)."""
+    if page.facts is not None and _SHIPPED_STRUCTURED.get(page.facts) is None:
+        _SHIPPED_STRUCTURED.put(page.facts, _packed(structured_data(page)))
+
+
+def _packed(data: dict[str, list[Any]]) -> bytes:
+    return compress_fast(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def wants_structured_data(predicate: Callable[[Page], bool]) -> Callable[[Page], bool]:
     """Register ``predicate``, the pages whose :func:`structured_data` a check reads, so that
     the worker process that parses such a page reads it there (:func:`page_artifacts`). A hint
@@ -410,7 +421,9 @@ def derived(derive: Callable[[Page], T]) -> Derived[T]:
     return made
 
 
-_SHIPPED_STRUCTURED: PerPage[bytes] = PerPage()  # structured_data made by a worker: pickled, LZ4
+_SHIPPED_STRUCTURED: PerPage[bytes] = (
+    PerPage()
+)  # structured_data made ahead (a worker, the warm-up): pickled, LZ4
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -444,7 +457,7 @@ def page_artifacts(page: Page, html: str, passes: bool = True) -> PageArtifacts 
     structured_blob = None
     if wanted:
         data = structured.read(html, page.final_url, markup[HEAD_END])
-        structured_blob = compress_fast(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        structured_blob = _packed(data)
     if not passes:
         return PageArtifacts(None, markup, structured_blob)
     hits = PAGE_ANCHORS.scan(page.facts.text)

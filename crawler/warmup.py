@@ -13,7 +13,8 @@ what a check finds never depends on it. A page a worker process parsed may come
 with its passes made there (:mod:`shophealth.crawler.artifacts`): they are
 installed as it arrives, and the page is not warmed again. The structured data
 of pages crawled here while the workers started is asked of a worker once one
-answers, so that extruct runs there too.
+answers, so that extruct runs there too; that of pages a worker sent without it (it
+was behind) is read here, during the crawl, rather than by judging after it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from shophealth.checks.dom import PageArtifacts, structured_wanted
+from shophealth.checks.dom import PageArtifacts, keep_structured_data, structured_wanted
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.jobs import PageFetch
 
@@ -44,7 +45,7 @@ class Warmup:
         self._warm = warm
         self._install = install  # memoises a worker's artifacts of a page; False: they don't fit
         self._ask = ask  # a worker's structured data of a page crawled in this process, or None
-        self._pages: asyncio.Queue[Page] = asyncio.Queue()
+        self._pages: asyncio.Queue[tuple[Page, bool]] = asyncio.Queue()  # and: read its structured data
         self._task: asyncio.Task[None] | None = None
         self._unasked: list[Page] = []  # crawled here before a worker answered, their structured data wanted
         self._worker_answered = False
@@ -63,9 +64,11 @@ class Warmup:
             self.installed += artifacts.warm
             if artifacts.warm:
                 return
-        if not self._worker_answered and self._ask is not None and structured_wanted(page):
+        wanted = (artifacts is None or artifacts.structured is None) and structured_wanted(page)
+        if wanted and not self._worker_answered and self._ask is not None:
             self._unasked.append(page)  # crawled here while the workers start
-        self._pages.put_nowait(page)
+            wanted = False
+        self._pages.put_nowait((page, wanted))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -84,9 +87,11 @@ class Warmup:
 
     async def _run(self) -> None:
         while True:
-            page = await self._pages.get()
+            page, read_structured = await self._pages.get()
             try:
                 self._warm(page)
+                if read_structured:  # a worker behind left it: read here rather than at judging
+                    keep_structured_data(page)
             except Exception:  # judging will meet it again, and report it there
                 log.debug("warming %s failed", page.url, exc_info=True)
             self.warmed += 1

@@ -260,3 +260,32 @@ def test_a_worker_behind_leaves_the_artifacts_to_the_coordinator() -> None:
     assert made is not None and made.structured is not None and made.hits is None
     make.lag.seconds = BEHIND_S  # its loop runs behind: parsing is what the crawl waits for
     assert make(document, html, _result(url)) is None
+
+
+def test_a_page_no_worker_read_has_its_structured_data_read_by_the_warm_up(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker behind sends a product page without artifacts: the coordinator's warm-up reads its
+    structured data during the crawl, so judging after it does not."""
+    url = "http://127.0.0.1:9/products/x"
+    document, _ = parse_document_and_html(HOSTILE_PAGES["json-ld in the body"].encode(), None, url)
+    page = fetched_page(_result(url), 1, document)
+    assert dom.structured_wanted(page)
+    expected = dom.structured_data(_copy(page))
+
+    async def warm() -> None:
+        warmup = Warmup(dom.warm_page, _spec(registry).install)
+        warmup.add(page, PageFetch(_result(url), document, None))
+        deadline = asyncio.get_running_loop().time() + 10
+        while not warmup.warmed and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0)
+        await warmup.aclose()
+
+    asyncio.run(warm())
+    dom._structured.cache_clear()
+
+    def read_again(*args: object) -> None:
+        raise AssertionError("judging read the structured data the warm-up had read")
+
+    monkeypatch.setattr(structured, "read", read_again)
+    assert dom.structured_data(page) == expected
