@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 from run import BENCH, ensure_shop, serve
 
+from shophealth.checks.registry import load_registry
 from shophealth.crawler.config import ScanConfig, SiteConfig
 from shophealth.crawler.scan import gather_site
 from shophealth.crawler.workers import PROFILE_ENV
@@ -46,7 +47,7 @@ def crawl(base: str, workers: int | None, profile: Path | None) -> dict[str, Any
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    _, stats = asyncio.run(gather_site(site))
+    _, stats = asyncio.run(gather_site(site, registry=load_registry()))
     if profiler is not None and profile is not None:
         profiler.disable()
         profiler.dump_stats(profile / "coordinator.prof")

@@ -15,6 +15,10 @@ and TLS; only the run's id, times and tool version are left out.
     … change the checks …
     .venv/bin/python bench/judge_equal.py judge /tmp/ev/* /tmp/judge-ev --out /tmp/after
     .venv/bin/python bench/judge_equal.py compare /tmp/before /tmp/after
+
+``save OUT --reports DIR --workers 1`` also keeps each scan's own report, made by a crawl whose
+worker process made judging's per-page passes (``crawler/artifacts.py``); ``compare DIR J``
+against ``judge`` of the same evidence (made in-process) shows they judge alike.
 """
 
 from __future__ import annotations
@@ -50,20 +54,32 @@ def shop_roots() -> list[Path]:
     return roots
 
 
-def save(out: Path) -> None:
+def save(out: Path, reports: Path | None = None, workers: str | None = None) -> None:
+    """Save every shop's evidence in ``out``; with ``reports``, the scans' own reports there too
+    (with ``workers`` worker processes: ``judge`` of the evidence then judges it in-process)."""
+    extra = ["--workers", workers] if workers is not None else []
     for root in shop_roots():
-        _save_shop(root, out / str(root.relative_to(SHOPS_DIR)).replace("/", "-"), "300")
+        name = str(root.relative_to(SHOPS_DIR)).replace("/", "-")
+        _save_shop(root, out / name, [*extra, "--max-pages", "300"], _report(reports, name))
     if not REALWORLD.is_dir():
         print(f"real-world corpus not found at {REALWORLD} (set SHOPHEALTH_REALWORLD): not saved")
         return
     with tempfile.TemporaryDirectory() as folder:
-        _save_shop(_realworld_shop(Path(folder) / "realworld"), out / "realworld", "500")
+        root = _realworld_shop(Path(folder) / "realworld")
+        _save_shop(root, out / "realworld", [*extra, "--max-pages", "500"], _report(reports, "realworld"))
 
 
-def _save_shop(root: Path, evidence: Path, max_pages: str) -> None:
+def _report(reports: Path | None, name: str) -> list[str]:
+    if reports is None:
+        return []
+    reports.mkdir(parents=True, exist_ok=True)
+    return ["--json", str(reports / f"{name}.json")]
+
+
+def _save_shop(root: Path, evidence: Path, arguments: list[str], report: list[str]) -> None:
     shophealth = str(Path(sys.executable).parent / "shophealth")
     with serve_shop(root) as shop:
-        arguments = [*SCAN_ARGS, "--max-pages", max_pages, "--save-evidence", str(evidence)]
+        arguments = [*SCAN_ARGS, *arguments, "--save-evidence", str(evidence), *report]
         subprocess.run([shophealth, "scan", shop.url, *arguments], check=False)
     print(evidence.name, "saved")
 
@@ -107,7 +123,10 @@ def compare(before: Path, after: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("save").add_argument("out", type=Path)
+    saving = commands.add_parser("save")
+    saving.add_argument("out", type=Path)
+    saving.add_argument("--reports", type=Path, help="also keep each scan's own report here")
+    saving.add_argument("--workers", help="the scans' --workers (default: automatic)")
     judging = commands.add_parser("judge")
     judging.add_argument("evidence", type=Path, nargs="+")
     judging.add_argument("--out", type=Path, required=True)
@@ -116,7 +135,7 @@ def main() -> None:
     comparing.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "save":
-        save(args.out)
+        save(args.out, args.reports, args.workers)
     elif args.command == "judge":
         judge(args.evidence, args.out)
     else:

@@ -39,8 +39,12 @@ facts' identity), never a decompressed or lower-cased text:
 The checks stay pure functions of the evidence: a memo only saves repeating
 a computation whose result depends on the page alone. So a scan may make
 both passes of a page ahead of judging (:func:`warm_page`), while its crawl
-waits on the network (:mod:`shophealth.crawler.warmup`): judging then finds
-them made.
+waits on the network (:mod:`shophealth.crawler.warmup`), or have the worker
+process that parsed the page make them with its structured data
+(:func:`page_artifacts`, :mod:`shophealth.crawler.artifacts`) and install them
+(:func:`install_artifacts`): judging then finds them made. Checks say which
+pages' structured data they read (:func:`wants_structured_data`) so that a
+worker reads those.
 Other caches are keyed by the page's URL and its body's :class:`Blob` (hashed
 once, compared by identity first), never by the page object nor by the body's
 bytes, which a key would keep in memory and a lookup would read back from the
@@ -50,6 +54,8 @@ spool and hash again.
 from __future__ import annotations
 
 import functools
+import hashlib
+import pickle
 import re
 import weakref
 from array import array
@@ -63,7 +69,15 @@ import ahocorasick_rs
 from selectolax.lexbor import LexborHTMLParser
 
 from shophealth.checks import structured
-from shophealth.crawler.evidence import Blob, Page, PageFacts, SiteEvidence, decompress
+from shophealth.crawler.evidence import (
+    Blob,
+    Page,
+    PageFacts,
+    SiteEvidence,
+    compress_fast,
+    decompress,
+    decompress_fast,
+)
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
@@ -97,7 +111,26 @@ def _soup(url: str, body: Blob) -> BeautifulSoup:
 
 def structured_data(page: Page) -> dict[str, list[Any]]:
     """``{"json-ld": [...], "microdata": [...], "opengraph": [...]}`` of the page (extruct, uniform)."""
+    if page.facts is not None and (shipped := _SHIPPED_STRUCTURED.get(page.facts)) is not None:
+        data: dict[str, list[Any]] = pickle.loads(decompress_fast(shipped))
+        return data
     return _structured(page.final_url, page.body_blob, PAGE_MARKUP.of(page)[HEAD_END])
+
+
+def wants_structured_data(predicate: Callable[[Page], bool]) -> Callable[[Page], bool]:
+    """Register ``predicate``, the pages whose :func:`structured_data` a check reads, so that
+    the worker process that parses such a page reads it there (:func:`page_artifacts`). A hint
+    only: any other page's is read when a check asks, as before."""
+    _STRUCTURED_WANTED.append(predicate)
+    return predicate
+
+
+def structured_wanted(page: Page) -> bool:
+    """A check reads the page's :func:`structured_data` (:func:`wants_structured_data`)."""
+    return any(wants(page) for wants in _STRUCTURED_WANTED)
+
+
+_STRUCTURED_WANTED: list[Callable[[Page], bool]] = []
 
 
 @functools.lru_cache(maxsize=256)
@@ -232,6 +265,21 @@ class PageAnchors:
     def of(self, facts: PageFacts) -> PageHits:
         return self._found.get(facts) or self._found.put(facts, self._scan(facts.text))
 
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def scan(self, text: str) -> PageHits:
+        """The hits in ``text`` (a page's visible text), not memoised: for a worker process."""
+        return self._scan(text)
+
+    def install(self, facts: PageFacts, hits: PageHits) -> None:
+        """Memoise ``hits``, made elsewhere by :meth:`scan` of ``facts.text``, for the page."""
+        self._found.put(facts, hits)
+
+    def spec(self) -> tuple[tuple[str, ...], ...]:
+        """Every user's words, in order: what :meth:`scan` depends on."""
+        return tuple(self._users)
+
     def _scan(self, text: str) -> PageHits:
         words = self._words or self._build()
         found, lengthened = words.find(text)
@@ -293,6 +341,22 @@ class MarkupWords:
             read = self._read.put(page.facts, self._scan(page.html_bytes.decode("utf-8", "replace")))
         return read
 
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def scan(self, html: str) -> tuple[Any, ...]:
+        """What each user reads of ``html`` (a page's, decoded with replacement characters),
+        not memoised: for a worker process."""
+        return self._scan(html)
+
+    def install(self, facts: PageFacts, read: tuple[Any, ...]) -> None:
+        """Memoise ``read``, made elsewhere by :meth:`scan` of the page's HTML, for the page."""
+        self._read.put(facts, read)
+
+    def spec(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """Every user's words and its reader's name, in order: what :meth:`scan` depends on."""
+        return tuple((words, f"{reader.__module__}.{reader.__qualname__}") for words, reader in self._users)
+
     def _scan(self, html: str) -> tuple[Any, ...]:
         words = self._words or self._build()
         hits: list[list[tuple[int, int, int]]] = [[] for _ in self._users]
@@ -308,6 +372,81 @@ class MarkupWords:
 
 PAGE_MARKUP = MarkupWords()
 HEAD_END = PAGE_MARKUP.register(structured.HEAD_WORDS, structured.head_end)  # for structured_data
+
+
+_SHIPPED_STRUCTURED: PerPage[bytes] = PerPage()  # structured_data made by a worker: pickled, LZ4
+
+
+@dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
+class PageArtifacts:
+    """Judging's shared passes of one page, made by the worker process that parsed it
+    (:func:`page_artifacts`) and installed where the checks run (:func:`install_artifacts`)."""
+
+    hits: PageHits | None  # PAGE_ANCHORS's; None: not made
+    markup: tuple[Any, ...] | None  # PAGE_MARKUP's; None: not made
+    structured: bytes | None = None  # structured_data, pickled and LZ4-compressed; None: not read
+
+    @property
+    def warm(self) -> bool:
+        """Both shared passes are made: the page needs no warming."""
+        return self.hits is not None and self.markup is not None
+
+
+def page_artifacts(page: Page, html: str, passes: bool = True) -> PageArtifacts | None:
+    """What judging would make of ``page`` (facts and final URL as parsed), whose HTML is
+    ``html``, made where it was parsed: the shared passes (unless not ``passes``) and, if a check
+    wants it (:func:`wants_structured_data`), its structured data; None when that is nothing.
+    The result depends on the users registered in this process, whose :func:`shared_fingerprint`
+    must match the judging one's."""
+    assert page.facts is not None
+    wanted = structured_wanted(page)
+    if not (passes or wanted):
+        return None
+    html = _as_read(html)
+    markup = PAGE_MARKUP.scan(html)
+    structured_blob = None
+    if wanted:
+        data = structured.read(html, page.final_url, markup[HEAD_END])
+        structured_blob = compress_fast(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    hits = PAGE_ANCHORS.scan(page.facts.text) if passes else None
+    return PageArtifacts(hits, markup, structured_blob)
+
+
+def _as_read(html: str) -> str:
+    """``html`` as judging reads it: from UTF-8 with replacement characters (a lone surrogate,
+    which a page's undecodable bytes may leave, is read as U+FFFDs)."""
+    try:
+        html.encode("utf-8")
+    except UnicodeEncodeError:
+        return html.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return html
+
+
+def install_artifacts(page: Page, artifacts: PageArtifacts) -> None:
+    """Memoise what a worker process made of ``page`` (:func:`page_artifacts`, made under the
+    same :func:`shared_fingerprint`) for the checks to find."""
+    facts = page.facts
+    assert facts is not None
+    if artifacts.hits is not None:
+        PAGE_ANCHORS.install(facts, artifacts.hits)
+    if artifacts.markup is not None:
+        PAGE_MARKUP.install(facts, artifacts.markup)
+    if artifacts.structured is not None:
+        _SHIPPED_STRUCTURED.put(facts, artifacts.structured)
+
+
+def shared_fingerprint() -> str:
+    """A digest of every registered user of the shared passes (their words, their readers'
+    and :func:`wants_structured_data` predicates' names, in order): two processes whose
+    fingerprints match make the same :class:`PageArtifacts` of a page."""
+    return _fingerprint(len(PAGE_ANCHORS), len(PAGE_MARKUP), len(_STRUCTURED_WANTED))
+
+
+@functools.lru_cache(maxsize=4)
+def _fingerprint(*counts: int) -> str:  # users are only ever added: their numbers name the set
+    wanted = tuple(f"{w.__module__}.{w.__qualname__}" for w in _STRUCTURED_WANTED)
+    spec = repr((PAGE_ANCHORS.spec(), PAGE_MARKUP.spec(), wanted))
+    return hashlib.blake2b(spec.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def warm_page(page: Page) -> None:

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from shophealth.checks.base import Check, Finding, Options
-from shophealth.checks.dom import home_page, site_wide_images, soup, structured_data
+from shophealth.checks.dom import home_page, site_wide_images, soup, structured_data, wants_structured_data
 from shophealth.checks.images import not_an_image
 from shophealth.checks.linkverdict import link_verdict
 from shophealth.crawler.evidence import LinkResult, Page, SiteEvidence
@@ -66,9 +66,15 @@ OUTSIDE_CONTENT = ["header", "footer", "nav", "aside", "form"]
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+@wants_structured_data
+def _judged(page: Page) -> bool:
+    """A page this check judges (and reads the structured data of)."""
+    return page.status == 200 and is_product_page(page)
+
+
 def find_product_info(evidence: SiteEvidence, options: Options) -> Iterator[Finding]:
     for page in evidence.html_pages():
-        if page.status != 200 or not is_product_page(page):
+        if not _judged(page):
             continue
         missing, read = judge_product_page(page, evidence)
         if missing:

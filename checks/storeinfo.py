@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from shophealth.checks.base import Check, Fact, Finding, Options
-from shophealth.checks.dom import NearWords, structured_data
+from shophealth.checks.dom import NearWords, structured_data, wants_structured_data
 from shophealth.crawler.evidence import Page, SiteEvidence
 from shophealth.crawler.pagekind import page_kind
 
@@ -237,9 +237,14 @@ def _minutes(clock: str, afternoon_hint: bool = False) -> int | None:
     return hour * 60 + minute
 
 
+@wants_structured_data
+def _names_a_store(page: Page) -> bool:
+    """The page's JSON-LD names a store (whose address and hours this check reads)."""
+    return page.facts is not None and any(t in STORE_TYPES for t in page.facts.json_ld_types)
+
+
 def _structured_stores(page: Page) -> list[StoreBlock]:
-    facts = page.facts
-    if facts is None or not any(t in STORE_TYPES for t in facts.json_ld_types):
+    if not _names_a_store(page):
         return []
     blocks = []
     for item in structured_data(page).get("json-ld", []):

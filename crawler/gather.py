@@ -131,7 +131,7 @@ class SiteCrawl:
         self.link_cache: LinkCache | None = None  # external-link verdicts kept across runs
         self.checkpoint: SiteCheckpoint | None = None  # where done work is recorded as it goes
         self.on_phase = on_phase  # told "crawling" or "verifying links" as the work turns
-        self.on_page: Callable[[Page], None] | None = None  # told of each page crawled
+        self.on_page: Callable[[Page, PageFetch], None] | None = None  # told of each page crawled
         self.stop = stop  # set: end now with what was gathered (the user pressed Ctrl-C)
         self.renderer = renderer
         self.fetcher = fetcher
@@ -316,7 +316,7 @@ class SiteCrawl:
         page = self._page_from(fetched, depth)
         self.pages.append(page)
         if self.on_page is not None:
-            self.on_page(page)
+            self.on_page(page, fetched)
         if self.checkpoint is not None:
             self.checkpoint.page_done(page)
         self._note(url, link_facts(fetched.result, internal=True))

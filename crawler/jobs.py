@@ -16,11 +16,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shophealth.crawler.evidence import BODY_HEAD, ErrorKind, starts_like_markup
 from shophealth.crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
-from shophealth.crawler.parse import ParsedDocument, parse_document
+from shophealth.crawler.parse import ParsedDocument, parse_document_and_html
+
+if TYPE_CHECKING:
+    from shophealth.checks.dom import PageArtifacts
+
+# What judging's shared passes make of a parsed page where it was parsed (crawler.artifacts), or None
+ArtifactMaker = Callable[[ParsedDocument, str, FetchResult], "PageArtifacts | None"]
 
 LINK_MAX_BYTES = 65_536  # a GET after a failed HEAD reads at most this much
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -44,6 +50,7 @@ class PageFetch:
 
     result: FetchResult
     document: ParsedDocument | None = None
+    artifacts: PageArtifacts | None = None  # judging's passes of the document, made with it
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)
@@ -100,10 +107,12 @@ async def fetch_page(
     url: str,
     parsed: Container[str] = (),
     on_fetched: Callable[[], None] | None = None,
+    make_artifacts: ArtifactMaker | None = None,
 ) -> PageFetch:
     """Fetch ``url``; parse the answer when it is HTML of the shop whose final URL
-    is not in ``parsed`` (a redirect to a page already parsed). ``on_fetched`` is
-    called once the requests are over, before the parse."""
+    is not in ``parsed`` (a redirect to a page already parsed), and make what
+    ``make_artifacts`` makes of the parse. ``on_fetched`` is called once the
+    requests are over, before the parse."""
     result = await fetcher.fetch(url)
     if on_fetched is not None:
         on_fetched()
@@ -114,8 +123,11 @@ async def fetch_page(
         and is_internal(final)
         and final not in parsed
     )
-    document = parse_document(result.body, result.content_type or None, final) if worth_parsing else None
-    return PageFetch(_cut(result), document)
+    if not worth_parsing:
+        return PageFetch(_cut(result))
+    document, html = parse_document_and_html(result.body, result.content_type or None, final)
+    artifacts = make_artifacts(document, html, result) if make_artifacts is not None else None
+    return PageFetch(_cut(result), document, artifacts)
 
 
 async def verify_link(fetcher: Fetcher, url: str) -> LinkFetch:

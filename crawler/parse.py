@@ -395,13 +395,18 @@ class ParsedDocument:
 
 def parse_document(body: bytes, content_type: str | None, url: str) -> ParsedDocument:
     """Decode, parse and compress one HTML body fetched as ``url``."""
+    return parse_document_and_html(body, content_type, url)[0]
+
+
+def parse_document_and_html(body: bytes, content_type: str | None, url: str) -> tuple[ParsedDocument, str]:
+    """:func:`parse_document`, and the HTML it keeps (compressed in the document) as text."""
     html, encoding = decode(body, content_type)
     parsed = parse_html(html, url)
     facts = parsed.facts
     mismatch = charset_mismatch(body, encoding, html)
     if mismatch is not None:
         facts = dataclasses.replace(facts, charset_mismatch=mismatch)
-    return ParsedDocument(encoding, compress(parsed.html), facts, parsed.refs)
+    return ParsedDocument(encoding, compress(parsed.html), facts, parsed.refs), parsed.html
 
 
 MISMATCH_SAMPLE_BEFORE = 30

@@ -32,6 +32,7 @@ from shophealth.checks.base import Finding
 from shophealth.checks.dom import warm_page
 from shophealth.checks.linkverdict import link_verdict, unverifiable_links
 from shophealth.checks.registry import CheckOutcome, Registry, load_registry, run_check, with_severity
+from shophealth.crawler.artifacts import ArtifactsSpec
 from shophealth.crawler.availability import NOT_SCANNED, why_not_scanned
 from shophealth.crawler.config import ConfigError, ScanConfig, SiteConfig, check_config, check_settings
 from shophealth.crawler.evidence import (
@@ -142,8 +143,11 @@ async def gather_site(
     progress: SiteProgress | None = None,
     stop: asyncio.Event | None = None,
     hooks: RunHooks | None = None,
+    registry: Registry | None = None,
 ) -> tuple[SiteEvidence, dict[str, Any]]:
     """Everything the checks need about one shop, and the crawl's figures.
+    Given the ``registry`` that will judge it, worker processes make judging's
+    per-page passes with the parse (:mod:`shophealth.crawler.artifacts`).
 
     Every phase runs within what is left of the shop's wall-clock budget and
     ends when ``stop`` is set; a phase that fails or is cut short marks its
@@ -169,7 +173,8 @@ async def gather_site(
         if unverified:
             fetcher.insecure_hosts.add(host_key(site.url))
             browser.certificate_error = home_tls.error if home_tls is not None else None
-        pool = await _start_workers(config, scope, fetcher, stack)
+        spec = ArtifactsSpec.of(c.run for c in registry.checks.values()) if registry is not None else None
+        pool = await _start_workers(config, scope, fetcher, stack, spec)
         await browser.start(stack)
         crawl = SiteCrawl(
             config,
@@ -182,14 +187,22 @@ async def gather_site(
             on_phase=phases.announce,
         )
         crawl.attach(site.url, hooks)
-        warmup = Warmup(warm_page)  # judging's per-page passes, made while the crawl waits
+        # judging's per-page passes: installed as made by a worker, else made while the crawl waits
+        asker = pool.structured_of if pool is not None and spec is not None else None
+        warmup = Warmup(warm_page, spec.install if spec is not None else None, asker)
         crawl.on_page = warmup.add
         phases.announce("crawling")
         try:
             await crawl.run(site.seeds, budget=phases.remaining())
         finally:
             await warmup.aclose()
-        log.debug("%d of %d pages warmed for judging during the crawl", warmup.warmed, len(crawl.pages))
+        log.debug(
+            "%d of %d pages warmed for judging during the crawl, %d by workers (and %d pages' structured data)",
+            warmup.warmed + warmup.installed,
+            len(crawl.pages),
+            warmup.installed,
+            warmup.asked,
+        )
         down = why_not_scanned(crawl.pages, site.url, config, crawl.stats.stopped_reason, home_tls)
         if down is None:
             after.probe = await phases.run("probe", _probe(fetcher, site.url), None)
@@ -253,7 +266,7 @@ async def _render(phases: Phases, browser: BrowserPhase, pages: Sequence[Page]) 
 
 
 async def _start_workers(
-    config: ScanConfig, scope: Scope, fetcher: Fetcher, stack: AsyncExitStack
+    config: ScanConfig, scope: Scope, fetcher: Fetcher, stack: AsyncExitStack, artifacts: ArtifactsSpec | None
 ) -> WorkerPool | None:
     """Worker processes for the crawl's fetching and parsing, or None to do it in-process."""
     size, start_at_pages = default_workers(config)
@@ -265,6 +278,7 @@ async def _start_workers(
         frozenset(fetcher.insecure_hosts),
         frozenset(fetcher.credential_origins),
         start_url=fetcher.start_url,
+        artifacts=artifacts,
     )
     pool = WorkerPool(size, setup, fetcher, start_at_pages=start_at_pages)
     stack.push_async_callback(pool.aclose)
@@ -325,8 +339,9 @@ async def scan_site(
     stop: asyncio.Event | None = None,
     hooks: RunHooks | None = None,
 ) -> SiteRun:
-    evidence, stats = await gather_site(site, progress, stop, hooks)
-    return judge_site(site, evidence, stats, registry or load_registry())
+    registry = registry or load_registry()
+    evidence, stats = await gather_site(site, progress, stop, hooks, registry)
+    return judge_site(site, evidence, stats, registry)
 
 
 def judge_site(

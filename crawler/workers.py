@@ -33,7 +33,10 @@ Protocol: each worker is ``python -m shophealth.crawler.workers``; frames on its
 and stdout are a 4-byte length and a pickle. The first frame is the
 :class:`WorkerSetup`; then jobs ``(id, kind, url)`` and answers ``(id,
 requests so far, ok, PageFetch | LinkFetch | (error text, traceback), refs)``, each
-page's answer preceded by ``(id, requests so far, True, Fetched, None)``; the worker's
+page's answer preceded by ``(id, requests so far, True, Fetched, None)``. A job
+``(id, "artifacts", Page)`` asks for judging's artifacts of a page the coordinator
+parsed itself (:mod:`shophealth.crawler.artifacts`; answered with a
+``PageArtifacts`` or None, no request made). The worker's
 first answer, id :data:`HELLO`, says it is ready. End of input ends the
 worker and cancels what it still holds. Only the coordinator writes what a
 worker unpickles.
@@ -59,6 +62,7 @@ import array
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import pickle
@@ -72,8 +76,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shophealth import tune_gc
+from shophealth.checks.dom import PageArtifacts
+from shophealth.crawler.artifacts import ArtifactsSpec, Maker, maker
 from shophealth.crawler.config import ScanConfig
-from shophealth.crawler.evidence import Ref
+from shophealth.crawler.evidence import Page, Ref
 from shophealth.crawler.fetch import Fetcher
 from shophealth.crawler.jobs import (
     Fetched,
@@ -116,6 +122,7 @@ class WorkerSetup:
     insecure_hosts: frozenset[str]
     credential_origins: frozenset[str] = frozenset()
     start_url: str | None = None  # the shop's, for the resolver's address guard
+    artifacts: ArtifactsSpec | None = None  # make judging's per-page passes with the parse
 
 
 @dataclass
@@ -199,7 +206,7 @@ class RefTable:
                 new.append(ref)
             ids.append(number)
         document = dataclasses.replace(answer.document, refs=())
-        return PageFetch(answer.result, document), (restart, tuple(new), ids.tobytes())
+        return dataclasses.replace(answer, document=document), (restart, tuple(new), ids.tobytes())
 
     def unpack(self, answer: Any, wire: RefsWire | None) -> Any:
         """``answer`` with its page's references back (``wire`` as :meth:`pack` made it)."""
@@ -210,7 +217,7 @@ class RefTable:
             self._refs.clear()
         self._refs.extend(new)
         refs = tuple(map(self._refs.__getitem__, array.array("I", ids)))
-        return PageFetch(answer.result, dataclasses.replace(answer.document, refs=refs))
+        return dataclasses.replace(answer, document=dataclasses.replace(answer.document, refs=refs))
 
 
 # --- the coordinator's side ----------------------------------------------------------
@@ -231,10 +238,10 @@ class _Worker:
         self.refs = RefTable()
         self._tasks = [asyncio.create_task(self._read_answers()), asyncio.create_task(self._read_stderr())]
 
-    def submit(self, job_id: int, kind: str, url: str) -> _Job:
+    def submit(self, job_id: int, kind: str, target: str | Page) -> _Job:
         assert self.proc.stdin is not None
         job = self.pending[job_id] = _Job()
-        self.proc.stdin.write(frame((job_id, kind, url)))
+        self.proc.stdin.write(frame((job_id, kind, target)))
         return job
 
     async def _read_answers(self) -> None:
@@ -400,6 +407,22 @@ class WorkerPool:
         assert isinstance(answer, LinkFetch)
         return answer
 
+    async def structured_of(self, page: Page) -> PageArtifacts | None:
+        """The structured data of a page crawled in this process, read by a worker
+        (:meth:`shophealth.crawler.artifacts.Maker.structured_of`); None when no worker
+        is ready or makes artifacts, or it failed. No request is made: it takes no slot."""
+        worker = self._least_busy()
+        if worker is None or self.setup.artifacts is None:
+            return None
+        self._next_id += 1
+        job = worker.submit(self._next_id, "artifacts", dataclasses.replace(page, refs=(), headers={}))
+        try:
+            made = await job.answer
+        except JobError:
+            return None
+        assert made is None or isinstance(made, PageArtifacts)
+        return made
+
     async def _run(self, kind: str, url: str) -> PageFetch | LinkFetch | None:
         """The job's answer from a worker, or None when it must run in-process."""
         for attempt in range(2):
@@ -500,16 +523,21 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     fetcher = Fetcher(config, None, setup.scope.is_internal, setup.start_url)
     fetcher.insecure_hosts.update(setup.insecure_hosts)
     fetcher.credential_origins.update(setup.credential_origins)
+    make_artifacts = maker(setup.artifacts) if setup.artifacts is not None else None
+    gc.freeze()  # the check modules just imported, as tune_gc froze the worker's own imports
     writer.write(frame((HELLO, 0, True, None, None)))
     refs = RefTable()
     running: set[asyncio.Task[None]] = set()
+    if make_artifacts is not None:
+        running.add(asyncio.create_task(make_artifacts.lag.watch()))
     try:
         while True:
             try:
-                job_id, kind, url = await read_frame(reader)
+                job_id, kind, target = await read_frame(reader)
             except asyncio.IncompleteReadError:
                 break
-            task = asyncio.create_task(_answer(fetcher, setup.scope, writer, refs, job_id, kind, url))
+            answer = _answer(fetcher, setup.scope, writer, refs, job_id, kind, target, make_artifacts)
+            task = asyncio.create_task(answer)
             running.add(task)
             task.add_done_callback(running.discard)
     finally:
@@ -526,7 +554,8 @@ async def _answer(
     refs: RefTable,
     job_id: int,
     kind: str,
-    url: str,
+    target: str | Page,  # a page: its artifacts are asked for (Maker.structured_of)
+    make_artifacts: Maker | None = None,
 ) -> None:
     started = time.monotonic()
 
@@ -534,10 +563,14 @@ async def _answer(
         writer.write(frame((job_id, fetcher.requests, True, Fetched(time.monotonic() - started), None)))
 
     try:
-        if kind == "page":
-            answer: object = await fetch_page(fetcher, scope.is_internal, url, on_fetched=requests_over)
+        if isinstance(target, Page):  # kind "artifacts"
+            answer: object = make_artifacts.structured_of(target) if make_artifacts is not None else None
+        elif kind == "page":
+            answer = await fetch_page(
+                fetcher, scope.is_internal, target, on_fetched=requests_over, make_artifacts=make_artifacts
+            )
         else:
-            answer = await verify_link(fetcher, url)
+            answer = await verify_link(fetcher, target)
         ok = True
     except Exception as exc:  # the coordinator reports it (and logs the traceback); the worker goes on
         answer, ok = (f"{type(exc).__name__}: {exc}"[:300], traceback.format_exc()), False
