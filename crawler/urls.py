@@ -35,7 +35,7 @@ CANONICAL_URL = re.compile(
 DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$|\?)")
 
 
-def _is_canonical(url: str) -> bool:
+def is_canonical(url: str) -> bool:
     """Whether ``url`` (without fragment) is already in the form :func:`normalize` gives."""
     return bool(CANONICAL_URL.fullmatch(url)) and not DOT_SEGMENT.search(url) and not url.endswith("?")
 
@@ -44,7 +44,7 @@ def _is_canonical(url: str) -> bool:
 def normalize(url: str) -> str:
     """The canonical form of an absolute http(s) URL, without fragment."""
     bare = url.strip().split("#", 1)[0]
-    if _is_canonical(bare):
+    if is_canonical(bare):
         return bare
     normal = url_normalize(url.strip()) or url
     parts = urlsplit(normal)
@@ -103,7 +103,7 @@ def origin_root(url: str) -> str:
 def _resolve(base: str, href: str) -> str | None:
     if href[:1] == "/" and "//" not in href and ";" not in href and _is_canonical_root(base):
         joined = base[:-1] + href  # what joining gives when both are canonical (see below)
-        if _is_canonical(joined):
+        if is_canonical(joined):
             return joined
     return _resolve_joined(base, href)
 
@@ -189,6 +189,18 @@ def site_key(url: str) -> str:
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def authority(url: str) -> str | None:
+    """``url`` up to its path (``https://shop.example:8443``): a key to memoise what depends
+    on the origin alone by, without parsing the URL; None when that text is not only an
+    origin (a query, a fragment)."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    end = url.find("/", start + 3)
+    prefix = url if end < 0 else url[:end]
+    return None if "?" in prefix or "#" in prefix else prefix
 
 
 @dataclass(frozen=True)
