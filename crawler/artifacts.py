@@ -24,11 +24,11 @@ never depends on where its passes were made.
 
 Balance: the worker was ~70 % busy on the benchmark shop and the coordinator ~90 %;
 all of the artifacts made in the worker made it the crawl's bottleneck. So a worker
-makes them only while its event loop is not behind (:class:`Lag`, under
-:data:`BEHIND_S`), and the shared passes only while it is nearly idle (under
-:data:`IDLE_S`): otherwise the structured data alone (and the HTML pass it needs),
-which judging would read after the crawl on one core. The coordinator's warm-up
-makes the passes of the rest, and judging their structured data, as before. The structured data of pages crawled
+makes the shared passes (and the checks' derivations) only while its event loop is
+nearly idle (:class:`Lag`, under :data:`IDLE_S`), and otherwise the structured data
+alone (and the HTML pass it needs), which judging would read after the crawl on one
+core, importing extruct in the coordinator. The coordinator's warm-up makes the passes
+of the rest. The structured data of pages crawled
 in-process while the workers start is asked of a worker once one has time
 (:meth:`Maker.structured_of`, through :class:`~shophealth.crawler.warmup.Warmup`).
 Figures in ``bench/README.md``.
@@ -52,14 +52,13 @@ from shophealth.crawler.parse import ParsedDocument
 
 log = logging.getLogger(__name__)
 LAG_SAMPLE_S = 0.005
-# A worker whose loop runs this far behind leaves the artifacts to the coordinator. On the
-# 10,000-page shop (load ~2.3) 1 ms kept the crawl's time (29.1 s, main 28.9); 5 ms let the
-# worker make nearly all and the crawl took 38.1 s; gating on its CPU share (0.75-0.85)
-# misread the waits for a core that others held as idle time: 34-42 s.
-BEHIND_S = 0.001
 # Under it, the worker makes the shared passes too; above, only what judging would do after
 # the crawl (the structured data, and the HTML pass it needs): the coordinator's warm-up fills
-# its own waits with the passes, and the worker's CPU is what the crawl waits for most.
+# its own waits with the passes, and the worker's CPU is what the crawl waits for most. Gating
+# the structured data too (leaving it to judging when the worker's loop ran 1 ms behind) gave
+# the same wall time on the benchmark, 18 MB more peak RSS (extruct imported in both processes)
+# and 0.4 CPU s more (quiet machine, 2026-11-29 18:08, bench/README.md). Gating on the worker's
+# CPU share (0.75-0.85) misread the waits for a core that others held as idle time.
 IDLE_S = 0.00025
 
 
@@ -128,9 +127,6 @@ class Maker:
         self._extruct_frozen = False
 
     def __call__(self, document: ParsedDocument, html: str, result: FetchResult) -> dom.PageArtifacts | None:
-        lag = self.lag.seconds
-        if lag >= BEHIND_S:
-            return None  # the coordinator makes them: this worker is the crawl's bottleneck
         page = Page(  # as the coordinator will keep it, for the checks' derivations (dom.derived)
             url=result.url,
             final_url=result.final_url,
@@ -143,7 +139,7 @@ class Maker:
             facts=document.facts,
             refs=document.refs,
         )
-        made = dom.page_artifacts(page, html, passes=lag < IDLE_S)
+        made = dom.page_artifacts(page, html, passes=self.lag.seconds < IDLE_S)
         self._freeze_extruct()
         return made
 

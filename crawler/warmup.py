@@ -13,8 +13,8 @@ what a check finds never depends on it. A page a worker process parsed may come
 with its passes made there (:mod:`shophealth.crawler.artifacts`): they are
 installed as it arrives, and the page is not warmed again. The structured data
 of pages crawled here while the workers started is asked of a worker once one
-answers, so that extruct runs there too; that of pages a worker sent without it (it
-was behind) is read here, during the crawl, rather than by judging after it.
+answers, so that extruct runs there too; that of pages a worker sent without it (its
+checks register other words) is read here, during the crawl, rather than by judging.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Warmup:
             page, read_structured = await self._pages.get()
             try:
                 self._warm(page)
-                if read_structured:  # a worker behind left it: read here rather than at judging
+                if read_structured:  # no worker read it: read here rather than at judging
                     keep_structured_data(page)
             except Exception:  # judging will meet it again, and report it there
                 log.debug("warming %s failed", page.url, exc_info=True)
