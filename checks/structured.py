@@ -31,7 +31,12 @@ alone. The checks read the result through :func:`shophealth.checks.dom.structure
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
 import re
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.I)  # lxml.html.fromstring's own test
@@ -43,6 +48,7 @@ ITEMSCOPE = re.compile("itemscope", re.I)  # where it is not, microdata is not r
 PROBE_TAG = "shophealth-probe"
 PROBE = f"<body><{PROBE_TAG}>"
 SYNTAXES = ["json-ld", "microdata", "opengraph"]
+SCHEMA_CONTEXT = "http://schema.org"  # extruct.extract's default
 WITHOUT_MICRODATA = ["json-ld", "opengraph"]
 HTML_SPACE = " \t\n\f\r"
 LENGTHENED_BY_LOWER = "\u0130"  # the one character str.lower() makes two of: hits would be misplaced
@@ -93,15 +99,92 @@ def read(html: str, url: str, cut: int | None) -> dict[str, list[Any]]:
 
 
 def _extract(document: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any]]:
-    import extruct  # 0.3 s to import (rdflib, mf2py): only scans with product pages pay it
-
     try:
-        data: dict[str, list[Any]] = extruct.extract(
-            document, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
-        )
+        data = extractors().extract(document, url, syntaxes)
     except Exception:  # hostile markup must not end the check; extruct raises many kinds
         return empty()
     return {"microdata": [], **data}
+
+
+class _Extruct:
+    """``extruct.extract(document, base_url=url, syntaxes=…, uniform=True, errors="ignore")`` for
+    the three syntaxes read here, made of extruct's own extractors and uniform functions.
+
+    extruct's package imports every syntax's extractor: RDFa's (rdflib) and microformats'
+    (mf2py, bs4), 9.7 MB of a process and ~0.1 s never used here, in the worker process that
+    reads structured data and in the coordinator. So its modules for these syntaxes are imported
+    without running its package's ``__init__`` (a later ``import extruct`` runs it as usual), and
+    :meth:`extract` does what ``extruct.extract`` does for them, step for step: parse a string
+    with ``parse_html`` (a failure gives ``{}``), extract each syntax in its order (a failure
+    leaves it out), then make microdata and Open Graph uniform (a failure empties that syntax;
+    a syntax left out raises, as extruct's own lookup does)."""
+
+    def __init__(self) -> None:
+        with _without_package_init("extruct"):
+            from extruct.jsonld import JsonLdExtractor
+            from extruct.opengraph import OpenGraphExtractor
+            from extruct.uniform import _umicrodata_microformat, _uopengraph
+            from extruct.utils import parse_html
+            from extruct.w3cmicrodata import MicrodataExtractor
+
+        self.parse_html = parse_html
+        self._extractors = {  # in extruct.extract's order
+            "microdata": MicrodataExtractor(add_html_node=False).extract_items,
+            "json-ld": JsonLdExtractor().extract_items,
+            "opengraph": OpenGraphExtractor().extract_items,
+        }
+        self._uniform_microdata = _umicrodata_microformat
+        self._uniform_opengraph = _uopengraph
+
+    def extract(self, document: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any]]:
+        if isinstance(document, str):
+            try:
+                document = self.parse_html(document, encoding="UTF-8")
+            except Exception:
+                return {}
+        output: dict[str, list[Any]] = {}
+        for syntax, extract in self._extractors.items():
+            if syntax in syntaxes:
+                with contextlib.suppress(Exception):  # errors="ignore": the syntax is left out
+                    output[syntax] = list(extract(document, base_url=url))
+        uniform: list[tuple[str, Callable[[], list[Any]]]] = []
+        if "microdata" in syntaxes:
+            microdata = output["microdata"]
+            uniform.append(("microdata", lambda: self._uniform_microdata(microdata, SCHEMA_CONTEXT)))
+        if "opengraph" in syntaxes:
+            opengraph = output["opengraph"]
+            uniform.append(("opengraph", lambda: self._uniform_opengraph(opengraph, with_og_array=False)))
+        for syntax, make_uniform in uniform:
+            try:
+                output[syntax] = make_uniform()
+            except Exception:  # errors="ignore": the syntax is emptied
+                output[syntax] = []
+        return output
+
+
+@functools.cache
+def extractors() -> _Extruct:
+    """extruct's extractors for the syntaxes read here, imported once (:class:`_Extruct`)."""
+    return _Extruct()
+
+
+@contextlib.contextmanager
+def _without_package_init(name: str) -> Iterator[None]:
+    """While in it, ``name``'s submodules import without the package's ``__init__`` running: a
+    bare package module stands in for it, and is taken out again after (an ``import name``
+    later runs the ``__init__``, reusing the submodules imported meanwhile)."""
+    if name in sys.modules:
+        yield
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError(f"no package {name}")
+    stand_in = sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
 
 
 def head_document(html: str, cut: int | None) -> Any:
@@ -117,10 +200,8 @@ def head_document(html: str, cut: int | None) -> Any:
 
 def _head_tree(html: str) -> Any:
     """lxml's tree of the head and the probe, if the probe shows the head ended there; else None."""
-    from extruct.utils import parse_html
-
     try:
-        tree = parse_html(html, encoding="UTF-8")
+        tree = extractors().parse_html(html, encoding="UTF-8")
     except Exception:  # the whole page would fail the same way or not: let extruct judge it
         return None
     probe = next(tree.iter(PROBE_TAG), None)

@@ -146,7 +146,7 @@ class Maker:
     def _freeze_extruct(self) -> None:
         """Freeze extruct's modules out of garbage collections once the first product page imported
         them, as :func:`shophealth.tune_gc` did with what the worker imported before its first job."""
-        if not self._extruct_frozen and "extruct" in sys.modules:
+        if not self._extruct_frozen and "extruct.jsonld" in sys.modules:
             gc.freeze()
             self._extruct_frozen = True
 

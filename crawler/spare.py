@@ -30,9 +30,10 @@ import sys
 
 COMMANDS = frozenset({"scan"})  # the commands that crawl with worker processes
 SPARE_FLAG = "--spare"  # on a spare's command line: it preloads while it waits
-# What a worker imports only at its first product page (extruct and what it pulls in, ~0.25 s):
-# a spare imports it while it waits. None of it registers what the checks' passes depend on.
-PRELOADED = ("extruct",)
+# What a worker imports only at its first product page (extruct's extractors, lxml): a spare
+# imports it while it waits, (module, function) called. None of it registers what the checks'
+# passes depend on (the artifacts' fingerprint).
+PRELOADED = (("shophealth.checks.structured", "extractors"),)
 _spare: subprocess.Popen[bytes] | None = None
 
 
@@ -74,9 +75,9 @@ def start() -> None:
 
 def preload() -> None:
     """In the spare worker process, before it waits for its setup: import :data:`PRELOADED`."""
-    for name in PRELOADED:
+    for module, function in PRELOADED:
         with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+            getattr(importlib.import_module(module), function)()
 
 
 def take() -> subprocess.Popen[bytes] | None:
