@@ -421,9 +421,8 @@ def derived(derive: Callable[[Page], T]) -> Derived[T]:
     return made
 
 
-_SHIPPED_STRUCTURED: PerPage[bytes] = (
-    PerPage()
-)  # structured_data made ahead (a worker, the warm-up): pickled, LZ4
+# structured_data made ahead (by a worker, or the warm-up): pickled, LZ4
+_SHIPPED_STRUCTURED: PerPage[bytes] = PerPage()
 
 
 @dataclass(frozen=True)  # no slots: unpickled from a worker process fast (see crawler.workers)

@@ -46,8 +46,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shophealth.checks import dom
-from shophealth.crawler.evidence import Blob, Page
+from shophealth.crawler.evidence import Page
 from shophealth.crawler.fetch import FetchResult
+from shophealth.crawler.jobs import fetched_page
 from shophealth.crawler.parse import ParsedDocument
 
 log = logging.getLogger(__name__)
@@ -127,18 +128,7 @@ class Maker:
         self._extruct_frozen = False
 
     def __call__(self, document: ParsedDocument, html: str, result: FetchResult) -> dom.PageArtifacts | None:
-        page = Page(  # as the coordinator will keep it, for the checks' derivations (dom.derived)
-            url=result.url,
-            final_url=result.final_url,
-            status=result.status,
-            depth=0,
-            headers=result.headers,
-            content_type=result.content_type,
-            charset=document.charset,
-            body_blob=Blob(document.body_z),
-            facts=document.facts,
-            refs=document.refs,
-        )
+        page = fetched_page(result, 0, document)  # as the coordinator keeps it, for dom.derived
         made = dom.page_artifacts(page, html, passes=self.lag.seconds < IDLE_S)
         self._freeze_extruct()
         return made

@@ -38,9 +38,7 @@ from shophealth.crawler.config import ScanConfig
 from shophealth.crawler.decoding import DecodingError, decode_capped
 from shophealth.crawler.evidence import (
     BODY_HEAD,
-    EMPTY,
     VERDICT_HEADERS,
-    Blob,
     ErrorKind,
     Interner,
     LinkResult,
@@ -53,9 +51,8 @@ from shophealth.crawler.evidence import (
 )
 from shophealth.crawler.fetch import Fetcher, FetchResult
 from shophealth.crawler.hooks import RunHooks, SiteCheckpoint
-from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch
+from shophealth.crawler.jobs import JobError, Jobs, LocalJobs, PageFetch, fetched_page
 from shophealth.crawler.link_cache import LinkCache
-from shophealth.crawler.parse import ParsedDocument
 from shophealth.crawler.phases import BUDGET, INTERRUPTED, INTERRUPTED_DETAIL, CrawlProgress
 from shophealth.crawler.rendering import Renderer
 from shophealth.crawler.robots import RobotsCache
@@ -463,43 +460,6 @@ async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event |
 
 def _with_sightings(result: LinkResult, record: TargetRecord) -> LinkResult:
     return dataclasses.replace(result, internal=record.internal, seen=tuple(record.seen), count=record.count)
-
-
-def fetched_page(
-    result: FetchResult,
-    depth: int,
-    document: ParsedDocument | None = None,
-    refs: tuple[Ref, ...] | None = None,
-    interner: Interner | None = None,
-    spool: Spool | None = None,
-) -> Page:
-    """The evidence record of a fetch, with its parsed document when it was HTML
-    (and ``refs`` in place of the document's own, when given), its references
-    and headers shared with other pages' through ``interner``, its HTML and text
-    kept in ``spool`` (else in memory)."""
-    if refs is None:
-        refs = document.refs if document is not None else ()
-    keep = spool.put if spool is not None else Blob
-    facts = document.facts if document is not None else None
-    if facts is not None and spool is not None:
-        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
-    return Page(
-        url=result.url,
-        final_url=result.final_url,
-        status=result.status,
-        depth=depth,
-        headers=interner.headers(result.headers) if interner is not None else result.headers,
-        redirects=result.hops,
-        elapsed_ms=result.elapsed_ms,
-        content_type=result.content_type,
-        error=result.error,
-        error_kind=result.error_kind,
-        truncated=result.truncated,
-        charset=document.charset if document is not None else None,
-        body_blob=keep(document.body_z) if document is not None else EMPTY,
-        facts=facts,
-        refs=interner.refs(refs) if interner is not None else refs,
-    )
 
 
 def _is_success(result: FetchResult) -> bool:

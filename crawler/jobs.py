@@ -9,6 +9,7 @@ records: a :class:`PageFetch` for a page, a :class:`LinkFetch` for a link.
 Bodies are cut to :data:`~shophealth.crawler.evidence.BODY_HEAD` bytes before
 they leave a job: the coordinator keeps only their start, as link evidence; a
 page's HTML travels parsed and compressed in its :class:`ParsedDocument`.
+:func:`fetched_page` makes the evidence record of a fetch, the same wherever it ran.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shophealth.crawler.evidence import BODY_HEAD, ErrorKind, starts_like_markup
+from shophealth.crawler.evidence import (
+    BODY_HEAD,
+    EMPTY,
+    Blob,
+    ErrorKind,
+    Interner,
+    Page,
+    Ref,
+    Spool,
+    starts_like_markup,
+)
 from shophealth.crawler.fetch import REDIRECT_CODES, Fetcher, FetchResult
 from shophealth.crawler.parse import ParsedDocument, parse_document_and_html
 
@@ -160,3 +171,40 @@ def looks_like_html(result: FetchResult) -> bool:
     if ctype:
         return ctype in HTML_TYPES
     return starts_like_markup(result.body)
+
+
+def fetched_page(
+    result: FetchResult,
+    depth: int,
+    document: ParsedDocument | None = None,
+    refs: tuple[Ref, ...] | None = None,
+    interner: Interner | None = None,
+    spool: Spool | None = None,
+) -> Page:
+    """The evidence record of a fetch, with its parsed document when it was HTML
+    (and ``refs`` in place of the document's own, when given), its references
+    and headers shared with other pages' through ``interner``, its HTML and text
+    kept in ``spool`` (else in memory)."""
+    if refs is None:
+        refs = document.refs if document is not None else ()
+    keep = spool.put if spool is not None else Blob
+    facts = document.facts if document is not None else None
+    if facts is not None and spool is not None:
+        facts = dataclasses.replace(facts, text_blob=spool.put(facts.text_z))
+    return Page(
+        url=result.url,
+        final_url=result.final_url,
+        status=result.status,
+        depth=depth,
+        headers=interner.headers(result.headers) if interner is not None else result.headers,
+        redirects=result.hops,
+        elapsed_ms=result.elapsed_ms,
+        content_type=result.content_type,
+        error=result.error,
+        error_kind=result.error_kind,
+        truncated=result.truncated,
+        charset=document.charset if document is not None else None,
+        body_blob=keep(document.body_z) if document is not None else EMPTY,
+        facts=facts,
+        refs=interner.refs(refs) if interner is not None else refs,
+    )

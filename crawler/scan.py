@@ -45,8 +45,9 @@ from shophealth.crawler.evidence import (
     decompress,
 )
 from shophealth.crawler.fetch import Fetcher, trust_context
-from shophealth.crawler.gather import SiteCrawl, fetched_page, probe_path
+from shophealth.crawler.gather import SiteCrawl, probe_path
 from shophealth.crawler.hooks import RunHooks
+from shophealth.crawler.jobs import fetched_page
 from shophealth.crawler.parse import parse_document
 from shophealth.crawler.phases import INTERRUPTED, INTERRUPTED_DETAIL, Phases, SiteProgress
 from shophealth.crawler.rendering import BrowserPhase

@@ -16,8 +16,7 @@ from shophealth.checks.registry import Registry
 from shophealth.crawler.artifacts import IDLE_S, ArtifactsSpec, Maker
 from shophealth.crawler.evidence import Page
 from shophealth.crawler.fetch import Fetcher, FetchResult
-from shophealth.crawler.gather import fetched_page
-from shophealth.crawler.jobs import PageFetch
+from shophealth.crawler.jobs import PageFetch, fetched_page
 from shophealth.crawler.parse import page_from_body, parse_document_and_html
 from shophealth.crawler.urls import Scope
 from shophealth.crawler.warmup import Warmup
