@@ -76,7 +76,7 @@ import time
 import traceback
 from collections.abc import Container
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from shophealth import tune_gc
 from shophealth.checks.dom import PageArtifacts
@@ -94,6 +94,7 @@ from shophealth.crawler.jobs import (
     fetch_page,
     verify_link,
 )
+from shophealth.crawler.spare import usable_cores
 from shophealth.crawler.urls import Scope
 
 MAX_RESTARTS = 3
@@ -159,10 +160,6 @@ def default_workers(config: ScanConfig) -> tuple[int, int]:
         return config.workers, 0
     cores = usable_cores()
     return (cores - 1 if cores > 1 else 0), AUTO_START_PAGES
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def frame(obj: Any) -> bytes:
@@ -562,14 +559,22 @@ async def _adopted(popen: subprocess.Popen[bytes] | None) -> AdoptedProcess | No
     """The spare worker process ``popen`` with its pipes as asyncio streams."""
     if popen is None or popen.stdin is None or popen.stdout is None or popen.stderr is None:
         return None
+    stdout, stderr = await _reader_of(popen.stdout), await _reader_of(popen.stderr)
+    return AdoptedProcess(popen, await _writer_to(popen.stdin), stdout, stderr)
+
+
+async def _reader_of(pipe: IO[bytes]) -> asyncio.StreamReader:
+    """A stream reading the pipe ``pipe``."""
+    reader = asyncio.StreamReader(limit=READ_LIMIT)
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    return reader
+
+
+async def _writer_to(pipe: IO[bytes], reader: asyncio.StreamReader | None = None) -> asyncio.StreamWriter:
+    """A stream writing to the pipe ``pipe`` (``reader``: the other side's, if any)."""
     loop = asyncio.get_running_loop()
-    stdout = asyncio.StreamReader(limit=READ_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
-    stderr = asyncio.StreamReader(limit=READ_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stderr), popen.stderr)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, popen.stdin)
-    stdin = asyncio.StreamWriter(transport, protocol, None, loop)
-    return AdoptedProcess(popen, stdin, stdout, stderr)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, pipe)
+    return asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 # --- the worker's side ----------------------------------------------------------------
@@ -658,13 +663,10 @@ async def _main() -> None:
     if spare.SPARE_FLAG in sys.argv:
         spare.preload()
     tune_gc()
-    loop = asyncio.get_running_loop()
     answers = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # a stray print must not land in the answer stream
-    reader = asyncio.StreamReader(limit=READ_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, answers)
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    reader = await _reader_of(sys.stdin.buffer)
+    writer = await _writer_to(answers, reader)
     await serve(reader, writer)
     writer.close()
 
