@@ -220,11 +220,12 @@ def page_payment_methods(page: Page) -> tuple[tuple[str, str], ...]:
     text first, then in its icons (memoised and made ahead of judging: :func:`derived`)."""
     if page.facts is None:
         return ()
-    return tuple(_methods_on(page, set()))
+    return tuple(_methods_on(page))
 
 
-def _methods_on(page: Page, known: set[str]) -> Iterator[tuple[str, str]]:
+def _methods_on(page: Page) -> Iterator[tuple[str, str]]:
     assert page.facts is not None
+    known: set[str] = set()  # each method once: the first words that name it
     text = page.facts.text
     for method, start in _text_candidates(page.facts, known):
         window = text[max(0, start - WINDOW) : start + WINDOW]
