@@ -219,9 +219,6 @@ class HostLimit:
                 self._admit()
             raise
 
-    async def release(self, seconds: float) -> None:
-        self.give_back(seconds)
-
     def give_back(self, seconds: float) -> None:
         """A request that took ``seconds`` is over: its turn goes to the first in line."""
         self.in_flight -= 1

@@ -10,7 +10,7 @@ from shophealth.crawler.fetch import MIN_WINDOW, HostLimit
 async def _answer(limit: HostLimit, seconds: float, count: int) -> None:
     for _ in range(count):
         await limit.acquire()
-        await limit.release(seconds)
+        limit.give_back(seconds)
 
 
 async def test_grows_by_half_a_window_at_a_time_up_to_the_ceiling() -> None:
@@ -57,7 +57,7 @@ async def test_never_more_in_flight_than_the_limit() -> None:
         await limit.acquire()
         most = max(most, limit.in_flight)
         await asyncio.sleep(0.001)
-        await limit.release(0.001)
+        limit.give_back(0.001)
 
     await asyncio.gather(*(request() for _ in range(50)))
     assert most == 2
@@ -76,7 +76,7 @@ async def test_a_grown_limit_lets_waiting_requests_in_at_once() -> None:
         await limit.acquire()
         started.append(i)
         await answer.wait()
-        await limit.release(0.01)
+        limit.give_back(0.01)
 
     tasks = [asyncio.create_task(request(i)) for i in range(3)]
     async with asyncio.timeout(5):
