@@ -133,8 +133,10 @@ class _Extruct:
             "json-ld": JsonLdExtractor().extract_items,
             "opengraph": OpenGraphExtractor().extract_items,
         }
-        self._uniform_microdata = _umicrodata_microformat
-        self._uniform_opengraph = _uopengraph
+        self._uniform: dict[str, Callable[[list[Any]], list[Any]]] = {  # in extruct.extract's order
+            "microdata": functools.partial(_umicrodata_microformat, schema_context=SCHEMA_CONTEXT),
+            "opengraph": functools.partial(_uopengraph, with_og_array=False),
+        }
 
     def extract(self, document: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any]]:
         if isinstance(document, str):
@@ -147,18 +149,13 @@ class _Extruct:
             if syntax in syntaxes:
                 with contextlib.suppress(Exception):  # errors="ignore": the syntax is left out
                     output[syntax] = list(extract(document, base_url=url))
-        uniform: list[tuple[str, Callable[[], list[Any]]]] = []
-        if "microdata" in syntaxes:
-            microdata = output["microdata"]
-            uniform.append(("microdata", lambda: self._uniform_microdata(microdata, SCHEMA_CONTEXT)))
-        if "opengraph" in syntaxes:
-            opengraph = output["opengraph"]
-            uniform.append(("opengraph", lambda: self._uniform_opengraph(opengraph, with_og_array=False)))
-        for syntax, make_uniform in uniform:
-            try:
-                output[syntax] = make_uniform()
-            except Exception:  # errors="ignore": the syntax is emptied
-                output[syntax] = []
+        for syntax, make_uniform in self._uniform.items():
+            if syntax in syntaxes:
+                raw = output[syntax]  # a syntax left out raises here, as in extruct.extract
+                try:
+                    output[syntax] = make_uniform(raw)
+                except Exception:  # errors="ignore": the syntax is emptied
+                    output[syntax] = []
         return output
 
 
