@@ -22,7 +22,7 @@ from protego import Protego
 
 from shophealth.crawler.evidence import ErrorKind
 from shophealth.crawler.fetch import Fetcher
-from shophealth.crawler.urls import authority, origin
+from shophealth.crawler.urls import origin
 
 ROBOTS_MAX_BYTES = 512_000
 MAX_CRAWL_DELAY = 10.0
@@ -50,24 +50,14 @@ class RobotsCache:
     def __init__(self, fetcher: Fetcher) -> None:
         self._fetcher = fetcher
         self._rules: dict[str, asyncio.Task[RobotsRules]] = {}
-        self._origins: dict[str, str] = {}  # origin by urls.authority: asked for every link
 
     async def rules_for(self, url: str) -> RobotsRules:
-        key = self._origin(url)
+        key = origin(url)
         task = self._rules.get(key)
         if task is None:
             task = asyncio.ensure_future(self._load(key))
             self._rules[key] = task
         return task.result() if task.done() else await task
-
-    def _origin(self, url: str) -> str:
-        prefix = authority(url)
-        if prefix is None:
-            return origin(url)
-        key = self._origins.get(prefix)
-        if key is None:
-            key = self._origins[prefix] = origin(url)
-        return key
 
     async def allows(self, url: str) -> bool:
         return (await self.rules_for(url)).allows(url)

@@ -187,6 +187,18 @@ def site_key(url: str) -> str:
 
 
 def origin(url: str) -> str:
+    """``scheme://netloc`` of ``url``. Asked for every link (robots, credentials), it is
+    memoised by the URL's :func:`authority`, whose split gives the same scheme and netloc."""
+    prefix = authority(url)
+    return _origin(prefix) if prefix is not None else _split_origin(url)
+
+
+@lru_cache(maxsize=4096)
+def _origin(prefix: str) -> str:
+    return _split_origin(prefix)
+
+
+def _split_origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from shophealth.crawler.config import ScanConfig
@@ -44,3 +46,22 @@ def test_spellings_of_one_host_share_its_limits_and_urls_are_judged_as_parsed() 
     assert fetcher.host_policy(urls[3]) is fetcher.host_policy(urls[4])
     assert fetcher.host_policy(urls[0]).limit.limit == ScanConfig().per_host
     assert fetcher.host_policy(urls[5]).limit.limit == ScanConfig().per_external_host
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a.example/b?c#d",
+        "HTTPS://User@Shop.Example:8443/x",
+        "http://a.example?x=1",
+        "http://a.example#frag/x",
+        "/a://b/c",
+        "mailto:x://y",
+        "http://[::1]:80/p",
+        "http:///path",
+        "http://h:99999/x",
+    ],
+)
+def test_origin_by_authority_is_the_split_urls_origin(url: str) -> None:
+    parts = urlsplit(url)
+    assert origin(url) == f"{parts.scheme}://{parts.netloc}"
